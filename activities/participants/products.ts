@@ -1,0 +1,95 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
+import { BusinessFailure } from '../../common/failures';
+import type { OrderItem } from '../../common/order';
+import { fromCents, type Collections, type ProductDoc } from '../db';
+import { applyHold, releaseHold, type HoldFields } from './holds';
+
+const stock: HoldFields = { counter: 'stock', holds: 'stockHolds', released: 'stockReleased' };
+
+export interface PricedOrder {
+  totalCents: number;
+  lines: { sku: string; quantity: number; priceCents: number }[];
+}
+
+export interface ReserveInventoryInput {
+  key: string;
+  items: OrderItem[];
+}
+
+/** Sums quantities per sku, sorted by sku, so duplicate lines reserve once and in a stable order. */
+export function mergeItems(items: OrderItem[]): OrderItem[] {
+  const bySku = new Map<string, number>();
+  for (const { sku, quantity } of items) bySku.set(sku, (bySku.get(sku) ?? 0) + quantity);
+  return [...bySku.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([sku, quantity]) => ({ sku, quantity }));
+}
+
+function unknownProduct(sku: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`Product ${sku} does not exist`, BusinessFailure.UnknownProduct);
+}
+
+export function createInventoryActivities({ products }: Pick<Collections, 'products'>) {
+  const col = products as never;
+  return {
+    /**
+     * Prices the order from the stored prices (never from the client). Reads only.
+     * @throws non-retryable `UnknownProduct`
+     */
+    async priceOrder({ items }: { items: OrderItem[] }): Promise<PricedOrder> {
+      const merged = mergeItems(items);
+      const docs = await products.find({ _id: { $in: merged.map((i) => i.sku) } }).toArray();
+      const prices = new Map(docs.map((d) => [d._id, d.priceCents]));
+      const lines = merged.map(({ sku, quantity }) => {
+        const priceCents = prices.get(sku);
+        if (priceCents === undefined) throw unknownProduct(sku);
+        return { sku, quantity, priceCents };
+      });
+      return { totalCents: lines.reduce((sum, l) => sum + l.priceCents * l.quantity, 0), lines };
+    },
+
+    /**
+     * Takes every item's quantity off its product's stock. Idempotent by `key`; a partial
+     * reservation is undone by `releaseInventory`, which the saga pushed before this step ran.
+     * @throws non-retryable `UnknownProduct`, `OutOfStock`
+     */
+    async reserveInventory({ key, items }: ReserveInventoryInput): Promise<EffectOutcome> {
+      let result: EffectOutcome = 'already-applied';
+      for (const { sku, quantity } of mergeItems(items)) {
+        const outcome = await applyHold(col, stock, sku, key, quantity);
+        if (outcome === 'not-found') throw unknownProduct(sku);
+        if (outcome === 'insufficient') {
+          throw ApplicationFailure.nonRetryable(
+            `Product ${sku} has fewer than ${quantity} in stock`,
+            BusinessFailure.OutOfStock,
+          );
+        }
+        if (outcome === 'compensated') return 'compensated';
+        if (outcome === 'applied') result = 'applied';
+      }
+      return result;
+    },
+
+    /** Compensation of `reserveInventory`: puts back what this key took. Idempotent by `key`. */
+    async releaseInventory({ key, items }: ReserveInventoryInput): Promise<CompensationOutcome> {
+      const outcomes: CompensationOutcome[] = [];
+      for (const { sku } of mergeItems(items)) outcomes.push(await releaseHold(col, stock, sku, key));
+      if (outcomes.includes('undone')) return 'undone';
+      return outcomes.includes('already-undone') ? 'already-undone' : 'nothing-to-undo';
+    },
+  };
+}
+
+export interface Product {
+  sku: string;
+  name: string;
+  price: number;
+  stock: number;
+}
+
+export function toProduct(doc: ProductDoc): Product {
+  return { sku: doc._id, name: doc.name, price: fromCents(doc.priceCents), stock: doc.stock };
+}
+
+export function newProductDoc(sku: string, name: string, priceCents: number, stockCount: number): ProductDoc {
+  return { _id: sku, name, priceCents, stock: stockCount, stockHolds: {}, stockReleased: {}, createdAt: new Date() };
+}

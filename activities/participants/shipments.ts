@@ -1,0 +1,41 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
+import { BusinessFailure } from '../../common/failures';
+import type { ShippingAddress } from '../../common/order';
+import type { Collections } from '../db';
+import { createRecord, reverseRecord, type RecordStatuses } from './records';
+
+const shipment: RecordStatuses = { active: 'CREATED', reversed: 'CANCELLED' };
+
+export interface CreateShipmentInput {
+  key: string;
+  orderId: string;
+  address: ShippingAddress;
+  deliveryDate: string;
+}
+
+export function createShipmentActivities(
+  { shipments }: Pick<Collections, 'shipments'>,
+  { servedCountries }: { servedCountries: readonly string[] },
+) {
+  return {
+    /**
+     * Creates the shipment. Idempotent by `key`.
+     * @throws non-retryable `ShipmentRejected` when the destination country is not served
+     */
+    async createShipment({ key, orderId, address, deliveryDate }: CreateShipmentInput): Promise<EffectOutcome> {
+      if (!servedCountries.includes(address.country.toUpperCase())) {
+        throw ApplicationFailure.nonRetryable(
+          `We do not ship to ${address.country}`,
+          BusinessFailure.ShipmentRejected,
+        );
+      }
+      return createRecord(shipments, shipment, key, { orderId, address, deliveryDate, createdAt: new Date() });
+    },
+
+    /** Compensation of `createShipment`: cancels it. Idempotent by `key`. */
+    async cancelShipment({ key }: { key: string }): Promise<CompensationOutcome> {
+      return reverseRecord(shipments, shipment, key, { cancelledAt: new Date() });
+    },
+  };
+}

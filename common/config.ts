@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { DEFAULT_TASK_QUEUE } from './definitions';
+
+/**
+ * The one typed configuration of the service, read from the environment and validated at start.
+ * A wrong value stops the process with a message that names the variable. Workflows never read it.
+ */
+const schema = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+    .default('mongodb://127.0.0.1:27017'),
+  MONGODB_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1-63 letters, digits, _ or -')
+    .default('sagas'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** ISO 3166 alpha-2 codes of the countries we ship to, comma separated. */
+  SERVED_COUNTRIES: z
+    .string()
+    .default('US,CA,GB,IE,FR,DE,NL,BE,ES,IT,SE,DK,NO,FI,PL,AT,CH,PT')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((c) => c.trim().toUpperCase())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[A-Z]{2}$/, 'each country must be a two-letter code')).min(1)),
+  /** Largest JSON body the API accepts, in bytes. */
+  BODY_LIMIT: z.coerce.number().int().min(1024).max(10_000_000).default(100_000),
+  /** Seconds the worker lets running activities finish after SIGTERM. */
+  WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(20),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable counts as unset, so that `PORT=` falls back to the default instead of 0.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}

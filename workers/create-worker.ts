@@ -1,0 +1,34 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Db } from 'mongodb';
+import { createActivities } from '../activities';
+
+export const workflowsPath = require.resolve('../workflows');
+
+export interface SagaWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  db: Db;
+  servedCountries: readonly string[];
+  /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  shutdownGraceSeconds?: number;
+  /** Extra worker options, e.g. smaller caches in tests. */
+  overrides?: Partial<WorkerOptions>;
+}
+
+/** Wires the saga workflows and the participant activities into one worker. */
+export async function createSagaWorker(options: SagaWorkerOptions): Promise<Worker> {
+  const { connection, namespace, taskQueue, db, servedCountries, workflowBundle, shutdownGraceSeconds = 20 } = options;
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
+    activities: createActivities({ db, servedCountries }),
+    // Without a grace time running activities are abandoned on SIGTERM and retried only after
+    // their start-to-close timeout.
+    shutdownGraceTime: `${shutdownGraceSeconds}s`,
+    ...options.overrides,
+  });
+}

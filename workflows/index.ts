@@ -1,0 +1,2 @@
+/** Every workflow type the saga worker runs. */
+export { orderSaga } from './order-saga';

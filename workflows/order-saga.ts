@@ -1,0 +1,119 @@
+/**
+ * The order saga.
+ *
+ *   priceOrder        (reads stored prices; nothing to undo)
+ *   reserveCredit     ↺ releaseCredit
+ *   reserveInventory  ↺ releaseInventory
+ *   processPayment    ↺ refundPayment
+ *   createShipment    ↺ cancelShipment
+ *   reserveVehicle    ↺ releaseVehicle
+ *
+ * Any step's business failure, retries running out, or a cancellation undoes the started steps in
+ * reverse order. Every participant call is idempotent by `workflowId:step`.
+ */
+import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { OrderStep, type OrderSagaInput, type OrderState } from '../common/order';
+import { SagaStatus } from '../common/saga-state';
+import { CustomerIdKey, OrderTotalKey } from '../common/search-attributes';
+import { call, Saga } from './saga/compensation-stack';
+import { compensationCall, participantCall } from './saga/policies';
+
+const participant = proxyActivities<Activities>(participantCall);
+const undo = proxyActivities<Activities>(compensationCall);
+
+export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
+  const { orderId, customerId, items, payment, shippingAddress, deliveryDate } = input;
+  const key = (step: string): string => `${workflowInfo().workflowId}:${step}`;
+  const order = `Order ${orderId}`;
+
+  if (workflowInfo().typedSearchAttributes.get(CustomerIdKey) === undefined) {
+    upsertSearchAttributes([{ key: CustomerIdKey, value: customerId }]);
+  }
+  const saga = new Saga<OrderState>({
+    orderId,
+    customerId,
+    total: null,
+    status: SagaStatus.RUNNING,
+    steps: [],
+    failure: null,
+    compensationFailure: null,
+    cancelled: false,
+  });
+
+  return saga.run(async () => {
+    const { totalCents } = await saga.step({
+      name: OrderStep.priceOrder,
+      summary: `${order}: price ${items.length} item line(s)`,
+      run: call(participant.priceOrder, { items }),
+    });
+    saga.state.total = totalCents / 100;
+    upsertSearchAttributes([{ key: OrderTotalKey, value: saga.state.total }]);
+
+    const credit = { key: key(OrderStep.reserveCredit), customerId };
+    await saga.step({
+      name: OrderStep.reserveCredit,
+      summary: `${order}: reserve ${saga.state.total} of credit for customer ${customerId}`,
+      run: call(participant.reserveCredit, { ...credit, amountCents: totalCents }),
+      compensation: {
+        name: 'releaseCredit',
+        summary: `${order}: release credit of customer ${customerId}`,
+        run: call(undo.releaseCredit, credit),
+      },
+    });
+
+    const inventory = { key: key(OrderStep.reserveInventory), items };
+    await saga.step({
+      name: OrderStep.reserveInventory,
+      summary: `${order}: reserve stock for ${items.length} item line(s)`,
+      run: call(participant.reserveInventory, inventory),
+      compensation: {
+        name: 'releaseInventory',
+        summary: `${order}: put reserved stock back`,
+        run: call(undo.releaseInventory, inventory),
+      },
+    });
+
+    const paymentKey = key(OrderStep.processPayment);
+    await saga.step({
+      name: OrderStep.processPayment,
+      summary: `${order}: charge ${saga.state.total}`,
+      run: call(participant.processPayment, {
+        key: paymentKey,
+        orderId,
+        customerId,
+        amountCents: totalCents,
+        token: payment.token,
+      }),
+      compensation: {
+        name: 'refundPayment',
+        summary: `${order}: refund the charge`,
+        run: call(undo.refundPayment, { key: paymentKey }),
+      },
+    });
+
+    const shipmentKey = key(OrderStep.createShipment);
+    await saga.step({
+      name: OrderStep.createShipment,
+      summary: `${order}: create shipment to ${shippingAddress.country}`,
+      run: call(participant.createShipment, { key: shipmentKey, orderId, address: shippingAddress, deliveryDate }),
+      compensation: {
+        name: 'cancelShipment',
+        summary: `${order}: cancel the shipment`,
+        run: call(undo.cancelShipment, { key: shipmentKey }),
+      },
+    });
+
+    const vehicle = { key: key(OrderStep.reserveVehicle), deliveryDate };
+    await saga.step({
+      name: OrderStep.reserveVehicle,
+      summary: `${order}: book a vehicle for ${deliveryDate}`,
+      run: call(participant.reserveVehicle, vehicle),
+      compensation: {
+        name: 'releaseVehicle',
+        summary: `${order}: free the vehicle booking`,
+        run: call(undo.releaseVehicle, vehicle),
+      },
+    });
+  });
+}

@@ -1,0 +1,199 @@
+/**
+ * The compensation engine every saga uses.
+ *
+ *   step A ── push undo A, run A ──▶ step B ── push undo B, run B ──▶ … ──▶ COMPLETED
+ *                                          │ failure or cancellation
+ *                                          ▼
+ *                     COMPENSATING: undo B, then undo A (non-cancellable) ──▶ COMPENSATED
+ *                                          │ an undo keeps failing
+ *                                          ▼
+ *                     FAILED (compensation named) ── retryCompensation signal ──▶ resumes there
+ *
+ * A step's compensation is pushed *before* the step runs: a step whose effect landed but whose
+ * result was lost (timeout, retries exhausted, worker killed) is still undone. That is safe because
+ * every compensation is idempotent and does nothing for an effect that never happened.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
+  condition,
+  isCancellation,
+  log,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { AttemptDetail, Attempted } from '../../common/attempted';
+import { getStateQuery, retryCompensationSignal } from '../../common/definitions';
+import { SagaFailure } from '../../common/failures';
+import { SagaStatus, StepStatus, type SagaState, type StepError, type StepState } from '../../common/saga-state';
+import { SagaStatusKey } from '../../common/search-attributes';
+
+/** Runs one activity with the UI summary the engine gives it. */
+export type Invocation<R> = (meta: { summary: string }) => Promise<Attempted<R>>;
+
+interface WithOptions<A extends unknown[], R> {
+  executeWithOptions(options: { summary?: string }, args: A): Promise<Attempted<R>>;
+}
+
+/** `call(acts.reserveCredit, input)`: an invocation of a proxied (local) activity. */
+export function call<A extends unknown[], R>(fn: WithOptions<A, R>, ...args: A): Invocation<R> {
+  return ({ summary }) => fn.executeWithOptions({ summary }, args);
+}
+
+export interface Compensation {
+  name: string;
+  summary: string;
+  run: Invocation<unknown>;
+}
+
+export interface StepSpec<R> {
+  name: string;
+  /** One line for the Web UI: which business object, which step. */
+  summary: string;
+  run: Invocation<R>;
+  /** What undoes this step; omitted for steps that change nothing (reads). */
+  compensation?: Compensation;
+}
+
+interface DescribedFailure extends StepError {
+  attempt: number | undefined;
+}
+
+const now = (): string => new Date().toISOString(); // deterministic inside a workflow
+
+function attemptOf(failure: ApplicationFailure): number | undefined {
+  const detail = failure.details?.[0] as AttemptDetail | undefined;
+  return typeof detail?.attempt === 'number' ? detail.attempt : undefined;
+}
+
+/** Turns what a step threw into the type and message the state shows. */
+export function describeFailure(err: unknown): DescribedFailure {
+  if (isCancellation(err)) return { type: SagaFailure.Cancelled, message: 'The saga was cancelled', attempt: undefined };
+  if (err instanceof ActivityFailure) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) {
+      return { type: cause.type ?? 'Error', message: cause.message, attempt: attemptOf(cause) };
+    }
+    if (cause instanceof TimeoutFailure) {
+      return { type: SagaFailure.Timeout, message: `${err.activityType} timed out`, attempt: undefined };
+    }
+    return { type: SagaFailure.RetriesExhausted, message: cause?.message ?? err.message, attempt: undefined };
+  }
+  if (err instanceof ApplicationFailure) return { type: err.type ?? 'Error', message: err.message, attempt: undefined };
+  return { type: 'Error', message: err instanceof Error ? err.message : String(err), attempt: undefined };
+}
+
+/** Failures a saga answers by compensating; anything else is a bug and fails the workflow task. */
+function isSagaFailure(err: unknown): boolean {
+  return err instanceof ActivityFailure || err instanceof ApplicationFailure || isCancellation(err);
+}
+
+export class Saga<S extends SagaState> {
+  private readonly stack: (Compensation & { step: StepState })[] = [];
+  private retryRequested = false;
+  private failingStep: string | null = null;
+
+  constructor(readonly state: S) {
+    setHandler(getStateQuery, () => this.state);
+    setHandler(retryCompensationSignal, () => {
+      this.retryRequested = true;
+    });
+    this.setStatus(state.status);
+  }
+
+  /** Records the status in the state and in the `SagaStatus` search attribute. */
+  setStatus(status: SagaStatus): void {
+    this.state.status = status;
+    if (workflowInfo().typedSearchAttributes.get(SagaStatusKey) !== status) {
+      upsertSearchAttributes([{ key: SagaStatusKey, value: status }]);
+    }
+  }
+
+  /** Runs one step, its compensation pushed first. Throws what the step threw. */
+  async step<R>(spec: StepSpec<R>): Promise<R> {
+    const step: StepState = {
+      name: spec.name,
+      status: StepStatus.RUNNING,
+      attempts: 0,
+      startedAt: now(),
+      completedAt: null,
+      compensation: spec.compensation?.name ?? null,
+      compensatedAt: null,
+      compensationAttempts: 0,
+      error: null,
+    };
+    this.state.steps.push(step);
+    if (spec.compensation) this.stack.push({ ...spec.compensation, step });
+    try {
+      const { value, attempt } = await spec.run({ summary: spec.summary });
+      step.attempts = attempt;
+      step.status = StepStatus.COMPLETED;
+      step.completedAt = now();
+      return value;
+    } catch (err) {
+      const { attempt, ...error } = describeFailure(err);
+      step.status = StepStatus.FAILED;
+      step.error = error;
+      if (attempt !== undefined) step.attempts = attempt;
+      this.failingStep = spec.name;
+      throw err;
+    }
+  }
+
+  /**
+   * Runs the saga's body. On a step's failure or on cancellation it compensates every pushed step
+   * in reverse order; a cancellation is rethrown after that, so Temporal records the run as cancelled.
+   */
+  async run(body: () => Promise<void>): Promise<S> {
+    try {
+      await body();
+      this.setStatus(SagaStatus.COMPLETED);
+    } catch (err) {
+      if (!isSagaFailure(err)) throw err;
+      const { type, message } = describeFailure(err);
+      this.state.cancelled = isCancellation(err);
+      const running = this.state.steps.find((s) => s.status === StepStatus.RUNNING);
+      this.state.failure = { step: this.failingStep ?? running?.name ?? null, type, message };
+      await this.compensate();
+      if (this.state.cancelled) throw err;
+    }
+    return this.state;
+  }
+
+  private async compensate(): Promise<void> {
+    this.setStatus(SagaStatus.COMPENSATING);
+    await CancellationScope.nonCancellable(async () => {
+      for (let entry = this.stack.at(-1); entry; entry = this.stack.at(-1)) {
+        const { step } = entry;
+        step.status = StepStatus.COMPENSATING;
+        try {
+          const { attempt } = await entry.run({ summary: entry.summary });
+          step.compensationAttempts = attempt;
+          step.status = StepStatus.COMPENSATED;
+          step.compensatedAt = now();
+          this.stack.pop();
+        } catch (err) {
+          if (!(err instanceof ActivityFailure)) throw err;
+          const { type, message, attempt } = describeFailure(err);
+          if (attempt !== undefined) step.compensationAttempts = attempt;
+          step.status = StepStatus.COMPENSATION_FAILED;
+          this.state.compensationFailure = { step: step.name, compensation: entry.name, type, message };
+          this.setStatus(SagaStatus.FAILED);
+          log.error('Compensation failed; waiting for an operator to send retryCompensation', {
+            step: step.name,
+            compensation: entry.name,
+            type,
+          });
+          await condition(() => this.retryRequested);
+          this.retryRequested = false;
+          this.state.compensationFailure = null;
+          this.setStatus(SagaStatus.COMPENSATING);
+        }
+      }
+    });
+    this.setStatus(SagaStatus.COMPENSATED);
+  }
+}

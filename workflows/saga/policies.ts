@@ -1,0 +1,23 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/**
+ * Named timeout and retry presets, each set on purpose.
+ *
+ * A participant call is a few single-document writes: 10 s is ample, and an attempt that takes
+ * longer is presumed lost and retried (idempotency makes that safe). Infrastructure failures retry
+ * with backoff for about a minute before the step counts as failed and the saga compensates.
+ * Business failures are non-retryable and skip all of this.
+ */
+export const participantCall = {
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 8 },
+} as const satisfies ActivityOptions;
+
+/**
+ * Compensations must not give up lightly: they retry for about three minutes, then the saga is
+ * marked `FAILED` with the compensation named and waits for an operator's `retryCompensation`.
+ */
+export const compensationCall = {
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
+} as const satisfies ActivityOptions;
