@@ -48,6 +48,9 @@ export function reportingAttempts<T extends Record<string, (...args: never[]) =>
   activities: T,
 ): { [K in keyof T]: (...args: Parameters<T[K]>) => Promise<Attempted<Awaited<ReturnType<T[K]>>>> } {
   return Object.fromEntries(
-    Object.entries(activities).map(([name, fn]) => [name, reportingAttempt(fn as (...args: unknown[]) => Promise<unknown>)]),
+    Object.entries(activities).map(([name, fn]) => [
+      name,
+      reportingAttempt(fn as (...args: unknown[]) => Promise<unknown>),
+    ]),
   ) as never;
 }

@@ -81,7 +81,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (problem.status >= 500 && !(err instanceof AppError)) {
     console.error(`${req.method} ${req.path} failed:`, err);
   }
-  if (problem.extra.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(problem.extra.retryAfterSeconds));
+  if (problem.extra.retryAfterSeconds !== undefined)
+    res.setHeader('Retry-After', String(problem.extra.retryAfterSeconds));
   res
     .status(problem.status)
     .type('application/problem+json')
@@ -101,7 +102,8 @@ export const notFoundHandler: RequestHandler = (req) => {
 
 /** Writes with a body must send JSON. */
 export const requireJson: RequestHandler = (req, _res, next) => {
-  const hasBody = req.headers['content-length'] !== '0' && (req.headers['content-length'] || req.headers['transfer-encoding']);
+  const hasBody =
+    req.headers['content-length'] !== '0' && (req.headers['content-length'] || req.headers['transfer-encoding']);
   if (hasBody && !req.is('application/json')) {
     throw new AppError(415, 'Unsupported media type', 'Send the body as application/json');
   }

@@ -9,13 +9,17 @@ export const CreateVehicle = z.strictObject({
   capacityPerDay: Count(100_000).min(1, 'must be at least 1'),
 });
 
-const Text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+const Text = (max: number) =>
+  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
 export const ShippingAddress = z.strictObject({
   line1: Text(200),
   city: Text(100),
   postalCode: Text(20),
-  country: z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code').transform((c) => c.toUpperCase()),
+  country: z
+    .string()
+    .regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code')
+    .transform((c) => c.toUpperCase()),
 });
 
 export const OrderItem = z.strictObject({

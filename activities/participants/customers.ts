@@ -73,4 +73,3 @@ export function newCustomerDoc(id: string, name: string, creditLimitCents: numbe
     createdAt: new Date(),
   };
 }
-

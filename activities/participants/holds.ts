@@ -42,7 +42,10 @@ export async function applyHold(
     [`${fields.holds}.${k}`]: { $exists: false },
     [`${fields.released}.${k}`]: { $exists: false },
   } as Filter<HoldDoc>;
-  const update = { $inc: { [fields.counter]: -amount }, $set: { [`${fields.holds}.${k}`]: amount } } as UpdateFilter<HoldDoc>;
+  const update = {
+    $inc: { [fields.counter]: -amount },
+    $set: { [`${fields.holds}.${k}`]: amount },
+  } as UpdateFilter<HoldDoc>;
   const result = await col.updateOne(filter, update);
   if (result.modifiedCount === 1) return 'applied';
   const doc = await col.findOne({ _id: id } as Filter<HoldDoc>);
@@ -68,20 +71,20 @@ export async function releaseHold(
     const amount = get(doc, fields.holds, k);
     if (typeof amount === 'number') {
       const undo = await col.updateOne(
-        { _id: id, [holdPath]: amount } as Filter<HoldDoc>,
+        { _id: id, [holdPath]: amount },
         {
           $inc: { [fields.counter]: amount },
           $unset: { [holdPath]: '' },
           $set: { [releasedPath]: new Date() },
-        } as UpdateFilter<HoldDoc>,
+        },
       );
       if (undo.modifiedCount === 1) return 'undone';
       continue;
     }
     if (get(doc, fields.released, k) !== undefined) return 'already-undone';
     const tombstone = await col.updateOne(
-      { _id: id, [holdPath]: { $exists: false }, [releasedPath]: { $exists: false } } as Filter<HoldDoc>,
-      { $set: { [releasedPath]: new Date() } } as UpdateFilter<HoldDoc>,
+      { _id: id, [holdPath]: { $exists: false }, [releasedPath]: { $exists: false } },
+      { $set: { [releasedPath]: new Date() } },
     );
     if (tombstone.modifiedCount === 1) return 'nothing-to-undo';
   }

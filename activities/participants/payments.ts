@@ -24,9 +24,18 @@ export function createPaymentActivities({ payments }: Pick<Collections, 'payment
      * never charges twice. The token itself is never stored or logged.
      * @throws non-retryable `PaymentDeclined`
      */
-    async processPayment({ key, orderId, customerId, amountCents, token }: ProcessPaymentInput): Promise<EffectOutcome> {
+    async processPayment({
+      key,
+      orderId,
+      customerId,
+      amountCents,
+      token,
+    }: ProcessPaymentInput): Promise<EffectOutcome> {
       if (token === DECLINED_TOKEN) {
-        throw ApplicationFailure.nonRetryable(`Payment for order ${orderId} was declined`, BusinessFailure.PaymentDeclined);
+        throw ApplicationFailure.nonRetryable(
+          `Payment for order ${orderId} was declined`,
+          BusinessFailure.PaymentDeclined,
+        );
       }
       return createRecord(payments, charge, key, { orderId, customerId, amountCents, chargedAt: new Date() });
     },

@@ -52,10 +52,9 @@ export async function reverseRecord<T extends RecordDoc>(
   reversedFields: Partial<T>,
 ): Promise<CompensationOutcome> {
   for (let pass = 0; pass < 8; pass++) {
-    const reversed = await col.updateOne(
-      { _id: key, status: statuses.active } as Filter<T>,
-      { $set: { ...reversedFields, status: statuses.reversed } } as UpdateFilter<T>,
-    );
+    const reversed = await col.updateOne({ _id: key, status: statuses.active } as Filter<T>, {
+      $set: { ...reversedFields, status: statuses.reversed },
+    });
     if (reversed.modifiedCount === 1) return 'undone';
     try {
       const tombstone = await col.updateOne(

@@ -25,10 +25,7 @@ export function createShipmentActivities(
      */
     async createShipment({ key, orderId, address, deliveryDate }: CreateShipmentInput): Promise<EffectOutcome> {
       if (!servedCountries.includes(address.country.toUpperCase())) {
-        throw ApplicationFailure.nonRetryable(
-          `We do not ship to ${address.country}`,
-          BusinessFailure.ShipmentRejected,
-        );
+        throw ApplicationFailure.nonRetryable(`We do not ship to ${address.country}`, BusinessFailure.ShipmentRejected);
       }
       return createRecord(shipments, shipment, key, { orderId, address, deliveryDate, createdAt: new Date() });
     },

@@ -11,8 +11,7 @@ export interface ReserveVehicleInput {
 }
 
 export type ReserveVehicleResult =
-  | { outcome: 'applied' | 'already-applied'; vehicleId: string }
-  | { outcome: 'compensated'; vehicleId: null };
+  { outcome: 'applied' | 'already-applied'; vehicleId: string } | { outcome: 'compensated'; vehicleId: null };
 
 /**
  * A booking can land on any vehicle, so its tombstone cannot live in one vehicle's document. The
@@ -20,10 +19,13 @@ export type ReserveVehicleResult =
  * then looks for a tombstone, undoing itself when it finds one. Whichever runs second sees the
  * other's write, so a late duplicate never leaves a booking behind.
  */
-export function createVehicleActivities({ vehicles, vehicleReleases }: Pick<Collections, 'vehicles' | 'vehicleReleases'>) {
+export function createVehicleActivities({
+  vehicles,
+  vehicleReleases,
+}: Pick<Collections, 'vehicles' | 'vehicleReleases'>) {
   async function unbook(vehicleId: string, path: string, date: string): Promise<boolean> {
     const result = await vehicles.updateOne(
-      { _id: vehicleId, [path]: date } as Filter<VehicleDoc>,
+      { _id: vehicleId, [path]: date },
       { $inc: { [`load.${date}`]: -1 }, $unset: { [path]: '' } },
     );
     return result.modifiedCount === 1;
@@ -49,7 +51,10 @@ export function createVehicleActivities({ vehicles, vehicleReleases }: Pick<Coll
       if (existing[0]) return { outcome: 'already-applied', vehicleId: existing[0]._id };
 
       const load = `load.${deliveryDate}`;
-      const candidates = await vehicles.find({}, { projection: { _id: 1, capacityPerDay: 1 } }).sort({ _id: 1 }).toArray();
+      const candidates = await vehicles
+        .find({}, { projection: { _id: 1, capacityPerDay: 1 } })
+        .sort({ _id: 1 })
+        .toArray();
       for (const { _id, capacityPerDay } of candidates) {
         const booked = await vehicles.updateOne(
           {
@@ -57,7 +62,7 @@ export function createVehicleActivities({ vehicles, vehicleReleases }: Pick<Coll
             capacityPerDay,
             [path]: { $exists: false },
             $or: [{ [load]: { $lt: capacityPerDay } }, { [load]: { $exists: false } }],
-          } as Filter<VehicleDoc>,
+          },
           { $inc: { [load]: 1 }, $set: { [path]: deliveryDate } },
         );
         if (booked.modifiedCount !== 1) continue;
@@ -71,7 +76,10 @@ export function createVehicleActivities({ vehicles, vehicleReleases }: Pick<Coll
         if (keeper !== _id) await unbook(_id, path, deliveryDate);
         return { outcome: keeper === _id ? 'applied' : 'already-applied', vehicleId: keeper };
       }
-      throw ApplicationFailure.nonRetryable(`No vehicle has room on ${deliveryDate}`, BusinessFailure.NoVehicleAvailable);
+      throw ApplicationFailure.nonRetryable(
+        `No vehicle has room on ${deliveryDate}`,
+        BusinessFailure.NoVehicleAvailable,
+      );
     },
 
     /** Compensation of `reserveVehicle`: frees the booked slot. Idempotent by `key`. */

@@ -71,7 +71,8 @@ function attemptOf(failure: ApplicationFailure): number | undefined {
 
 /** Turns what a step threw into the type and message the state shows. */
 export function describeFailure(err: unknown): DescribedFailure {
-  if (isCancellation(err)) return { type: SagaFailure.Cancelled, message: 'The saga was cancelled', attempt: undefined };
+  if (isCancellation(err))
+    return { type: SagaFailure.Cancelled, message: 'The saga was cancelled', attempt: undefined };
   if (err instanceof ActivityFailure) {
     const cause = err.cause;
     if (cause instanceof ApplicationFailure) {
