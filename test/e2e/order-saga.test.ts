@@ -1,0 +1,148 @@
+import { orderWorkflowId, type OrderState } from '../../common/order';
+import { SagaStatus } from '../../common/saga-state';
+import { addVehicle, orderBody, seed, snapshot, unique } from '../support/fixtures';
+import { http, scheduledActivities, startHarness, waitForSaga, type Harness } from '../support/harness';
+
+const steps = ['reserveCredit', 'reserveInventory', 'processPayment', 'createShipment', 'reserveVehicle'];
+const compensations: Record<string, string> = {
+  reserveCredit: 'releaseCredit',
+  reserveInventory: 'releaseInventory',
+  processPayment: 'refundPayment',
+  createShipment: 'cancelShipment',
+  reserveVehicle: 'releaseVehicle',
+};
+
+let h: Harness;
+let dateCounter = 0;
+/** Each test books its own delivery date, so vehicle capacity never leaks between tests. */
+const nextDate = () => `2027-02-${String(++dateCounter).padStart(2, '0')}`;
+
+beforeAll(async () => {
+  h = await startHarness('order');
+  await addVehicle(h, 1);
+});
+afterAll(async () => h?.stop());
+
+async function runOrder(body: ReturnType<typeof orderBody>): Promise<OrderState> {
+  const started = await http(h.baseUrl, 'POST', '/orders', body);
+  expect(started.status).toBe(202);
+  return waitForSaga<OrderState>(h.client.workflow.getHandle(orderWorkflowId(body.orderId)));
+}
+
+describe('the order saga, end to end on the real servers', () => {
+  test('when every step succeeds, the saga completes and each participant reflects exactly one order', async () => {
+    const s = await seed(h, { creditLimit: 1000, price: 12.5, stock: 10 });
+    const date = nextDate();
+    const before = await snapshot(h, s, date);
+    const body = orderBody(s, { quantity: 3, deliveryDate: date });
+
+    const state = await runOrder(body);
+
+    expect(state.status).toBe(SagaStatus.COMPLETED);
+    expect(state.total).toBe(37.5);
+    expect(state.failure).toBeNull();
+    expect(state.steps.map((x) => [x.name, x.status])).toEqual([
+      ['priceOrder', 'COMPLETED'],
+      ...steps.map((name) => [name, 'COMPLETED']),
+    ]);
+    expect(state.steps.every((x) => x.attempts === 1 && x.completedAt !== null)).toBe(true);
+    const after = await snapshot(h, s, date, body.orderId);
+    expect(after.creditAvailableCents).toBe(before.creditAvailableCents! - 3750);
+    expect(after.stock).toBe(before.stock! - 3);
+    expect(after.chargedCents).toBe(3750);
+    expect(after.liveShipments).toBe(1);
+    expect(after.vehicleLoad).toBe(before.vehicleLoad + 1);
+    // The API reads the same state through the query
+    const read = await http(h.baseUrl, 'GET', `/orders/${body.orderId}`);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(state);
+  });
+
+  /** How to make each step fail with its business failure. */
+  const failurePoints: { step: string; type: string; arrange: () => Promise<ReturnType<typeof orderBody>> }[] = [
+    {
+      step: 'reserveCredit',
+      type: 'InsufficientCredit',
+      arrange: async () => orderBody(await seed(h, { creditLimit: 5, price: 10 }), { deliveryDate: nextDate() }),
+    },
+    {
+      step: 'reserveInventory',
+      type: 'OutOfStock',
+      arrange: async () => orderBody(await seed(h, { stock: 1 }), { quantity: 2, deliveryDate: nextDate() }),
+    },
+    {
+      step: 'processPayment',
+      type: 'PaymentDeclined',
+      arrange: async () => orderBody(await seed(h), { token: 'tok_declined', deliveryDate: nextDate() }),
+    },
+    {
+      step: 'createShipment',
+      type: 'ShipmentRejected',
+      arrange: async () => orderBody(await seed(h), { country: 'AQ', deliveryDate: nextDate() }),
+    },
+    {
+      step: 'reserveVehicle',
+      type: 'NoVehicleAvailable',
+      arrange: async () => {
+        // The only vehicle has room for one delivery a day: a first order takes it.
+        const date = nextDate();
+        const first = await runOrder(orderBody(await seed(h), { deliveryDate: date }));
+        expect(first.status).toBe(SagaStatus.COMPLETED);
+        return orderBody(await seed(h), { deliveryDate: date });
+      },
+    },
+  ];
+
+  test.each(failurePoints)(
+    'when $step fails with $type, the started steps are compensated in exact reverse order and the data is restored',
+    async ({ step, type, arrange }) => {
+      const body = await arrange();
+      const s = { customerId: body.customerId, sku: body.items[0]!.sku };
+      const before = await snapshot(h, s, body.deliveryDate);
+
+      const state = await runOrder(body);
+
+      expect(state.status).toBe(SagaStatus.COMPENSATED);
+      expect(state.failure).toEqual({ step, type, message: expect.any(String) });
+      expect(state.cancelled).toBe(false);
+      const started = steps.slice(0, steps.indexOf(step) + 1);
+      expect(state.steps.map((x) => x.name)).toEqual(['priceOrder', ...started]);
+      expect(state.steps.slice(1).every((x) => x.status === 'COMPENSATED')).toBe(true);
+      expect(state.steps.find((x) => x.name === step)?.error?.type).toBe(type);
+
+      // From Temporal's own history, not from our state: the steps, then their compensations reversed.
+      const history = await scheduledActivities(h.client.workflow.getHandle(orderWorkflowId(body.orderId)));
+      expect(history).toEqual(['priceOrder', ...started, ...started.map((x) => compensations[x]).reverse()]);
+
+      const after = await snapshot(h, s, body.deliveryDate, body.orderId);
+      expect(after).toEqual({ ...before, chargedCents: 0, liveShipments: 0 });
+    },
+  );
+
+  test('an unknown product ends the saga before any effect, with nothing to compensate', async () => {
+    const s = await seed(h);
+    const body = orderBody({ ...s, sku: unique('missing') }, { deliveryDate: nextDate() });
+    const state = await runOrder(body);
+    expect(state.status).toBe(SagaStatus.COMPENSATED);
+    expect(state.failure).toMatchObject({ step: 'priceOrder', type: 'UnknownProduct' });
+    expect(await scheduledActivities(h.client.workflow.getHandle(orderWorkflowId(body.orderId)))).toEqual([
+      'priceOrder',
+    ]);
+  });
+
+  test('a second start with the same orderId answers 409 and starts nothing', async () => {
+    const body = orderBody(await seed(h), { deliveryDate: nextDate() });
+    await runOrder(body);
+    const again = await http(h.baseUrl, 'POST', '/orders', body);
+    expect(again.status).toBe(409);
+    const runs = await h.client.workflow.list({ query: `WorkflowId = '${orderWorkflowId(body.orderId)}'` });
+    let count = 0;
+    for await (const _ of runs) count++;
+    expect(count).toBe(1);
+  });
+
+  test('GET of an unknown order answers 404', async () => {
+    const res = await http(h.baseUrl, 'GET', `/orders/${unique('nope')}`);
+    expect(res.status).toBe(404);
+  });
+});

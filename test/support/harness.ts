@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
+import type { Db, MongoClient } from 'mongodb';
+import { collections, connectMongo, type Collections } from '../../activities/db';
+import { createApp } from '../../api/app';
+import { getStateQuery } from '../../common/definitions';
+import { finalSagaStatuses, SagaStatus, type SagaState } from '../../common/saga-state';
+import { createSagaWorker } from '../../workers/create-worker';
+
+let runtimeInstalled = false;
+
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests with \`npm test\``);
+  return value;
+}
+
+export const servedCountries = ['US', 'IE', 'DE', 'FR', 'GB'];
+
+export interface Harness {
+  client: Client;
+  db: Db;
+  cols: Collections;
+  taskQueue: string;
+  worker: Worker;
+  /** Base URL of the API, started on a free port against the same Temporal and MongoDB. */
+  baseUrl: string;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything a test needs, against the real servers `npm test` started: its own MongoDB database
+ * and task queue (so test files never see each other's data), a worker running the real workflows
+ * and activities, and the real API on a free port.
+ */
+export async function startHarness(name: string): Promise<Harness> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    runtimeInstalled = true;
+  }
+  const suffix = `${name}_${randomUUID().slice(0, 8)}`;
+  const taskQueue = `test-${suffix}`;
+  const dbName = `${requireEnv('MONGODB_DB')}_${suffix}`.slice(0, 60);
+  const mongo: MongoClient = (await connectMongo(requireEnv('MONGODB_URI'), dbName)).client;
+  const db = mongo.db(dbName);
+  const address = requireEnv('TEMPORAL_ADDRESS');
+  const nativeConnection = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const worker = await createSagaWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    db,
+    servedCountries,
+    workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
+    shutdownGraceSeconds: 2,
+  });
+  const running = worker.run();
+  const app = createApp({ temporal: client, db, taskQueue, bodyLimit: 100_000 });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    client,
+    db,
+    cols: collections(db),
+    taskQueue,
+    worker,
+    baseUrl: `http://127.0.0.1:${port}`,
+    server,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+      await db.dropDatabase().catch(() => undefined);
+      await mongo.close();
+    },
+  };
+}
+
+/** Waits until the saga reaches a final status (or FAILED) and returns its state. */
+export async function waitForSaga<S extends SagaState>(
+  handle: WorkflowHandle,
+  { timeoutMs = 90_000, statuses = [...finalSagaStatuses, SagaStatus.FAILED] as SagaStatus[] } = {},
+): Promise<S> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = (await handle.query(getStateQuery)) as S;
+    if (statuses.includes(state.status)) return state;
+    if (Date.now() > deadline) throw new Error(`Saga ${handle.workflowId} still ${state.status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Activity types in the order the workflow scheduled them, read from its history. */
+export async function scheduledActivities(handle: WorkflowHandle): Promise<string[]> {
+  const history: temporal.api.history.v1.IHistory = await handle.fetchHistory();
+  return (history.events ?? [])
+    .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+    .filter((name): name is string => typeof name === 'string');
+}
+
+/** Small JSON-over-HTTP client for tests. */
+export async function http(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
