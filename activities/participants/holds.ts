@@ -1,6 +1,7 @@
 import type { Collection, Document, Filter, UpdateFilter } from 'mongodb';
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
 import { fieldKey } from '../keys';
+import { serialized } from '../serialize';
 
 /**
  * Idempotent holds on a counter inside one document (credit on a customer, stock on a product).
@@ -35,6 +36,16 @@ export async function applyHold(
   key: string,
   amount: number,
 ): Promise<HoldOutcome> {
+  return serialized(`${col.collectionName}:${id}`, () => applyHoldNow(col, fields, id, key, amount));
+}
+
+async function applyHoldNow(
+  col: Collection<HoldDoc>,
+  fields: HoldFields,
+  id: string,
+  key: string,
+  amount: number,
+): Promise<HoldOutcome> {
   const k = fieldKey(key);
   const filter = {
     _id: id,
@@ -56,6 +67,15 @@ export async function applyHold(
 }
 
 export async function releaseHold(
+  col: Collection<HoldDoc>,
+  fields: HoldFields,
+  id: string,
+  key: string,
+): Promise<CompensationOutcome> {
+  return serialized(`${col.collectionName}:${id}`, () => releaseHoldNow(col, fields, id, key));
+}
+
+async function releaseHoldNow(
   col: Collection<HoldDoc>,
   fields: HoldFields,
   id: string,

@@ -1,5 +1,6 @@
 import { MongoServerError, type Collection, type Filter, type UpdateFilter } from 'mongodb';
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
+import { serialized } from '../serialize';
 
 /**
  * Idempotent records keyed by saga and step (a payment, a shipment): one document whose `_id` is the
@@ -30,6 +31,15 @@ export async function createRecord<T extends RecordDoc>(
   key: string,
   fields: Omit<T, '_id' | 'status'>,
 ): Promise<EffectOutcome> {
+  return serialized(`${col.collectionName}:${key}`, () => createRecordNow(col, statuses, key, fields));
+}
+
+async function createRecordNow<T extends RecordDoc>(
+  col: Collection<T>,
+  statuses: RecordStatuses,
+  key: string,
+  fields: Omit<T, '_id' | 'status'>,
+): Promise<EffectOutcome> {
   try {
     const result = await col.updateOne(
       { _id: key } as Filter<T>,
@@ -46,6 +56,15 @@ export async function createRecord<T extends RecordDoc>(
 }
 
 export async function reverseRecord<T extends RecordDoc>(
+  col: Collection<T>,
+  statuses: RecordStatuses,
+  key: string,
+  reversedFields: Partial<T>,
+): Promise<CompensationOutcome> {
+  return serialized(`${col.collectionName}:${key}`, () => reverseRecordNow(col, statuses, key, reversedFields));
+}
+
+async function reverseRecordNow<T extends RecordDoc>(
   col: Collection<T>,
   statuses: RecordStatuses,
   key: string,
