@@ -1,0 +1,83 @@
+/**
+ * Every history recorded by `npm run record-histories` (test/histories/) must replay against the current workflow
+ * code: a change to the order saga that would break sagas already running fails here, before it is deployed.
+ * See docs/versioning.md for how to make such a change safely (`patched()`).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type ReplayWorkerOptions } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import type { HistoryIndexEntry } from '../../scripts/record-histories';
+import { requireEnv } from '../support/harness';
+
+const historiesDir = path.join(__dirname, '..', 'histories');
+const index = JSON.parse(fs.readFileSync(path.join(historiesDir, 'index.json'), 'utf8')) as Record<
+  string,
+  HistoryIndexEntry
+>;
+const entries = Object.entries(index).map(([name, entry]) => ({ name, ...entry }));
+
+function loadHistory(file: string): unknown {
+  return JSON.parse(fs.readFileSync(path.join(historiesDir, file), 'utf8'));
+}
+
+/** Replays every recorded history on one replay worker; returns each one's error (undefined when clean). */
+async function replayAll(options: ReplayWorkerOptions): Promise<Map<string, Error | undefined>> {
+  const byWorkflowId = new Map<string, Error | undefined>();
+  const histories = entries.map(({ file, workflowId }) => ({ workflowId, history: loadHistory(file) }));
+  for await (const result of Worker.runReplayHistories(options, histories)) {
+    byWorkflowId.set(result.workflowId, result.error);
+  }
+  return byWorkflowId;
+}
+
+beforeAll(() => {
+  // Replay workers log each non-determinism they find as a warning; the tests below assert on the results.
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
+  });
+});
+
+describe('recorded histories', () => {
+  test('the index lists every recorded history file, and every listed file exists', () => {
+    const files = fs
+      .readdirSync(historiesDir)
+      .filter((f) => f.endsWith('.json') && f !== 'index.json')
+      .sort();
+    expect(entries.map((e) => e.file).sort()).toEqual(files);
+    expect(entries.length).toBeGreaterThanOrEqual(8);
+  });
+
+  describe("replay clean against the current workflow code (the bundle the tests' workers run)", () => {
+    let results: Map<string, Error | undefined>;
+    beforeAll(async () => {
+      results = await replayAll({ workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') } });
+    });
+
+    test.each(entries)('$name ($workflowId)', ({ workflowId }) => {
+      expect(results.has(workflowId)).toBe(true);
+      expect(results.get(workflowId)).toBeUndefined();
+    });
+  });
+
+  test('a variant of the saga that runs its steps in another order is rejected by the replayer', async () => {
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./fixtures/reordered-order-saga'),
+      logger: new DefaultLogger('ERROR'),
+    });
+    const results = await replayAll({ workflowBundle: { code } });
+
+    // Every history that got past priceOrder scheduled reserveCredit where the variant schedules reserveInventory.
+    expect([...results.keys()].sort()).toEqual(entries.map((e) => e.workflowId).sort());
+    for (const [workflowId, error] of results) {
+      expect({ workflowId, error }).toEqual({ workflowId, error: expect.any(DeterminismViolationError) });
+      expect(error?.message).toMatch(/reserveCredit|reserveInventory/);
+    }
+    // And the single-history API says so by throwing.
+    const completed = entries.find((e) => e.name === 'completed')!;
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: { code } }, loadHistory(completed.file), completed.workflowId),
+    ).rejects.toThrow(DeterminismViolationError);
+  });
+});
