@@ -1,27 +1,68 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { collections } from '../activities/db';
-import { errorHandler, notFoundHandler, requireJson } from './errors';
+import { AppError, errorHandler, notFoundHandler, requireJson } from './errors';
+import { openApiPath, operations } from './openapi';
+import { docsRoutes } from './routes/docs';
+import { healthRoutes } from './routes/health';
 import { orderRoutes } from './routes/orders';
 import { participantRoutes } from './routes/participants';
+import { loyaltyRoutes } from './routes/loyalty';
+import { transportOrderRoutes } from './routes/transport-orders';
 
 export interface AppDeps {
   temporal: Client;
   db: Db;
   taskQueue: string;
   bodyLimit: number;
+  /** Aborted when the API shuts down: `/ready` answers 503 and event streams end. */
+  shutdown?: AbortSignal;
+  /** How often an event stream asks its saga for its state (default 300 ms). */
+  eventsPollMs?: number;
+}
+
+/** 405 with an `Allow` header for a documented path asked with a method it does not answer to. */
+function methodNotAllowed(): RequestHandler {
+  const byPath = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+  for (const op of operations) {
+    const key = openApiPath(op.path);
+    const pattern = new RegExp(`^${op.path.replace(/:[A-Za-z]+/g, '[^/]+')}/?$`);
+    const entry = byPath.get(key) ?? { pattern, methods: new Set<string>() };
+    entry.methods.add(op.method.toUpperCase());
+    if (op.method === 'get') entry.methods.add('HEAD');
+    byPath.set(key, entry);
+  }
+  return (req, _res, next) => {
+    for (const { pattern, methods } of byPath.values()) {
+      if (pattern.test(req.path) && !methods.has(req.method)) {
+        throw AppError.methodNotAllowed(`${req.path} does not answer to ${req.method}`, [...methods]);
+      }
+    }
+    next();
+  };
 }
 
 /** The HTTP API: participant data and sagas. Every error leaves through `errorHandler`. */
-export function createApp({ temporal, db, taskQueue, bodyLimit }: AppDeps): Express {
+export function createApp({
+  temporal,
+  db,
+  taskQueue,
+  bodyLimit,
+  shutdown = new AbortController().signal,
+  eventsPollMs = 300,
+}: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple'); // no nested objects from query strings
+  app.use(healthRoutes({ temporal, db, shutdown }));
+  app.use(docsRoutes());
+  app.use(methodNotAllowed());
   app.use(requireJson);
   app.use(express.json({ limit: bodyLimit, strict: true }));
   app.use(participantRoutes(collections(db)));
-  app.use(orderRoutes({ temporal, taskQueue }));
+  app.use(orderRoutes({ temporal, db, taskQueue, eventsPollMs, shutdown }));
+  app.use(transportOrderRoutes({ temporal, db, taskQueue }), loyaltyRoutes({ temporal, db }));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

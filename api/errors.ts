@@ -1,9 +1,25 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { isGrpcServiceError, ServiceError } from '@temporalio/client';
+import {
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+} from 'mongodb';
 
 /** A problem detail field error: where in the request, and what is wrong with it. */
 export interface FieldError {
   path: string;
   message: string;
+}
+
+interface ProblemExtra {
+  errors?: FieldError[];
+  retryAfterSeconds?: number;
+  /** Methods the path answers to, for 405. */
+  allow?: string[];
+  /** Dependency checks, for /ready. */
+  checks?: Record<string, 'ok' | 'unavailable'>;
 }
 
 /**
@@ -16,7 +32,7 @@ export class AppError extends Error {
     readonly status: number,
     readonly title: string,
     readonly detail: string,
-    readonly extra: { errors?: FieldError[]; retryAfterSeconds?: number } = {},
+    readonly extra: ProblemExtra = {},
   ) {
     super(detail);
   }
@@ -27,11 +43,20 @@ export class AppError extends Error {
   static notFound(detail: string): AppError {
     return new AppError(404, 'Not found', detail);
   }
+  static methodNotAllowed(detail: string, allow: string[]): AppError {
+    return new AppError(405, 'Method not allowed', detail, { allow });
+  }
   static conflict(detail: string): AppError {
     return new AppError(409, 'Conflict', detail);
   }
-  static unavailable(detail: string, retryAfterSeconds = 5): AppError {
-    return new AppError(503, 'Service unavailable', detail, { retryAfterSeconds });
+  static unsupportedMediaType(detail: string): AppError {
+    return new AppError(415, 'Unsupported media type', detail);
+  }
+  static unprocessable(detail: string): AppError {
+    return new AppError(422, 'Unprocessable request', detail);
+  }
+  static unavailable(detail: string, retryAfterSeconds = 5, checks?: ProblemExtra['checks']): AppError {
+    return new AppError(503, 'Service unavailable', detail, { retryAfterSeconds, ...(checks ? { checks } : {}) });
   }
 }
 
@@ -62,13 +87,40 @@ function isBodyParserError(err: unknown): err is BodyParserError {
   return typeof err === 'object' && err !== null && 'type' in err && 'status' in err;
 }
 
+/** gRPC status codes that mean "Temporal cannot be reached right now" (UNAVAILABLE, DEADLINE_EXCEEDED). */
+const unreachableGrpcCodes = new Set([4, 14]);
+
+function grpcCode(err: unknown): number | undefined {
+  if (isGrpcServiceError(err)) return err.code;
+  if (err instanceof ServiceError) return grpcCode(err.cause);
+  return undefined;
+}
+
+/** True when the error says Temporal or MongoDB cannot be reached: the client may retry later. */
+export function isUnreachable(err: unknown): boolean {
+  const code = grpcCode(err);
+  if (code !== undefined) return unreachableGrpcCodes.has(code);
+  return (
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoNetworkError ||
+    err instanceof MongoNotConnectedError ||
+    err instanceof MongoTopologyClosedError
+  );
+}
+
+/** True for a Temporal INVALID_ARGUMENT answer (e.g. a page token the server does not accept). */
+export function isInvalidArgument(err: unknown): boolean {
+  return grpcCode(err) === 3;
+}
+
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (isUnreachable(err)) return AppError.unavailable('A service this API depends on cannot be reached; retry later');
   if (isBodyParserError(err)) {
     if (err.type === 'entity.parse.failed') return AppError.badRequest('The body is not valid JSON');
     if (err.type === 'entity.too.large') return new AppError(413, 'Payload too large', 'The body is over the limit');
     if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
-      return new AppError(415, 'Unsupported media type', 'Send UTF-8 encoded JSON');
+      return AppError.unsupportedMediaType('Send UTF-8 encoded JSON');
     }
     if (err.status >= 400 && err.status < 500) return AppError.badRequest('The body could not be read');
   }
@@ -81,8 +133,14 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (problem.status >= 500 && !(err instanceof AppError)) {
     console.error(`${req.method} ${req.path} failed:`, err);
   }
-  if (problem.extra.retryAfterSeconds !== undefined)
-    res.setHeader('Retry-After', String(problem.extra.retryAfterSeconds));
+  if (res.headersSent) {
+    // A stream already under way (SSE): nothing more can be said in a status line.
+    res.end();
+    return;
+  }
+  const { retryAfterSeconds, allow, errors, checks } = problem.extra;
+  if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
+  if (allow) res.setHeader('Allow', allow.join(', '));
   res
     .status(problem.status)
     .type('application/problem+json')
@@ -92,7 +150,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
       status: problem.status,
       detail: problem.detail,
       instance: req.originalUrl,
-      ...(problem.extra.errors ? { errors: problem.extra.errors } : {}),
+      ...(errors ? { errors } : {}),
+      ...(checks ? { checks } : {}),
     });
 };
 
@@ -105,7 +164,7 @@ export const requireJson: RequestHandler = (req, _res, next) => {
   const hasBody =
     req.headers['content-length'] !== '0' && (req.headers['content-length'] || req.headers['transfer-encoding']);
   if (hasBody && !req.is('application/json')) {
-    throw new AppError(415, 'Unsupported media type', 'Send the body as application/json');
+    throw AppError.unsupportedMediaType('Send the body as application/json');
   }
   next();
 };

@@ -13,7 +13,10 @@ export interface RunningApi {
   stop(): Promise<void>;
 }
 
-/** Connects to Temporal and MongoDB and listens; `stop()` drains requests, then closes the clients. */
+/**
+ * Connects to Temporal and MongoDB and listens. `stop()` stops accepting connections, ends event streams,
+ * lets requests in flight finish, then closes the clients.
+ */
 export async function startApi(config: Config): Promise<RunningApi> {
   let mongo: MongoClient | undefined;
   let connection: Connection | undefined;
@@ -22,7 +25,14 @@ export async function startApi(config: Config): Promise<RunningApi> {
     mongo = connected.client;
     connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-    const app = createApp({ temporal, db: connected.db, taskQueue: config.TASK_QUEUE, bodyLimit: config.BODY_LIMIT });
+    const shutdown = new AbortController();
+    const app = createApp({
+      temporal,
+      db: connected.db,
+      taskQueue: config.TASK_QUEUE,
+      bodyLimit: config.BODY_LIMIT,
+      shutdown: shutdown.signal,
+    });
     const server = app.listen(config.PORT, config.HOST);
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
@@ -31,8 +41,15 @@ export async function startApi(config: Config): Promise<RunningApi> {
       server,
       port,
       async stop() {
+        // Event streams end, /ready answers 503; requests in flight finish, then the clients close.
+        shutdown.abort();
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
+          // Keep-alive connections that go idle once their request finished are closed too.
+          const sweep = setInterval(() => server.closeIdleConnections(), 100);
+          server.close(() => {
+            clearInterval(sweep);
+            resolve();
+          });
           server.closeIdleConnections();
         });
         await clients.connection.close();

@@ -27,14 +27,28 @@ export const IsoDate = z
     return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
   }, 'must be a date that exists');
 
-/** Parses `value` with `schema` or throws a 400 naming every offending field. */
-export function parse<T extends z.ZodType>(schema: T, value: unknown, where: 'body' | 'params' | 'query'): z.infer<T> {
+/**
+ * Parses `value` with `schema` or throws a 400 naming every offending field (`body.items.0.quantity`,
+ * `header.Idempotency-Key`). `name` prefixes the path of a single value such as a header.
+ */
+export function parse<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  where: 'body' | 'params' | 'query' | 'header',
+  name?: string,
+): z.infer<T> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const errors = result.error.issues.map((issue) => ({
-    path: [where, ...issue.path.map(String)].join('.'),
-    message: issue.message,
-  }));
+  const prefix = [where, ...(name ? [name] : [])];
+  const errors = result.error.issues.flatMap((issue) =>
+    // One entry per unknown field, so that each path names the field to remove.
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({
+          path: [...prefix, ...issue.path.map(String), key].join('.'),
+          message: 'is not a known field',
+        }))
+      : [{ path: [...prefix, ...issue.path.map(String)].join('.'), message: issue.message }],
+  );
   const first = errors[0];
   throw AppError.badRequest(first ? `${first.path} ${first.message}` : `Invalid ${where}`, errors);
 }

@@ -6,7 +6,10 @@ import { DEFAULT_TASK_QUEUE } from './definitions';
  * A wrong value stops the process with a message that names the variable. Workflows never read it.
  */
 const schema = z.object({
-  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/, 'must be host:port, e.g. localhost:7233')
+    .default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   MONGODB_URI: z
@@ -17,7 +20,12 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1-63 letters, digits, _ or -')
     .default('sagas'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a port number from 0 to 65535')
+    .transform(Number)
+    .pipe(z.number().max(65535, 'must be a port number from 0 to 65535'))
+    .default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   /** ISO 3166 alpha-2 codes of the countries we ship to, comma separated. */
   SERVED_COUNTRIES: z
@@ -31,9 +39,24 @@ const schema = z.object({
     )
     .pipe(z.array(z.string().regex(/^[A-Z]{2}$/, 'each country must be a two-letter code')).min(1)),
   /** Largest JSON body the API accepts, in bytes. */
-  BODY_LIMIT: z.coerce.number().int().min(1024).max(10_000_000).default(100_000),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d{1,8}$/, 'must be a number of bytes from 1024 to 10000000')
+    .transform(Number)
+    .pipe(z.number().min(1024, 'must be at least 1024 bytes').max(10_000_000, 'must be at most 10000000 bytes'))
+    .default(100_000),
+  /** Seconds the API waits for in-flight requests after SIGTERM before it exits anyway. */
+  API_SHUTDOWN_GRACE_SECONDS: z.coerce
+    .number('must be a number of seconds')
+    .min(0, 'must not be negative')
+    .max(600, 'must be at most 600')
+    .default(20),
   /** Seconds the worker lets running activities finish after SIGTERM. */
-  WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(20),
+  WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce
+    .number('must be a number of seconds')
+    .min(0, 'must not be negative')
+    .max(600, 'must be at most 600')
+    .default(20),
 });
 
 export type Config = z.infer<typeof schema>;

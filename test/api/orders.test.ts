@@ -1,0 +1,291 @@
+import { orderWorkflowId, type OrderState } from '../../common/order';
+import { SagaStatus } from '../../common/saga-state';
+import { IDEMPOTENCY_COLLECTION } from '../../api/idempotency';
+import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
+import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { eventually, holdingWorker, readEvents } from './support';
+
+let h: Harness;
+let worker: Awaited<ReturnType<typeof holdingWorker>>;
+let s: Seeded;
+let dateCounter = 0;
+const nextDate = () => `2027-03-${String(++dateCounter).padStart(2, '0')}`;
+
+beforeAll(async () => {
+  h = await startHarness('apiorders');
+  worker = await holdingWorker(h);
+  await addVehicle(h, 100);
+  s = await seed(h, { creditLimit: 100_000, price: 10, stock: 10_000 });
+});
+afterAll(async () => {
+  await worker?.stop();
+  await h?.stop();
+});
+
+type Listed = { orders?: { orderId: string; status: string }[]; nextPageToken: string | null };
+const ids_ = (res: { body: unknown }) => ((res.body as Listed).orders ?? []).map((o) => o.orderId);
+const atPayment = (body: unknown) => (body as OrderState).steps?.some((x) => x.name === 'processPayment') ?? false;
+
+async function startOrder(body = orderBody(s, { deliveryDate: nextDate() }), headers: Record<string, string> = {}) {
+  const res = await http(h.baseUrl, 'POST', '/orders', body, headers);
+  expect(res.status).toBe(202);
+  return { body, res };
+}
+
+describe('GET /orders', () => {
+  test('lists sagas newest first, filtered by customer and status, page by page with an opaque token', async () => {
+    const customer = await seed(h, { creditLimit: 100_000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { body } = await startOrder(orderBody(customer, { deliveryDate: nextDate() }));
+      await waitForSaga(h.client.workflow.getHandle(orderWorkflowId(body.orderId)));
+      ids.push(body.orderId);
+    }
+    const declined = orderBody(customer, { token: 'tok_declined', deliveryDate: nextDate() });
+    await startOrder(declined);
+    await waitForSaga(h.client.workflow.getHandle(orderWorkflowId(declined.orderId)));
+
+    // Visibility is eventually consistent: wait until all four show their final status.
+    const all = await eventually(
+      () => http(h.baseUrl, 'GET', `/orders?customerId=${customer.customerId}`),
+      (r) => {
+        const orders = (r.body as Listed).orders ?? [];
+        return orders.length === 4 && orders.every((o) => o.status !== 'RUNNING');
+      },
+    );
+    expect(all.status).toBe(200);
+    expect(ids_(all)).toEqual([declined.orderId, ...ids.reverse()]);
+    expect(all.body.orders[0]).toMatchObject({ customerId: customer.customerId, status: 'COMPENSATED' });
+    expect(all.body.orders[1]).toMatchObject({ status: 'COMPLETED', total: 20, executionStatus: 'COMPLETED' });
+    expect(all.body.nextPageToken).toBeNull();
+
+    const completed = await http(h.baseUrl, 'GET', `/orders?customerId=${customer.customerId}&status=COMPLETED`);
+    expect(ids_(completed)).toEqual(ids);
+
+    const first = await http(h.baseUrl, 'GET', `/orders?customerId=${customer.customerId}&pageSize=3`);
+    expect(first.body.orders).toHaveLength(3);
+    expect(typeof first.body.nextPageToken).toBe('string');
+    const second = await http(
+      h.baseUrl,
+      'GET',
+      `/orders?customerId=${customer.customerId}&pageSize=3&nextPageToken=${first.body.nextPageToken}`,
+    );
+    expect(second.status).toBe(200);
+    expect(ids_(second)).toEqual([ids[2]]);
+    expect(second.body.nextPageToken).toBeNull();
+
+    // A token is bound to its filters, and a made-up one is refused
+    const otherFilters = await http(h.baseUrl, 'GET', `/orders?pageSize=3&nextPageToken=${first.body.nextPageToken}`);
+    expect(otherFilters.status).toBe(400);
+    expect(otherFilters.body.errors[0].path).toBe('query.nextPageToken');
+    for (const token of ['garbage', Buffer.from('{"f":"x","t":"eA"}').toString('base64url'), 'a+b']) {
+      expect((await http(h.baseUrl, 'GET', `/orders?nextPageToken=${encodeURIComponent(token)}`)).status).toBe(400);
+    }
+  });
+
+  test.each([
+    ['status=DONE', 'query.status'],
+    ['pageSize=0', 'query.pageSize'],
+    ['pageSize=101', 'query.pageSize'],
+    ['pageSize=abc', 'query.pageSize'],
+    ["customerId=x'%20OR%20'1'='1", 'query.customerId'],
+    ['customerId[$gt]=', 'query.customerId[$gt]'],
+    ['status=RUNNING&status=COMPLETED', 'query.status'],
+    ['sort=asc', 'query.sort'],
+  ])('rejects %s with 400 naming %s', async (qs, path) => {
+    const res = await http(h.baseUrl, 'GET', `/orders?${qs}`);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect((res.body as { errors: { path: string }[] }).errors.map((e) => e.path)).toContain(path);
+  });
+});
+
+describe('POST /orders/:orderId/cancel', () => {
+  test('cancels a running saga: its completed steps are undone in reverse and the state says cancelled', async () => {
+    const date = nextDate();
+    const body = orderBody(s, { quantity: 3, deliveryDate: date });
+    const before = await snapshot(h, s, date);
+    worker.hold(orderWorkflowId(body.orderId));
+    await startOrder(body);
+    const handle = h.client.workflow.getHandle(orderWorkflowId(body.orderId));
+    await waitForSaga(handle, {
+      statuses: [SagaStatus.RUNNING],
+      timeoutMs: 10_000,
+    });
+    await eventually(
+      () => http(h.baseUrl, 'GET', `/orders/${body.orderId}`),
+      (r) => atPayment(r.body),
+    );
+
+    const cancel = await http(h.baseUrl, 'POST', `/orders/${body.orderId}/cancel`);
+    expect(cancel.status).toBe(202);
+    expect(cancel.body).toEqual({ orderId: body.orderId, cancelRequested: true, status: 'RUNNING' });
+    worker.release(orderWorkflowId(body.orderId));
+
+    const state = await waitForSaga<OrderState>(handle, { statuses: [SagaStatus.COMPENSATED] });
+    expect(state.cancelled).toBe(true);
+    expect(state.failure?.type).toBe('Cancelled');
+    expect(state.steps.filter((x) => x.compensation).map((x) => x.status)).toEqual(
+      state.steps.filter((x) => x.compensation).map(() => 'COMPENSATED'),
+    );
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    const after = await snapshot(h, s, date, body.orderId);
+    expect(after).toEqual({ ...before, chargedCents: 0, liveShipments: 0 });
+
+    // Cancelling it again changes nothing
+    const again = await http(h.baseUrl, 'POST', `/orders/${body.orderId}/cancel`);
+    expect(again.status).toBe(409);
+    expect((await http(h.baseUrl, 'GET', `/orders/${body.orderId}`)).body).toEqual(state);
+  });
+
+  test('cancelling a completed saga answers 409 and changes nothing', async () => {
+    const date = nextDate();
+    const { body } = await startOrder(orderBody(s, { deliveryDate: date }));
+    const handle = h.client.workflow.getHandle(orderWorkflowId(body.orderId));
+    const done = await waitForSaga<OrderState>(handle);
+    expect(done.status).toBe('COMPLETED');
+    const before = await snapshot(h, s, date, body.orderId);
+
+    const res = await http(h.baseUrl, 'POST', `/orders/${body.orderId}/cancel`);
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ type: 'urn:problem:conflict', status: 409 });
+    expect(await snapshot(h, s, date, body.orderId)).toEqual(before);
+    expect((await http(h.baseUrl, 'GET', `/orders/${body.orderId}`)).body).toEqual(done);
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+  });
+
+  test('cancelling an unknown order answers 404', async () => {
+    expect((await http(h.baseUrl, 'POST', `/orders/${unique('nope')}/cancel`)).status).toBe(404);
+  });
+});
+
+describe('GET /orders/:orderId/events', () => {
+  test('streams the current state first, then every change in order, and closes when the saga completes', async () => {
+    const body = orderBody(s, { deliveryDate: nextDate() });
+    worker.hold(orderWorkflowId(body.orderId));
+    await startOrder(body);
+    await eventually(
+      () => http(h.baseUrl, 'GET', `/orders/${body.orderId}`),
+      (r) => atPayment(r.body),
+    );
+    // A late client: the saga is already at its payment step.
+    const streamed = readEvents(`${h.baseUrl}/orders/${body.orderId}/events`, {
+      onEvent: (e) => {
+        if (e.id === '1') setTimeout(() => worker.release(orderWorkflowId(body.orderId)), 500);
+      },
+    });
+    const { status, headers, events } = await streamed;
+
+    expect(status).toBe(200);
+    expect(headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(headers.get('cache-control')).toMatch(/no-cache/);
+    const states = events.filter((e) => e.event === 'state').map((e) => e.data as OrderState);
+    expect(states[0]!.steps.map((x) => [x.name, x.status])).toEqual([
+      ['priceOrder', 'COMPLETED'],
+      ['reserveCredit', 'COMPLETED'],
+      ['reserveInventory', 'COMPLETED'],
+      ['processPayment', 'RUNNING'],
+    ]);
+    expect(states.length).toBeGreaterThanOrEqual(2);
+    // In order: each event has at least as many steps as the one before, and the last one is final
+    for (let i = 1; i < states.length; i++) {
+      expect(states[i]!.steps.length).toBeGreaterThanOrEqual(states[i - 1]!.steps.length);
+      expect(JSON.stringify(states[i])).not.toEqual(JSON.stringify(states[i - 1]));
+    }
+    expect(states.at(-1)!.status).toBe('COMPLETED');
+    expect(events.at(-1)).toMatchObject({ event: 'end', data: { status: 'COMPLETED' } });
+    expect(events.map((e) => Number(e.id))).toEqual(events.map((_, i) => i + 1));
+  });
+
+  test('a client connecting after the end gets the final state and the end at once', async () => {
+    const { body } = await startOrder();
+    const final = await waitForSaga(h.client.workflow.getHandle(orderWorkflowId(body.orderId)));
+    const { events } = await readEvents(`${h.baseUrl}/orders/${body.orderId}/events`);
+    expect(events).toEqual([
+      { event: 'state', data: final, id: '1' },
+      { event: 'end', data: { status: 'COMPLETED' }, id: '2' },
+    ]);
+  });
+
+  test('an unknown order answers 404 as problem+json, not a stream', async () => {
+    const res = await readEvents(`${h.baseUrl}/orders/${unique('nope')}/events`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+});
+
+describe('POST /orders with Idempotency-Key', () => {
+  const countKeys = () => h.db.collection(IDEMPOTENCY_COLLECTION).countDocuments();
+
+  test('a retry with the same key and body answers the first answer and starts nothing more', async () => {
+    const key = unique('key');
+    const { orderId: _omit, ...body } = orderBody(s, { deliveryDate: nextDate() });
+    const first = await http(h.baseUrl, 'POST', '/orders', body, { 'Idempotency-Key': key });
+    expect(first.status).toBe(202);
+    const retry = await http(h.baseUrl, 'POST', '/orders', body, { 'Idempotency-Key': key });
+    expect(retry.status).toBe(202);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.headers.get('location')).toBe(`/orders/${first.body.orderId}`);
+
+    const runs = await eventually(
+      async () => {
+        const list: string[] = [];
+        for await (const w of h.client.workflow.list({ query: `WorkflowId = '${first.body.workflowId}'` })) {
+          list.push(w.runId);
+        }
+        return list;
+      },
+      (l) => l.length > 0,
+    );
+    expect(runs).toEqual([first.body.runId]);
+  });
+
+  test('concurrent duplicates with one key (and no orderId) start one saga and all answer it', async () => {
+    const key = unique('key');
+    const { orderId: _omit, ...body } = orderBody(s, { deliveryDate: nextDate() });
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => http(h.baseUrl, 'POST', '/orders', body, { 'Idempotency-Key': key })),
+    );
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 202]);
+    const orderIds = new Set(answers.map((a) => a.body.orderId as string));
+    expect(orderIds.size).toBe(1);
+    expect(new Set(answers.map((a) => a.body.runId as string)).size).toBe(1);
+  });
+
+  test('the same key with a different body answers 422 and starts nothing', async () => {
+    const key = unique('key');
+    const body = orderBody(s, { deliveryDate: nextDate() });
+    expect((await http(h.baseUrl, 'POST', '/orders', body, { 'Idempotency-Key': key })).status).toBe(202);
+    const other = orderBody(s, { deliveryDate: nextDate() });
+    const res = await http(h.baseUrl, 'POST', '/orders', other, { 'Idempotency-Key': key });
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ type: 'urn:problem:unprocessable', status: 422 });
+    await expect(h.client.workflow.getHandle(orderWorkflowId(other.orderId)).describe()).rejects.toThrow();
+  });
+
+  test('a key with a 409 answer replays the 409', async () => {
+    const body = orderBody(s, { deliveryDate: nextDate() });
+    await startOrder(body); // without a key
+    const key = unique('key');
+    const first = await http(h.baseUrl, 'POST', '/orders', body, { 'Idempotency-Key': key });
+    expect(first.status).toBe(409);
+    const again = await http(h.baseUrl, 'POST', '/orders', body, { 'Idempotency-Key': key });
+    expect(again.status).toBe(409);
+    expect(again.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(again.body).toEqual(first.body);
+  });
+
+  test.each([['has space'], ['x'.repeat(129)], ['cl\u00e9 latin-1'], ['{"$gt":""}']])(
+    'an invalid key %j answers 400 and nothing is written',
+    async (key) => {
+      const before = await countKeys();
+      const body = orderBody(s, { deliveryDate: nextDate() });
+      const res = await http(h.baseUrl, 'POST', '/orders', body, { 'Idempotency-Key': key });
+      expect(res.status).toBe(400);
+      expect(res.body.errors[0].path).toBe('header.Idempotency-Key');
+      expect(await countKeys()).toBe(before);
+      await expect(h.client.workflow.getHandle(orderWorkflowId(body.orderId)).describe()).rejects.toThrow();
+    },
+  );
+});

@@ -1,0 +1,175 @@
+import { Context } from '@temporalio/activity';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import Ajv2020 from 'ajv/dist/2020';
+import { createActivities } from '../../activities';
+import { openApiDocument } from '../../api/openapi';
+import { createSagaWorker } from '../../workers/create-worker';
+import { requireEnv, servedCountries, type Harness } from '../support/harness';
+
+/**
+ * Replaces the harness's worker with one whose `processPayment` waits while its saga is held, so that a
+ * test can see (and cancel) a saga mid-way. A held call is let go after `maxHoldMs` at the latest, well
+ * inside the activity's 10 s start-to-close timeout.
+ */
+export async function holdingWorker(h: Harness, maxHoldMs = 6_000) {
+  h.worker.shutdown();
+  const held = new Map<string, () => void>();
+  const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
+  const real = createActivities({ db: h.db, servedCountries });
+  const activities = {
+    ...real,
+    processPayment: async (...args: Parameters<typeof real.processPayment>) => {
+      const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+      if (held.has(workflowId)) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, maxHoldMs);
+          held.set(workflowId, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      return real.processPayment(...args);
+    },
+  };
+  const worker: Worker = await createSagaWorker({
+    connection,
+    namespace: 'default',
+    taskQueue: h.taskQueue,
+    db: h.db,
+    servedCountries,
+    workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
+    shutdownGraceSeconds: 2,
+    overrides: { activities },
+  });
+  const running = worker.run();
+  return {
+    /** Payments of this saga wait until `release`. */
+    hold(workflowId: string) {
+      held.set(workflowId, () => undefined);
+    },
+    release(workflowId: string) {
+      held.get(workflowId)?.();
+      held.delete(workflowId);
+    },
+    async stop() {
+      for (const release of held.values()) release();
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+export interface SseEvent {
+  event: string;
+  data: unknown;
+  id?: string;
+}
+
+/** Reads a Server-Sent Events stream until the server closes it (or `signal` aborts). */
+export async function readEvents(
+  url: string,
+  { signal, onEvent }: { signal?: AbortSignal; onEvent?: (e: SseEvent) => void } = {},
+): Promise<{ status: number; headers: Headers; events: SseEvent[]; body?: unknown }> {
+  const res = await fetch(url, { signal });
+  if (res.headers.get('content-type')?.startsWith('text/event-stream') !== true) {
+    return { status: res.status, headers: res.headers, events: [], body: await res.json() };
+  }
+  const events: SseEvent[] = [];
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const fields = Object.fromEntries(
+          block
+            .split('\n')
+            .filter((line) => !line.startsWith(':') && line.includes(':'))
+            .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
+        );
+        if (fields.event === undefined) continue; // `retry:` or a comment
+        const event: SseEvent = { event: fields.event, data: JSON.parse(fields.data ?? 'null'), id: fields.id };
+        events.push(event);
+        onEvent?.(event);
+      }
+    }
+  } catch (err) {
+    if (!(signal?.aborted ?? false)) throw err;
+  }
+  return { status: res.status, headers: res.headers, events };
+}
+
+export async function eventually<T>(fn: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+type Doc = {
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content: Record<string, { schema?: object }> }> }>
+  >;
+  components: { schemas: Record<string, object> };
+};
+
+/**
+ * Checks responses against the OpenAPI document the API serves and records which operation+status pairs
+ * were seen, so that a test can assert that every documented response was exercised.
+ */
+export class ContractChecker {
+  readonly doc = openApiDocument() as unknown as Doc;
+  private readonly ajv = new Ajv2020({ strict: false, allErrors: true });
+  readonly seen = new Set<string>();
+
+  constructor() {
+    this.ajv.addSchema({ $id: 'openapi', components: this.doc.components }, 'openapi');
+  }
+
+  /** Every `METHOD path status` the document describes. */
+  documented(): string[] {
+    return Object.entries(this.doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).flatMap(([method, op]) =>
+        Object.keys(op.responses).map((status) => `${method.toUpperCase()} ${path} ${status}`),
+      ),
+    );
+  }
+
+  /** Throws unless the response's status, content type and body are the documented ones. */
+  check(method: string, path: string, res: { status: number; headers: Headers; body?: unknown }): void {
+    const op = this.doc.paths[path]?.[method.toLowerCase()];
+    if (!op) throw new Error(`${method} ${path} is not documented`);
+    const spec = op.responses[String(res.status)];
+    if (!spec) throw new Error(`${method} ${path} answered ${res.status}, which is not documented`);
+    const contentType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    const media = spec.content[contentType];
+    if (!media) {
+      throw new Error(
+        `${method} ${path} ${res.status} answered ${contentType}, documented: ${Object.keys(spec.content).join(', ')}`,
+      );
+    }
+    if (media.schema && contentType !== 'text/event-stream') {
+      const schema = JSON.parse(
+        JSON.stringify(media.schema).replaceAll('"#/components', '"openapi#/components'),
+      ) as object;
+      const validate = this.ajv.compile(schema);
+      if (!validate(res.body)) {
+        throw new Error(
+          `${method} ${path} ${res.status} body does not match the document: ${this.ajv.errorsText(validate.errors)}\n${JSON.stringify(res.body)}`,
+        );
+      }
+    }
+    if (res.status === 503 && !res.headers.get('retry-after'))
+      throw new Error(`${method} ${path} 503 without Retry-After`);
+    this.seen.add(`${method.toUpperCase()} ${path} ${res.status}`);
+  }
+}
