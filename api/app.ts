@@ -20,6 +20,8 @@ export interface AppDeps {
   shutdown?: AbortSignal;
   /** How often an event stream asks its saga for its state (default 300 ms). */
   eventsPollMs?: number;
+  /** Longest one Temporal call may take before the request answers 503 (default 5 s). */
+  temporalCallMs?: number;
 }
 
 /** 405 with an `Allow` header for a documented path asked with a method it does not answer to. */
@@ -51,6 +53,7 @@ export function createApp({
   bodyLimit,
   shutdown = new AbortController().signal,
   eventsPollMs = 300,
+  temporalCallMs = 5_000,
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -61,7 +64,7 @@ export function createApp({
   app.use(requireJson);
   app.use(express.json({ limit: bodyLimit, strict: true }));
   app.use(participantRoutes(collections(db)));
-  app.use(orderRoutes({ temporal, db, taskQueue, eventsPollMs, shutdown }));
+  app.use(orderRoutes({ temporal, db, taskQueue, eventsPollMs, temporalCallMs, shutdown }));
   app.use(transportOrderRoutes({ temporal, db, taskQueue }), loyaltyRoutes({ temporal, db }));
   app.use(notFoundHandler);
   app.use(errorHandler);

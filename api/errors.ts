@@ -130,7 +130,10 @@ function toAppError(err: unknown): AppError {
 /** Turns every error into a problem+json response. Internal details go to the log, never to the client. */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const problem = toAppError(err);
-  if (problem.status >= 500 && !(err instanceof AppError)) {
+  if (problem.status === 503 && !(err instanceof AppError)) {
+    // Expected while a dependency is down: one line, not a stack per request.
+    console.warn(`${req.method} ${req.path}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+  } else if (problem.status >= 500 && !(err instanceof AppError)) {
     console.error(`${req.method} ${req.path} failed:`, err);
   }
   if (res.headersSent) {

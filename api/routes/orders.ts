@@ -26,12 +26,12 @@ export interface OrderRoutesDeps {
   taskQueue: string;
   /** How often the event stream asks the saga for its state. */
   eventsPollMs: number;
+  /** Longest one Temporal call may take before the request answers 503. */
+  temporalCallMs: number;
   /** Aborted when the API shuts down: open event streams end. */
   shutdown: AbortSignal;
 }
 
-/** Longest a single Temporal call may take before the API answers 503. */
-const TEMPORAL_CALL_MS = 5_000;
 const DEFAULT_PAGE_SIZE = 20;
 /** Comment line sent on an idle event stream so that proxies keep it open. */
 const HEARTBEAT_MS = 15_000;
@@ -49,20 +49,31 @@ const executionStatusNames: Record<number, string> = {
 type OrderStartedBody = { orderId: string; workflowId: string; runId: string; status: 'RUNNING' };
 
 /** Starting, listing, reading, cancelling and following order sagas. */
-export function orderRoutes({ temporal, db, taskQueue, eventsPollMs, shutdown }: OrderRoutesDeps): Router {
+export function orderRoutes({
+  temporal,
+  db,
+  taskQueue,
+  eventsPollMs,
+  temporalCallMs,
+  shutdown,
+}: OrderRoutesDeps): Router {
   const router = Router();
   const keys = idempotencyKeys(db);
-  const withDeadline = <T>(fn: () => Promise<T>) => temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_MS, fn);
+  const withDeadline = <T>(fn: () => Promise<T>) => temporal.connection.withDeadline(Date.now() + temporalCallMs, fn);
   const handleOf = (orderId: string) => temporal.workflow.getHandle(orderWorkflowId(orderId));
 
-  async function queryState(orderId: string): Promise<OrderState> {
+  /** Runs a call on the order's workflow; an unknown workflow becomes a 404. */
+  async function onOrder<T>(orderId: string, fn: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
     try {
-      return (await withDeadline(() => handleOf(orderId).query(getStateQuery))) as OrderState;
+      return await withDeadline(() => fn(handleOf(orderId)));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw AppError.notFound(`Order ${orderId} does not exist`);
       throw err;
     }
   }
+
+  const queryState = (orderId: string) =>
+    onOrder(orderId, (handle) => handle.query(getStateQuery)) as Promise<OrderState>;
 
   /** Starts the saga; `idempotencyKey` goes into its memo so that a retry can tell its own saga from another's. */
   async function startSaga(input: OrderSagaInput, idempotencyKey?: string): Promise<OrderStartedBody> {
@@ -200,7 +211,7 @@ export function orderRoutes({ temporal, db, taskQueue, eventsPollMs, shutdown }:
   router.post('/orders/:orderId/cancel', async (req, res) => {
     const { orderId } = parse(OrderIdParam, req.params, 'params');
     const handle = handleOf(orderId);
-    const state = await cancellableState(handle, orderId);
+    const state = await cancellableState(orderId);
     try {
       await withDeadline(() => handle.cancel());
     } catch (err) {
@@ -215,8 +226,8 @@ export function orderRoutes({ temporal, db, taskQueue, eventsPollMs, shutdown }:
   });
 
   /** Only a RUNNING saga can be cancelled: a compensating or finished one is already settled or being undone. */
-  async function cancellableState(handle: WorkflowHandle, orderId: string): Promise<OrderState> {
-    const [state, description] = await Promise.all([queryState(orderId), withDeadline(() => handle.describe())]);
+  async function cancellableState(orderId: string): Promise<OrderState> {
+    const [state, description] = await Promise.all([queryState(orderId), onOrder(orderId, (h) => h.describe())]);
     if (description.status.name !== 'RUNNING' || finalSagaStatuses.includes(state.status)) {
       throw AppError.conflict(`Order ${orderId} has already finished (${state.status}); there is nothing to cancel`);
     }

@@ -1,0 +1,231 @@
+import path from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { MongoClient } from 'mongodb';
+import { createApp } from '../../api/app';
+import { openApiDocument } from '../../api/openapi';
+import { orderWorkflowId } from '../../common/order';
+import { freePort, repoRoot, startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/servers';
+import { addVehicle, orderBody, seed, unique, type Seeded } from '../support/fixtures';
+import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { ContractChecker, eventually, holdingWorker, readEvents } from './support';
+
+/**
+ * Contract tests: every response below is checked against the OpenAPI document the API serves (status,
+ * content type, body schema), and the last test asserts that every documented response was seen.
+ */
+const contract = new ContractChecker();
+let h: Harness;
+let worker: Awaited<ReturnType<typeof holdingWorker>>;
+let s: Seeded;
+
+async function call(
+  method: string,
+  docPath: string,
+  urlPath: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  baseUrl = h.baseUrl,
+) {
+  const res = await http(baseUrl, method, urlPath, body, headers);
+  contract.check(method, docPath, res);
+  return res;
+}
+
+beforeAll(async () => {
+  h = await startHarness('contract');
+  worker = await holdingWorker(h);
+  await addVehicle(h, 100);
+  s = await seed(h);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await h?.stop();
+});
+
+describe('the OpenAPI document', () => {
+  test('is served at /openapi.json as OpenAPI 3.1, generated from the request schemas', async () => {
+    const res = await call('GET', '/openapi.json', '/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = res.body as ReturnType<typeof openApiDocument> & { openapi: string; paths: Record<string, unknown> };
+    expect(doc).toEqual(openApiDocument());
+    expect(doc.openapi).toBe('3.1.0');
+    // The request body of POST /orders is the zod schema that validates it: same limits
+    expect(JSON.stringify(doc.paths['/orders'])).toContain('"maxItems":100');
+  });
+
+  test('Swagger UI is served at /docs from local files', async () => {
+    const page = await fetch(`${h.baseUrl}/docs`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('/docs/swagger-ui-bundle.js');
+    expect(html).not.toMatch(/https?:\/\//);
+    const bundle = await fetch(`${h.baseUrl}/docs/swagger-ui-bundle.js`);
+    expect(bundle.status).toBe(200);
+    expect((await bundle.text()).length).toBeGreaterThan(100_000);
+  });
+});
+
+describe('participants', () => {
+  test.each([
+    ['/customers', '/customers/{id}', (id: string) => ({ id, name: 'C', creditLimit: 10 })],
+    ['/products', '/products/{sku}', (id: string) => ({ sku: id, name: 'P', price: 1.5, stock: 3 })],
+    ['/vehicles', '/vehicles/{id}', (id: string) => ({ id, name: 'V', capacityPerDay: 2 })],
+  ] as const)('%s: every documented answer', async (collection, itemPath, make) => {
+    const id = unique('p');
+    expect((await call('POST', collection, collection, make(id))).status).toBe(201);
+    expect((await call('POST', collection, collection, make(id))).status).toBe(409);
+    expect((await call('POST', collection, collection, { ...make(id), extra: 1 })).status).toBe(400);
+    expect((await call('POST', collection, collection, { ...make(id), pad: 'x'.repeat(200_000) })).status).toBe(413);
+    const text = await fetch(`${h.baseUrl}${collection}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'x',
+    });
+    contract.check('POST', collection, { status: text.status, headers: text.headers, body: await text.json() });
+    expect(text.status).toBe(415);
+    expect((await call('GET', itemPath, `${collection}/${id}`)).status).toBe(200);
+    expect((await call('GET', itemPath, `${collection}/${unique('none')}`)).status).toBe(404);
+    expect((await call('GET', itemPath, `${collection}/bad$id`)).status).toBe(400);
+  });
+});
+
+describe('orders', () => {
+  test('start, read, list, follow, cancel: every documented answer', async () => {
+    const body = orderBody(s, { deliveryDate: '2027-05-01' });
+    const started = await call('POST', '/orders', '/orders', body);
+    expect(started.status).toBe(202);
+    expect((await call('POST', '/orders', '/orders', body)).status).toBe(409);
+    expect((await call('POST', '/orders', '/orders', { ...body, items: [] })).status).toBe(400);
+    expect((await call('POST', '/orders', '/orders', { ...body, pad: 'x'.repeat(200_000) })).status).toBe(413);
+    const text = await fetch(`${h.baseUrl}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'x',
+    });
+    contract.check('POST', '/orders', { status: text.status, headers: text.headers, body: await text.json() });
+    const key = unique('key');
+    const keyed = orderBody(s, { deliveryDate: '2027-05-02' });
+    expect((await call('POST', '/orders', '/orders', keyed, { 'Idempotency-Key': key })).status).toBe(202);
+    expect((await call('POST', '/orders', '/orders', keyed, { 'Idempotency-Key': key })).status).toBe(202);
+    expect(
+      (await call('POST', '/orders', '/orders', { ...keyed, orderId: unique('o') }, { 'Idempotency-Key': key })).status,
+    ).toBe(422);
+
+    const final = await waitForSaga(h.client.workflow.getHandle(orderWorkflowId(body.orderId)));
+    expect((await call('GET', '/orders/{orderId}', `/orders/${body.orderId}`)).body).toEqual(final);
+    expect((await call('GET', '/orders/{orderId}', `/orders/${unique('none')}`)).status).toBe(404);
+    expect((await call('GET', '/orders/{orderId}', '/orders/a%20b')).status).toBe(400);
+
+    const listed = await eventually(
+      () => call('GET', '/orders', `/orders?customerId=${s.customerId}&pageSize=1`),
+      (r) => (r.body as { orders: unknown[] }).orders.length === 1,
+    );
+    expect(listed.status).toBe(200);
+    expect((await call('GET', '/orders', '/orders?pageSize=1000')).status).toBe(400);
+
+    const stream = await readEvents(`${h.baseUrl}/orders/${body.orderId}/events`);
+    contract.check('GET', '/orders/{orderId}/events', stream);
+    for (const [urlPath, status] of [
+      [`/orders/${unique('none')}/events`, 404],
+      ['/orders/%24gt/events', 400],
+    ] as const) {
+      const r = await readEvents(`${h.baseUrl}${urlPath}`);
+      contract.check('GET', '/orders/{orderId}/events', r);
+      expect(r.status).toBe(status);
+    }
+
+    const running = orderBody(s, { deliveryDate: '2027-05-03' });
+    worker.hold(orderWorkflowId(running.orderId));
+    await call('POST', '/orders', '/orders', running);
+    await eventually(
+      () => http(h.baseUrl, 'GET', `/orders/${running.orderId}`),
+      (r) => r.status === 200,
+    );
+    expect((await call('POST', '/orders/{orderId}/cancel', `/orders/${running.orderId}/cancel`)).status).toBe(202);
+    worker.release(orderWorkflowId(running.orderId));
+    expect((await call('POST', '/orders/{orderId}/cancel', `/orders/${body.orderId}/cancel`)).status).toBe(409);
+    expect((await call('POST', '/orders/{orderId}/cancel', `/orders/${unique('none')}/cancel`)).status).toBe(404);
+    expect((await call('POST', '/orders/{orderId}/cancel', '/orders/%7B%7D/cancel')).status).toBe(400);
+  });
+
+  test('health and readiness', async () => {
+    expect((await call('GET', '/health', '/health')).body).toEqual({ status: 'ok' });
+    expect((await call('GET', '/ready', '/ready')).body).toEqual({
+      status: 'ready',
+      checks: { temporal: 'ok', mongodb: 'ok' },
+    });
+  });
+});
+
+describe('when Temporal and MongoDB cannot be reached', () => {
+  let temporal: TemporalDevServer | undefined;
+  let connection: Connection | undefined;
+  let mongo: MongoClient | undefined;
+  let server: Server | undefined;
+  let baseUrl = '';
+
+  beforeAll(async () => {
+    temporal = await startTemporalDevServer({
+      port: await freePort(),
+      uiPort: await freePort(),
+      logFile: path.join(repoRoot, '.data', 'logs', `test-contract-temporal-${process.pid}.log`),
+      truncateLog: true,
+    });
+    connection = await Connection.connect({ address: temporal.address });
+    // A MongoDB nobody listens on: every operation fails server selection.
+    mongo = new MongoClient(`mongodb://127.0.0.1:${await freePort()}`, { serverSelectionTimeoutMS: 300 });
+    const app = createApp({
+      temporal: new Client({ connection }),
+      db: mongo.db('unreachable'),
+      taskQueue: 'unreachable',
+      bodyLimit: 100_000,
+      temporalCallMs: 1_000,
+    });
+    server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server!.once('listening', () => resolve()));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await temporal.stop();
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server?.closeAllConnections();
+    await connection?.close();
+    await mongo?.close();
+    await temporal?.stop();
+  });
+
+  test('every operation answers 503 with Retry-After, and /ready says which dependency is down', async () => {
+    const order = orderBody(s, { deliveryDate: '2027-05-04' });
+    const calls: [string, string, string, unknown?][] = [
+      ['POST', '/customers', '/customers', { name: 'C', creditLimit: 1 }],
+      ['GET', '/customers/{id}', '/customers/c1'],
+      ['POST', '/products', '/products', { sku: 'p1', name: 'P', price: 1, stock: 1 }],
+      ['GET', '/products/{sku}', '/products/p1'],
+      ['POST', '/vehicles', '/vehicles', { name: 'V', capacityPerDay: 1 }],
+      ['GET', '/vehicles/{id}', '/vehicles/v1'],
+      ['POST', '/orders', '/orders', order],
+      ['GET', '/orders', '/orders'],
+      ['GET', '/orders/{orderId}', `/orders/${order.orderId}`],
+      ['POST', '/orders/{orderId}/cancel', `/orders/${order.orderId}/cancel`],
+      ['GET', '/orders/{orderId}/events', `/orders/${order.orderId}/events`],
+      ['GET', '/ready', '/ready'],
+    ];
+    for (const [method, docPath, urlPath, body] of calls) {
+      const res = await call(method, docPath, urlPath, body, {}, baseUrl);
+      expect([docPath, res.status]).toEqual([docPath, 503]);
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(JSON.stringify(res.body)).not.toMatch(/UNAVAILABLE|ECONNREFUSED|127\.0\.0\.1:\d|stack/);
+    }
+    const ready = await http(baseUrl, 'GET', '/ready');
+    expect((ready.body as { checks: unknown }).checks).toEqual({ temporal: 'unavailable', mongodb: 'unavailable' });
+    // Liveness does not depend on them
+    expect((await call('GET', '/health', '/health', undefined, {}, baseUrl)).status).toBe(200);
+  });
+});
+
+test('every documented response of every operation was exercised', () => {
+  const missing = contract.documented().filter((key) => !contract.seen.has(key));
+  expect(missing).toEqual([]);
+});
