@@ -3,7 +3,10 @@ import { connectMongo } from '../activities/db';
 import { loadConfig } from '../common/config';
 import { createSagaWorker } from './create-worker';
 
-/** The saga worker: polls the task queue until SIGINT/SIGTERM, then lets running activities finish. */
+/**
+ * The saga worker: polls the task queue until SIGINT/SIGTERM, then stops polling, lets running activities finish
+ * (up to WORKER_SHUTDOWN_GRACE_SECONDS), closes its connections and exits 0.
+ */
 async function run(): Promise<void> {
   const config = loadConfig();
   const { client, db } = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
@@ -18,7 +21,13 @@ async function run(): Promise<void> {
       shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
     });
     console.log(`Worker polling task queue '${config.TASK_QUEUE}' on ${config.TEMPORAL_ADDRESS}`);
-    await worker.run(); // resolves after SIGINT/SIGTERM once in-flight work has drained
+    // The SDK's Runtime listens for SIGINT/SIGTERM/SIGQUIT/SIGUSR2 and shuts the worker down: it stops polling,
+    // lets running activities finish for up to WORKER_SHUTDOWN_GRACE_SECONDS, and `run()` resolves.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => console.log(`${signal}: no new tasks; letting running activities finish`));
+    }
+    await worker.run();
+    console.log('Worker stopped');
   } finally {
     await connection.close();
     await client.close();

@@ -12,7 +12,7 @@ import { requireEnv, servedCountries, type Harness } from '../support/harness';
  * inside the activity's 10 s start-to-close timeout.
  */
 export async function holdingWorker(h: Harness, maxHoldMs = 6_000) {
-  h.worker.shutdown();
+  if (h.worker.getState() === 'RUNNING') h.worker.shutdown();
   const held = new Map<string, () => void>();
   const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
   const real = createActivities({ db: h.db, servedCountries });

@@ -1,0 +1,181 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import { orderWorkflowId, type OrderState } from '../../common/order';
+import { repoRoot } from '../../scripts/lib/servers';
+import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
+import { requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { holdingWorker, readEvents } from './support';
+
+/** The real entry points as processes: configuration errors, and SIGTERM for the API and the worker. */
+const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
+
+let h: Harness;
+let s: Seeded;
+beforeAll(async () => {
+  h = await startHarness('process');
+  await addVehicle(h, 100);
+  s = await seed(h, { creditLimit: 100_000, stock: 10_000 });
+});
+afterAll(async () => h?.stop());
+
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    TEMPORAL_ADDRESS: requireEnv('TEMPORAL_ADDRESS'),
+    MONGODB_URI: requireEnv('MONGODB_URI'),
+    MONGODB_DB: h.db.databaseName,
+    TASK_QUEUE: h.taskQueue,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ...extra,
+  };
+}
+
+/** Starts `tsx <entry>` and resolves once a stdout line matches `ready`. */
+function startProcess(entry: string, ready: RegExp, env: NodeJS.ProcessEnv) {
+  const child = spawn(tsx, [entry], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const started = new Promise<RegExpMatchArray>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(ready);
+      if (match) resolve(match);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    void exited.then((code) => reject(new Error(`${entry} exited with ${code}: ${output}`)));
+  });
+  return { child, started, exited, output: () => output };
+}
+
+const killIfRunning = (child: ChildProcess) => {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+};
+
+describe('configuration', () => {
+  test.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['BODY_LIMIT', '100kb'],
+    ['BODY_LIMIT', '10'],
+    ['MONGODB_URI', 'http://localhost:27017'],
+    ['TEMPORAL_ADDRESS', 'localhost'],
+    ['MONGODB_DB', 'a/b'],
+    ['SERVED_COUNTRIES', 'IE,Ireland'],
+    ['API_SHUTDOWN_GRACE_SECONDS', '-1'],
+  ])('%s=%s stops the API at start with exit code 1 and a message naming the variable', (name, value) => {
+    const result = spawnSync(tsx, ['api/main.ts'], {
+      cwd: repoRoot,
+      env: childEnv({ [name]: value }),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`Invalid configuration: .*${name}\\b`));
+    expect(result.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+  });
+});
+
+describe('SIGTERM', () => {
+  test('the API finishes the request in flight, ends event streams, closes its clients and exits 0', async () => {
+    const worker = await holdingWorker(h);
+    const api = startProcess('api/main.ts', /listening on http:\/\/127\.0\.0\.1:(\d+)/, childEnv());
+    try {
+      const port = Number((await api.started)[1]);
+      const base = `http://127.0.0.1:${port}`;
+      // A saga held at its payment, followed by an event stream
+      const order = orderBody(s, { deliveryDate: '2027-06-01' });
+      worker.hold(orderWorkflowId(order.orderId));
+      const started = await fetch(`${base}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(order),
+      });
+      expect(started.status).toBe(202);
+      let sawFirst!: () => void;
+      const firstEvent = new Promise<void>((resolve) => (sawFirst = resolve));
+      const stream = readEvents(`${base}/orders/${order.orderId}/events`, { onEvent: () => sawFirst() });
+      await firstEvent;
+
+      // A request in flight: its body is half sent when SIGTERM arrives
+      const customerId = unique('cust');
+      const body = JSON.stringify({ id: customerId, name: 'Late Customer', creditLimit: 5 });
+      const answer = new Promise<number>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/customers',
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.write(body.slice(0, 10));
+        setTimeout(() => req.end(body.slice(10)), 700);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      api.child.kill('SIGTERM');
+
+      expect(await answer).toBe(201);
+      const { events } = await stream;
+      expect(events.length).toBeGreaterThanOrEqual(1);
+      expect(await api.exited).toBe(0);
+      expect(api.output()).toContain('SIGTERM: finishing in-flight requests');
+      expect(api.output()).toContain('API stopped');
+      expect(await h.cols.customers.countDocuments({ _id: customerId })).toBe(1);
+      await expect(fetch(`${base}/health`)).rejects.toThrow();
+
+      // The saga did not notice: it completes once its payment is let go
+      worker.release(orderWorkflowId(order.orderId));
+      const state = await waitForSaga<OrderState>(h.client.workflow.getHandle(orderWorkflowId(order.orderId)));
+      expect(state.status).toBe('COMPLETED');
+    } finally {
+      killIfRunning(api.child);
+      await worker.stop();
+    }
+  });
+
+  test('the worker stops polling, lets running work finish and exits 0; its sagas complete on the next worker', async () => {
+    if (h.worker.getState() === 'RUNNING') h.worker.shutdown();
+    const proc = startProcess('workers/main.ts', /Worker polling/, childEnv({ WORKER_SHUTDOWN_GRACE_SECONDS: '5' }));
+    let next: Awaited<ReturnType<typeof holdingWorker>> | undefined;
+    try {
+      await proc.started;
+      const date = '2027-06-02';
+      const before = await snapshot(h, s, date);
+      const orders = Array.from({ length: 3 }, () => orderBody(s, { deliveryDate: date }));
+      for (const order of orders) {
+        const res = await fetch(`${h.baseUrl}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(order),
+        });
+        expect(res.status).toBe(202);
+      }
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+      expect(proc.output()).toContain('SIGTERM: no new tasks');
+      expect(proc.output()).toContain('Worker stopped');
+
+      next = await holdingWorker(h);
+      for (const order of orders) {
+        const state = await waitForSaga<OrderState>(h.client.workflow.getHandle(orderWorkflowId(order.orderId)));
+        expect(state.status).toBe('COMPLETED');
+      }
+      // Each order applied exactly once at every participant
+      const after = await snapshot(h, s, date);
+      expect(after.stock).toBe(before.stock! - 3 * 2);
+      expect(after.vehicleLoad).toBe(before.vehicleLoad + 3);
+    } finally {
+      killIfRunning(proc.child);
+      await next?.stop();
+    }
+  });
+});
