@@ -1,0 +1,174 @@
+/**
+ * `npm start`: runs the whole service locally.
+ *
+ * - Temporal dev server persisted in .data/temporal.db (SQLite, WAL, synchronous=normal) on 127.0.0.1:7233, Web UI
+ *   on 8233 (TEMPORAL_PORT, TEMPORAL_UI_PORT), search attributes registered; skipped when TEMPORAL_ADDRESS is set.
+ * - FerretDB with its data in .data/ferretdb/ on 127.0.0.1:27017 (FERRETDB_PORT); skipped when MONGODB_URI is set.
+ * - The worker (workers/main.ts) and the API (api/main.ts, listening on PORT, default 3000), run with tsx
+ *   (`node --import tsx`: one process each, so SIGTERM reaches the program itself).
+ *
+ * Ctrl-C / SIGTERM stops the API, then the worker, then the servers; a second one (a second or more later) kills
+ * everything at once. If a child exits on its own, everything is stopped and the exit code is 1.
+ * Data survives restarts. Server logs: .data/logs/temporal.log, .data/logs/ferretdb.log.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  ENV,
+  killAllNow,
+  repoRoot,
+  spawnManaged,
+  startFerretDb,
+  startTemporalDevServer,
+  stopAll,
+  tools,
+  type ManagedProcess,
+} from './lib/servers';
+
+const log = (message: string) => process.stderr.write(`start: ${message}\n`);
+
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`${name}=${raw} is not a port number`);
+  return port;
+}
+
+/** The shutdown grace a child is configured with (its own default: 20 s). */
+function graceSeconds(name: string): number {
+  const value = Number(process.env[name] || 20);
+  return Number.isFinite(value) && value >= 0 ? value : 20;
+}
+
+const dataRoot = path.join(repoRoot, '.data');
+const logDir = path.join(dataRoot, 'logs');
+
+let shutdownRequested: (() => void) | undefined;
+let signalled: NodeJS.Signals | undefined;
+let signalledAt = 0;
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (signalled) {
+    // A repeat within a second is most likely the same Ctrl-C delivered twice (terminal + a wrapper).
+    if (Date.now() - signalledAt < 1000) return;
+    log(`${signal} again: killing everything now`);
+    killAllNow();
+    process.exit(128 + (os.constants.signals[signal] ?? 0));
+  }
+  signalled = signal;
+  signalledAt = Date.now();
+  log(`${signal}: shutting down (again to kill at once)`);
+  shutdownRequested?.();
+}
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+
+async function main(): Promise<number> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // everything we start: if one of them exits on its own, all is stopped
+  const watched: ManagedProcess[] = [];
+
+  // --- servers ---
+  let temporalAddress = process.env[ENV.temporalAddress];
+  let temporalUiUrl = process.env[ENV.temporalUiUrl];
+  if (!temporalAddress) {
+    const dbFile = path.join(dataRoot, 'temporal.db');
+    const logFile = path.join(logDir, 'temporal.log');
+    log(
+      `starting Temporal dev server (state in ${path.relative(repoRoot, dbFile)}, log ${path.relative(repoRoot, logFile)})`,
+    );
+    const temporal = await startTemporalDevServer({
+      port: portFromEnv('TEMPORAL_PORT', 7233),
+      uiPort: portFromEnv('TEMPORAL_UI_PORT', 8233),
+      dbFile,
+      logFile,
+    });
+    temporalAddress = temporal.address;
+    temporalUiUrl = temporal.uiUrl;
+    watched.push(temporal.process);
+  }
+  if (signalled) return 0;
+
+  let mongodbUri = process.env[ENV.mongodbUri];
+  if (!mongodbUri) {
+    const dataDir = path.join(dataRoot, 'ferretdb');
+    const logFile = path.join(logDir, 'ferretdb.log');
+    log(`starting FerretDB (data in ${path.relative(repoRoot, dataDir)}/, log ${path.relative(repoRoot, logFile)})`);
+    const ferret = await startFerretDb({ port: portFromEnv('FERRETDB_PORT', 27017), dataDir, logFile });
+    mongodbUri = ferret.uri;
+    watched.push(ferret.process);
+  }
+  if (signalled) return 0;
+
+  env[ENV.temporalAddress] = temporalAddress;
+  env[ENV.mongodbUri] = mongodbUri;
+  env[ENV.mongodbDb] = process.env[ENV.mongodbDb] || 'sagas';
+  if (temporalUiUrl) env[ENV.temporalUiUrl] = temporalUiUrl;
+  env[ENV.temporalCli] = tools.temporal;
+
+  // --- our processes ---
+  const children: ManagedProcess[] = [];
+  for (const [name, file] of [
+    ['worker', 'workers/main.ts'],
+    ['api', 'api/main.ts'],
+  ] as const) {
+    if (!fs.existsSync(path.join(repoRoot, file))) throw new Error(`${file} does not exist`);
+    children.push(
+      spawnManaged(name, process.execPath, ['--import', 'tsx', file], {
+        env,
+        // after SIGTERM the API drains requests, the worker lets running activities finish: give them that time
+        stopTimeoutMs:
+          (graceSeconds(name === 'worker' ? 'WORKER_SHUTDOWN_GRACE_SECONDS' : 'API_SHUTDOWN_GRACE_SECONDS') + 15) *
+          1000,
+      }),
+    );
+  }
+  const [worker, api] = children as [ManagedProcess, ManagedProcess];
+  watched.push(...children);
+
+  const apiPort = process.env.PORT || '3000';
+  log('running:');
+  log(`  API                  http://localhost:${apiPort}`);
+  log(`  Temporal Web UI      ${temporalUiUrl ?? '(unknown: set TEMPORAL_UI_URL)'}`);
+  log(`  Temporal gRPC        ${temporalAddress}`);
+  log(`  MongoDB              ${mongodbUri} (database ${env[ENV.mongodbDb]})`);
+  log('Ctrl-C to stop');
+
+  // --- wait for a signal or for a child to exit ---
+  const unexpected = await new Promise<ManagedProcess | undefined>((resolve) => {
+    shutdownRequested = () => resolve(undefined);
+    for (const proc of watched) {
+      void proc.exited.then(() => {
+        if (!proc.isStopping()) resolve(proc);
+      });
+    }
+  });
+  shutdownRequested = undefined;
+  if (unexpected) {
+    const info = await unexpected.exited;
+    log(`${unexpected.name} exited unexpectedly (code ${info.code}, signal ${info.signal}): stopping everything`);
+  }
+
+  log('stopping API');
+  await api.stop();
+  log('stopping worker');
+  await worker.stop();
+  log('stopping servers');
+  await stopAll();
+  log('stopped');
+  return unexpected ? 1 : 0;
+}
+
+async function run(): Promise<never> {
+  let code = 1;
+  try {
+    code = await main();
+  } catch (err) {
+    log(`failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  await stopAll(); // no-op after a normal shutdown; stops what was started when startup failed or was interrupted
+  process.exit(code);
+}
+
+void run();

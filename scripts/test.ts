@@ -1,0 +1,141 @@
+/**
+ * `npm test`: starts a throwaway Temporal dev server (in memory) and FerretDB (fresh data dir), runs jest against
+ * them, and always stops them afterwards.
+ *
+ * Usage: tsx scripts/test.ts [jest args...]
+ *
+ * Uses the user's servers instead when TEMPORAL_ADDRESS / MONGODB_URI are set. Passes to jest:
+ *   TEMPORAL_ADDRESS, MONGODB_URI, MONGODB_DB (unique per run: sagas_test_<pid>), TEMPORAL_UI_URL,
+ *   TEMPORAL_CLI, TEMPORAL_TEST_SERVER (absolute paths of the binaries installed by scripts/setup.sh).
+ * Server logs: .data/logs/test-temporal.log, .data/logs/test-ferretdb.log (overwritten each run).
+ * Exit code: jest's (128 + signal number if jest was killed by a signal).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  ENV,
+  freePort,
+  killAllNow,
+  repoRoot,
+  startFerretDb,
+  startTemporalDevServer,
+  stopAll,
+  tools,
+  type FerretDb,
+  type TemporalDevServer,
+} from './lib/servers';
+
+const log = (message: string) => process.stderr.write(`test: ${message}\n`);
+
+const logDir = path.join(repoRoot, '.data', 'logs');
+const dataDir = path.join(repoRoot, '.data', `test-${process.pid}`);
+
+let signalled: NodeJS.Signals | undefined;
+let signalledAt = 0;
+let forwardToJest: ((signal: NodeJS.Signals) => void) | undefined;
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (signalled) {
+    // A repeat within a second is most likely the same Ctrl-C delivered twice (terminal + a wrapper).
+    if (Date.now() - signalledAt < 1000) return;
+    log(`${signal} again: killing everything now`);
+    killAllNow();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    process.exit(128 + (os.constants.signals[signal] ?? 0));
+  }
+  signalled = signal;
+  signalledAt = Date.now();
+  log(`${signal}: stopping (again to kill at once)`);
+  // jest in the terminal's process group got a Ctrl-C itself; a SIGTERM sent to us alone it did not.
+  forwardToJest?.(signal);
+}
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+
+async function run(jestArgs: string[]): Promise<number> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const userTemporal = process.env[ENV.temporalAddress];
+  const userMongo = process.env[ENV.mongodbUri];
+
+  const starting: [Promise<TemporalDevServer | undefined>, Promise<FerretDb | undefined>] = [
+    userTemporal
+      ? Promise.resolve(undefined)
+      : (async () =>
+          startTemporalDevServer({
+            port: await freePort(),
+            uiPort: await freePort(),
+            logFile: path.join(logDir, 'test-temporal.log'),
+            truncateLog: true,
+          }))(),
+    userMongo
+      ? Promise.resolve(undefined)
+      : (async () =>
+          startFerretDb({
+            port: await freePort(),
+            dataDir: path.join(dataDir, 'ferretdb'),
+            logFile: path.join(logDir, 'test-ferretdb.log'),
+            truncateLog: true,
+          }))(),
+  ];
+  const [temporalResult, ferretResult] = await Promise.allSettled(starting);
+  const failures = [temporalResult, ferretResult].filter((r) => r.status === 'rejected');
+  if (failures.length > 0) {
+    for (const failure of failures)
+      log(`could not start a server: ${(failure.reason as Error).message ?? failure.reason}`);
+    return 1;
+  }
+  const temporal = temporalResult.status === 'fulfilled' ? temporalResult.value : undefined;
+  const ferret = ferretResult.status === 'fulfilled' ? ferretResult.value : undefined;
+  if (signalled) return 128 + (os.constants.signals[signalled] ?? 0);
+
+  if (temporal) {
+    env[ENV.temporalAddress] = temporal.address;
+    env[ENV.temporalUiUrl] = temporal.uiUrl;
+    log(`Temporal dev server (in memory) at ${temporal.address}, UI ${temporal.uiUrl}`);
+  } else {
+    log(`using Temporal at ${userTemporal} (TEMPORAL_ADDRESS)`);
+  }
+  if (ferret) {
+    env[ENV.mongodbUri] = ferret.uri;
+    log(`FerretDB at ${ferret.uri}, data in ${path.relative(repoRoot, dataDir)}/`);
+  } else {
+    log(`using MongoDB at ${userMongo} (MONGODB_URI)`);
+  }
+  // Always a fresh database name, even on the user's MongoDB: tests must not touch real data.
+  env[ENV.mongodbDb] = `sagas_test_${process.pid}`;
+  env[ENV.temporalCli] = tools.temporal;
+  env[ENV.temporalTestServer] = tools.temporalTestServer;
+
+  const jestBin = path.join(repoRoot, 'node_modules', '.bin', 'jest');
+  // Not in its own process group: jest stays in the terminal's foreground group (Ctrl-C, watch mode).
+  const jest = spawn(jestBin, jestArgs, { cwd: repoRoot, env, stdio: 'inherit' });
+  forwardToJest = (signal) => {
+    if (jest.exitCode === null && jest.signalCode === null) jest.kill(signal);
+  };
+  return new Promise<number>((resolve) => {
+    jest.once('error', (err) => {
+      log(`could not run ${jestBin}: ${err.message}`);
+      resolve(1);
+    });
+    jest.once('exit', (code, signal) => {
+      forwardToJest = undefined;
+      resolve(code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  let code = 1;
+  try {
+    code = await run(process.argv.slice(2));
+  } catch (err) {
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  } finally {
+    await stopAll();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+  process.exit(code);
+}
+
+void main();
