@@ -1,26 +1,39 @@
+import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { reportingAttempts } from './attempts';
 import { collections } from './db';
 import { createCreditActivities } from './participants/customers';
+import { createLoyaltyActivities } from './participants/loyalty';
+import { createParcelActivities } from './participants/parcels';
 import { createPaymentActivities } from './participants/payments';
 import { createInventoryActivities } from './participants/products';
 import { createShipmentActivities } from './participants/shipments';
+import { transportCollections } from './participants/transport-collections';
+import { createTransportOrderActivities } from './participants/transport-orders';
+import { createTransportVehicleActivities } from './participants/transport-vehicles';
 import { createVehicleActivities } from './participants/vehicles';
 
 export interface ActivityDependencies {
   db: Db;
   servedCountries: readonly string[];
+  /** For activities that signal other sagas (the loyalty saga); without it they fail and retry. */
+  temporal?: Client;
 }
 
 /** The participants' operations, as plain functions over their dependencies. */
-export function createParticipants({ db, servedCountries }: ActivityDependencies) {
+export function createParticipants({ db, servedCountries, temporal }: ActivityDependencies) {
   const cols = collections(db);
+  const transport = transportCollections(db);
   return {
     ...createInventoryActivities(cols),
     ...createCreditActivities(cols),
     ...createPaymentActivities(cols),
     ...createShipmentActivities(cols, { servedCountries }),
     ...createVehicleActivities(cols),
+    ...createParcelActivities(transport),
+    ...createTransportOrderActivities(transport),
+    ...createTransportVehicleActivities(transport),
+    ...createLoyaltyActivities(transport, { temporal }),
   };
 }
 

@@ -14,6 +14,14 @@ export const BusinessFailure = {
   PaymentDeclined: 'PaymentDeclined',
   ShipmentRejected: 'ShipmentRejected',
   NoVehicleAvailable: 'NoVehicleAvailable',
+  /** A transport order names a parcel that does not exist. */
+  UnknownParcel: 'UnknownParcel',
+  /** A parcel is already on another transport order. */
+  ParcelUnavailable: 'ParcelUnavailable',
+  /** A person rejected the transport order. */
+  Rejected: 'Rejected',
+  /** No decision arrived before the transport order's deadline. */
+  DecisionTimedOut: 'DecisionTimedOut',
 } as const;
 export type BusinessFailureType = (typeof BusinessFailure)[keyof typeof BusinessFailure];
 

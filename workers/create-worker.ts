@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import { createActivities } from '../activities';
@@ -10,6 +11,8 @@ export interface SagaWorkerOptions {
   taskQueue: string;
   db: Db;
   servedCountries: readonly string[];
+  /** Client for activities that signal other sagas (order saga -> loyalty saga). */
+  temporal?: Client;
   /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   shutdownGraceSeconds?: number;
@@ -25,7 +28,7 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
     namespace,
     taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: createActivities({ db, servedCountries }),
+    activities: createActivities({ db, servedCountries, temporal: options.temporal }),
     // Without a grace time running activities are abandoned on SIGTERM and retried only after
     // their start-to-close timeout.
     shutdownGraceTime: `${shutdownGraceSeconds}s`,

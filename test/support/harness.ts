@@ -58,6 +58,7 @@ export async function startHarness(name: string): Promise<Harness> {
     taskQueue,
     db,
     servedCountries,
+    temporal: client,
     workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
     shutdownGraceSeconds: 2,
   });

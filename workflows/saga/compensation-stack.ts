@@ -43,6 +43,14 @@ export function call<A extends unknown[], R>(fn: WithOptions<A, R>, ...args: A):
   return ({ summary }) => fn.executeWithOptions({ summary }, args);
 }
 
+/**
+ * `waitFor(() => condition(...))`: an invocation that runs inside the workflow (a wait for a signal or
+ * a timer) instead of an activity, so that a wait shows in the state as a step like any other.
+ */
+export function waitFor<R>(fn: () => Promise<R>): Invocation<R> {
+  return async () => ({ value: await fn(), attempt: 1 });
+}
+
 export interface Compensation {
   name: string;
   summary: string;
@@ -142,6 +150,25 @@ export class Saga<S extends SagaState> {
       this.failingStep = spec.name;
       throw err;
     }
+  }
+
+  /**
+   * Runs steps concurrently and joins them: each pushes its compensation first, in the given order,
+   * and every step settles before this returns or throws, so no step is still running when
+   * compensation starts. Compensation then undoes them in reverse of that order. Throws the failure
+   * of the first failed step in the given order.
+   */
+  async all<R>(specs: StepSpec<R>[]): Promise<R[]> {
+    const settled = await Promise.allSettled(specs.map((spec) => this.step(spec)));
+    const values: R[] = [];
+    for (const [i, result] of settled.entries()) {
+      if (result.status === 'rejected') {
+        this.failingStep = specs[i]?.name ?? this.failingStep;
+        throw result.reason;
+      }
+      values.push(result.value);
+    }
+    return values;
   }
 
   /**

@@ -21,3 +21,13 @@ export const compensationCall = {
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
 } as const satisfies ActivityOptions;
+
+/**
+ * For effects that must happen eventually and have no business failure to stop them (granting an
+ * earned discount, telling the loyalty saga an order completed): retry without a limit, backing off
+ * to one attempt a minute, so an outage delays them but never loses them.
+ */
+export const untilDoneCall = {
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+} as const satisfies ActivityOptions;

@@ -1,0 +1,37 @@
+import { Router } from 'express';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Db } from 'mongodb';
+import { collections } from '../../activities/db';
+import { getLoyaltyQuery, loyaltyWorkflowId, type LoyaltyState } from '../../common/loyalty';
+import { AppError } from '../errors';
+import { IdParam } from '../schemas';
+import { parse } from '../validation';
+
+export interface LoyaltyRoutesDeps {
+  temporal: Client;
+  db: Db;
+}
+
+/** A customer's loyalty: completed orders counted and discounts granted, read from the loyalty saga. */
+export function loyaltyRoutes({ temporal, db }: LoyaltyRoutesDeps): Router {
+  const router = Router();
+  const { customers } = collections(db);
+
+  router.get('/customers/:id/loyalty', async (req, res) => {
+    const { id } = parse(IdParam, req.params, 'params');
+    if (!(await customers.findOne({ _id: id }, { projection: { _id: 1 } }))) {
+      throw AppError.notFound(`Customer ${id} does not exist`);
+    }
+    try {
+      // Without a run id the handle follows continue-as-new to the customer's current run.
+      const state: LoyaltyState = await temporal.workflow.getHandle(loyaltyWorkflowId(id)).query(getLoyaltyQuery);
+      res.json(state);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      // No completed order yet: the loyalty saga starts with the first one.
+      res.json({ customerId: id, completedOrders: 0, discounts: [] } satisfies LoyaltyState);
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,69 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+/**
+ * Workflow type, id scheme, signal, query and input of the customer loyalty saga: one long-running
+ * workflow per customer, started by the first completed order (signal-with-start) and continued as
+ * new before its history grows large.
+ */
+export const CUSTOMER_LOYALTY = 'customerLoyalty';
+
+export function loyaltyWorkflowId(customerId: string): string {
+  return `loyalty-${customerId}`;
+}
+
+/** Every this many completed orders the customer is granted a discount. */
+export const ORDERS_PER_DISCOUNT = 10;
+/** The discount granted, in percent. */
+export const LOYALTY_DISCOUNT_PERCENT = 10;
+/**
+ * How many recent order ids the saga remembers to drop duplicate signals. Duplicates come from the
+ * notifying activity being retried, seconds or minutes apart; a customer would have to complete this
+ * many other orders in between for one to slip through. Bounded so that the state carried across
+ * continue-as-new stays small for a customer of many years.
+ */
+export const RECENT_ORDER_IDS = 1000;
+/** Continue as new after this many history events, unless the server suggests it earlier. */
+export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 2000;
+
+export interface OrderCompleted {
+  orderId: string;
+}
+
+/** Sent (with start) by the order saga when an order completes. Duplicates are counted once. */
+export const orderCompletedSignal = defineSignal<[OrderCompleted]>('orderCompleted');
+
+export interface LoyaltyDiscount {
+  /** 1 for the first discount, 2 for the second, ... */
+  number: number;
+  /** The completed-order count that earned it (10, 20, ...). */
+  orderCount: number;
+  percent: number;
+  /** Idempotency key and id of the discount: `loyalty-<customerId>:discount-<number>`. */
+  id: string;
+  grantedAt: string;
+}
+
+export interface LoyaltyState {
+  customerId: string;
+  completedOrders: number;
+  discounts: LoyaltyDiscount[];
+}
+
+export const getLoyaltyQuery = defineQuery<LoyaltyState>('getLoyalty');
+
+export interface CustomerLoyaltyInput {
+  customerId: string;
+  /** Carried across continue-as-new; absent on the first run. */
+  carried?: {
+    completedOrders: number;
+    discounts: LoyaltyDiscount[];
+    /** Most recent last, at most `RECENT_ORDER_IDS`. */
+    recentOrderIds: string[];
+  };
+  /** History length after which the saga continues as new (tests set it small). */
+  continueAsNewAfterEvents?: number;
+}
+
+export function discountId(workflowId: string, n: number): string {
+  return `${workflowId}:discount-${n}`;
+}

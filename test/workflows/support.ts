@@ -1,0 +1,55 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { temporal as temporalProto, type temporal } from '@temporalio/proto';
+import { searchAttributeDefinitions } from '../../common/search-attributes';
+import { workflowsPath } from '../../workers/create-worker';
+
+let runtimeInstalled = false;
+
+/** The time-skipping test server we install (never a download). */
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    runtimeInstalled = true;
+  }
+  const path = process.env.TEMPORAL_TEST_SERVER ?? '.tools/venv/bin/temporal-test-server';
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path } },
+  });
+  // The sagas keep search attributes up to date; the test server knows only those registered with it.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      searchAttributeDefinitions.map(({ name, type }) => [name, indexedValueType[type]]),
+    ),
+  });
+  return env;
+}
+
+const indexedValueType = {
+  Keyword: temporalProto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  Double: temporalProto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+} as const;
+
+/** A worker on the test environment running the real workflows with the given (mock) activities. */
+export async function mockWorker(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  activities: WorkerOptions['activities'],
+): Promise<Worker> {
+  const bundle = process.env.WORKFLOW_BUNDLE_PATH;
+  return Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
+    activities,
+  });
+}
+
+/** A mock activity's result as the real ones report it (`activities/attempts.ts`). */
+export const ok = <T>(value: T) => ({ value, attempt: 1 });
+
+export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** The same, for a mock that has nothing to await. */
+export const done = <T>(value: T) => Promise.resolve(ok(value));
