@@ -1,0 +1,129 @@
+/**
+ * The Temporal Web UI of the dev server shows our sagas the way an operator needs them: found by the SagaStatus
+ * search attribute; on the saga's page its run status and result (`"status": "COMPENSATED"`), every step and
+ * compensation in the timeline under its business summary ("refundPayment • Order <id>: refund the charge"), the
+ * workflow's summary ("Order <id> for customer <id>", tab User Metadata) and its search attributes. Driven in headless Debian Chromium with
+ * playwright-core (no browser download: scripts/setup-browser.sh installs the apt package when it is missing).
+ * Screenshots go to test-artifacts/web-ui-*.png.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { orderWorkflowId, type OrderState } from '../../common/order';
+import { SagaStatus } from '../../common/saga-state';
+import { repoRoot } from '../../scripts/lib/servers';
+import { addVehicle, orderBody, seed } from '../support/fixtures';
+import { http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
+
+const artifacts = path.join(repoRoot, 'test-artifacts');
+let h: Harness;
+let context: BrowserContext;
+let page: Page;
+let userDataDir: string;
+let uiUrl: string;
+let orderId: string;
+let customerId: string;
+
+beforeAll(async () => {
+  uiUrl = requireEnv('TEMPORAL_UI_URL');
+  // Idempotent: prints the browser's path, installing Debian's package first if it is missing.
+  const executablePath = execFileSync('bash', [path.join(repoRoot, 'scripts', 'setup-browser.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+  h = await startHarness('webui');
+  await addVehicle(h, 10);
+  const seeded = await seed(h);
+  customerId = seeded.customerId;
+  const body = orderBody(seeded, { token: 'tok_declined' });
+  orderId = body.orderId;
+  expect((await http(h.baseUrl, 'POST', '/orders', body)).status).toBe(202);
+  const state = await waitForSaga<OrderState>(h.client.workflow.getHandle(orderWorkflowId(orderId)));
+  expect(state.status).toBe(SagaStatus.COMPENSATED);
+
+  fs.mkdirSync(artifacts, { recursive: true });
+  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'web-ui-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1600, height: 1200 },
+  });
+  page = await context.newPage();
+}, 600_000); // a first run may install the browser
+
+afterAll(async () => {
+  await context?.close();
+  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  await h?.stop();
+});
+
+/** Waits until a visible element shows this text (the UI also keeps hidden copies, e.g. for tooltips). */
+async function see(text: string | RegExp, options: { exact?: boolean } = {}): Promise<void> {
+  await page.getByText(text, options).filter({ visible: true }).first().waitFor({ timeout: 30_000 });
+}
+
+describe('the Temporal Web UI shows our sagas', () => {
+  test('a compensated saga is found by its SagaStatus search attribute and shows its status and steps', async () => {
+    const workflowId = orderWorkflowId(orderId);
+    const query = `SagaStatus='COMPENSATED' AND CustomerId='${customerId}'`;
+    await page.goto(`${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+    const link = page.getByRole('link', { name: workflowId });
+    await link.first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(artifacts, 'web-ui-list.png'), fullPage: true });
+
+    await link.first().click();
+    await page.waitForURL(/\/workflows\/order-/, { timeout: 30_000 });
+    try {
+      // The run's status and, in the timeline, every step and compensation under its business summary.
+      await see(workflowId, { exact: true });
+      for (const summary of [
+        `priceOrder • Order ${orderId}: price 1 item line(s)`,
+        `reserveCredit • Order ${orderId}: reserve 20 of credit for customer ${customerId}`,
+        `reserveInventory • Order ${orderId}: reserve stock for 1 item line(s)`,
+        `processPayment • Order ${orderId}: charge 20`,
+        `refundPayment • Order ${orderId}: refund the charge`,
+        `releaseInventory • Order ${orderId}: put reserved stock back`,
+        `releaseCredit • Order ${orderId}: release credit of customer ${customerId}`,
+      ]) {
+        await see(summary, { exact: true });
+      }
+      // Temporal's status of the run: a compensated saga ended as designed.
+      await see(/^completed$/i);
+      // The saga's own outcome, in the result of the run.
+      await see('"COMPENSATED"');
+      await page.screenshot({ path: path.join(artifacts, 'web-ui-saga.png'), fullPage: true });
+
+      // The summary the API gave the workflow at start.
+      await page.getByText('User Metadata', { exact: true }).click();
+      // Rendered as markdown inside a sandboxed iframe.
+      await page
+        .frameLocator('iframe#user-metadata-summary')
+        .getByText(`Order ${orderId} for customer ${customerId}`, { exact: true })
+        .first()
+        .waitFor({ timeout: 30_000 });
+      await page.screenshot({ path: path.join(artifacts, 'web-ui-summary.png'), fullPage: true });
+
+      // The search attributes operators filter on.
+      await page.getByText('Search Attributes', { exact: true }).click();
+      for (const text of ['SagaStatus', 'COMPENSATED', 'CustomerId', customerId, 'OrderTotal']) {
+        await see(text);
+      }
+      await page.screenshot({ path: path.join(artifacts, 'web-ui-search-attributes.png'), fullPage: true });
+    } catch (err) {
+      await page.screenshot({ path: path.join(artifacts, 'web-ui-failure.png'), fullPage: true });
+      throw err;
+    }
+  });
+});
