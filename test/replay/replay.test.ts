@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type ReplayWorkerOptions } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { ORDER_SAGA } from '../../common/order';
 import type { HistoryIndexEntry } from '../../scripts/record-histories';
 import { requireEnv } from '../support/harness';
 
@@ -22,9 +23,9 @@ function loadHistory(file: string): unknown {
 }
 
 /** Replays every recorded history on one replay worker; returns each one's error (undefined when clean). */
-async function replayAll(options: ReplayWorkerOptions): Promise<Map<string, Error | undefined>> {
+async function replayAll(options: ReplayWorkerOptions, which = entries): Promise<Map<string, Error | undefined>> {
   const byWorkflowId = new Map<string, Error | undefined>();
-  const histories = entries.map(({ file, workflowId }) => ({ workflowId, history: loadHistory(file) }));
+  const histories = which.map(({ file, workflowId }) => ({ workflowId, history: loadHistory(file) }));
   for await (const result of Worker.runReplayHistories(options, histories)) {
     byWorkflowId.set(result.workflowId, result.error);
   }
@@ -66,16 +67,18 @@ describe('recorded histories', () => {
       workflowsPath: require.resolve('./fixtures/reordered-order-saga'),
       logger: new DefaultLogger('ERROR'),
     });
-    const results = await replayAll({ workflowBundle: { code } });
+    const orderSagas = entries.filter((e) => e.workflowType === ORDER_SAGA);
+    const results = await replayAll({ workflowBundle: { code } }, orderSagas);
 
     // Every history that got past priceOrder scheduled reserveCredit where the variant schedules reserveInventory.
-    expect([...results.keys()].sort()).toEqual(entries.map((e) => e.workflowId).sort());
+    expect(orderSagas.length).toBeGreaterThanOrEqual(8);
+    expect([...results.keys()].sort()).toEqual(orderSagas.map((e) => e.workflowId).sort());
     for (const [workflowId, error] of results) {
       expect({ workflowId, error }).toEqual({ workflowId, error: expect.any(DeterminismViolationError) });
       expect(error?.message).toMatch(/reserveCredit|reserveInventory/);
     }
     // And the single-history API says so by throwing.
-    const completed = entries.find((e) => e.name === 'completed')!;
+    const completed = orderSagas.find((e) => e.name === 'completed')!;
     await expect(
       Worker.runReplayHistory({ workflowBundle: { code } }, loadHistory(completed.file), completed.workflowId),
     ).rejects.toThrow(DeterminismViolationError);
