@@ -108,8 +108,13 @@ async function run(jestArgs: string[]): Promise<number> {
   env[ENV.temporalTestServer] = tools.temporalTestServer;
 
   const jestBin = path.join(repoRoot, 'node_modules', '.bin', 'jest');
+  // Jest's results as JSON, for a closing 'jest: N passed, N failed' line (not in watch mode or with --json).
+  const resultsFile = path.join(dataDir, 'jest-results.json');
+  const summarize = !jestArgs.some((arg) => /^--(json|watch|watchAll)(=|$)/.test(arg));
+  const args = summarize ? [...jestArgs, '--json', `--outputFile=${resultsFile}`] : jestArgs;
+  fs.mkdirSync(dataDir, { recursive: true });
   // Not in its own process group: jest stays in the terminal's foreground group (Ctrl-C, watch mode).
-  const jest = spawn(jestBin, jestArgs, { cwd: repoRoot, env, stdio: 'inherit' });
+  const jest = spawn(jestBin, args, { cwd: repoRoot, env, stdio: 'inherit' });
   forwardToJest = (signal) => {
     if (jest.exitCode === null && jest.signalCode === null) jest.kill(signal);
   };
@@ -120,9 +125,25 @@ async function run(jestArgs: string[]): Promise<number> {
     });
     jest.once('exit', (code, signal) => {
       forwardToJest = undefined;
+      if (summarize) printSummary(resultsFile);
       resolve(code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0));
     });
   });
+}
+
+function printSummary(resultsFile: string): void {
+  try {
+    const results = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as Record<string, unknown>;
+    const count = (key: string) => (typeof results[key] === 'number' ? results[key] : 0);
+    const skipped = count('numPendingTests') + count('numTodoTests');
+    process.stdout.write(
+      `jest: ${count('numPassedTests')} passed, ${count('numFailedTests')} failed` +
+        (skipped > 0 ? `, ${skipped} skipped` : '') +
+        '\n',
+    );
+  } catch {
+    // jest wrote no results (it failed before running tests): its own output says why
+  }
 }
 
 async function main(): Promise<void> {
