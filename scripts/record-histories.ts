@@ -31,6 +31,7 @@ import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } fro
 import { SagaStatus } from '../common/saga-state';
 import { createFaultyActivities, Faults, Gate } from '../test/support/activity-faults';
 import { createSagaWorker } from '../workers/create-worker';
+import { transportAndLoyaltyScenarios } from './record-histories-transport';
 import { freePort, repoRoot, startFerretDb, startTemporalDevServer, stopAll } from './lib/servers';
 
 const log = (message: string) => process.stderr.write(`record-histories: ${message}\n`);
@@ -57,12 +58,12 @@ export interface HistoryIndexEntry {
 // What a scenario gets to work with
 // -----------------------------------------------------------------------------------------------------------------
 
-interface Seeded {
+export interface Seeded {
   customerId: string;
   sku: string;
 }
 
-interface RecordContext {
+export interface RecordContext {
   client: Client;
   faults: Faults;
   /** JSON call to the real API. Throws on an unexpected status. */
@@ -86,12 +87,16 @@ interface OrderOverrides {
   country?: string;
 }
 
-interface Scenario {
+export interface Scenario {
   description: string;
   /** The saga status the recorder expects at the end. */
   sagaStatus: SagaStatus;
   /** Runs the saga; returns its handle once it is closed (or, for a saga that waits, in the state to record). */
   run(ctx: RecordContext, name: string): Promise<WorkflowHandle>;
+  /** Workflow type recorded in the index; default the order saga. */
+  workflowType?: string;
+  /** Reads the status to check against `sagaStatus`, for a workflow without the getState query. */
+  status?(handle: WorkflowHandle): Promise<string>;
 }
 
 /** Runs an order whose outcome is decided by its data alone, and waits until the saga is closed. */
@@ -188,6 +193,8 @@ const scenarios: Record<string, Scenario> = {
       return handle;
     },
   },
+  // The transport order and customer loyalty sagas (scripts/record-histories-transport.ts).
+  ...transportAndLoyaltyScenarios,
 };
 
 // -----------------------------------------------------------------------------------------------------------------
@@ -270,7 +277,7 @@ async function record(names: string[]): Promise<void> {
       db,
       servedCountries,
       shutdownGraceSeconds: 5,
-      overrides: { activities: createFaultyActivities({ db, servedCountries }, faults), identity },
+      overrides: { activities: createFaultyActivities({ db, servedCountries, temporal: client }, faults), identity },
     });
     const running = worker.run();
     const app = createApp({ temporal: client, db, taskQueue, bodyLimit: 100_000 });
@@ -335,7 +342,9 @@ async function record(names: string[]): Promise<void> {
           try {
             const scenario = scenarios[name]!;
             const handle = await withTimeout(scenario.run(ctx, name), 120_000, `${name}: timed out`);
-            const state = (await handle.query(getStateQuery)) as OrderState;
+            const state = scenario.status
+              ? { status: await scenario.status(handle) }
+              : ((await handle.query(getStateQuery)) as OrderState);
             if (state.status !== scenario.sagaStatus) {
               throw new Error(`${name}: saga ended ${state.status}, expected ${scenario.sagaStatus}`);
             }
@@ -349,7 +358,7 @@ async function record(names: string[]): Promise<void> {
             index[name] = {
               file,
               workflowId: handle.workflowId,
-              workflowType: ORDER_SAGA,
+              workflowType: scenario.workflowType ?? ORDER_SAGA,
               description: scenario.description,
               sagaStatus: state.status,
             };

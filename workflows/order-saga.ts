@@ -10,17 +10,28 @@
  *
  * Any step's business failure, retries running out, or a cancellation undoes the started steps in
  * reverse order. Every participant call is idempotent by `workflowId:step`.
+ *
+ * Once COMPLETED, the order is reported to the customer's loyalty saga (`recordCompletedOrder`,
+ * signal-with-start): not a step, nothing to undo, retried until it succeeds, not cancellable.
+ * Introduced behind `patched('loyalty-signal')` so that sagas recorded before it replay unchanged.
  */
-import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  patched,
+  proxyActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { OrderStep, type OrderSagaInput, type OrderState } from '../common/order';
 import { SagaStatus } from '../common/saga-state';
 import { CustomerIdKey, OrderTotalKey } from '../common/search-attributes';
 import { call, Saga } from './saga/compensation-stack';
-import { compensationCall, participantCall } from './saga/policies';
+import { compensationCall, participantCall, untilDoneCall } from './saga/policies';
 
 const participant = proxyActivities<Activities>(participantCall);
 const undo = proxyActivities<Activities>(compensationCall);
+const notify = proxyActivities<Activities>(untilDoneCall);
 
 export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
   const { orderId, customerId, items, payment, shippingAddress, deliveryDate } = input;
@@ -41,7 +52,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
     cancelled: false,
   });
 
-  return saga.run(async () => {
+  const final = await saga.run(async () => {
     const { totalCents } = await saga.step({
       name: OrderStep.priceOrder,
       summary: `${order}: price ${items.length} item line(s)`,
@@ -116,4 +127,10 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
       },
     });
   });
+
+  if (final.status === SagaStatus.COMPLETED && patched('loyalty-signal')) {
+    // A completed order must be counted even if the saga is cancelled now.
+    await CancellationScope.nonCancellable(() => notify.recordCompletedOrder({ customerId, orderId }));
+  }
+  return final;
 }
