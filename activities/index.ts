@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { reportingAttempts } from './attempts';
 import { collections } from './db';
+import { withFaults, type FaultPlan } from './faults';
 import { createCreditActivities } from './participants/customers';
 import { createLoyaltyActivities } from './participants/loyalty';
 import { createParcelActivities } from './participants/parcels';
@@ -18,6 +19,8 @@ export interface ActivityDependencies {
   servedCountries: readonly string[];
   /** For activities that signal other sagas (the loyalty saga); without it they fail and retry. */
   temporal?: Client;
+  /** Test hook (docs/faults.md): faults to inject into the activities. Absent in production. */
+  faults?: FaultPlan;
 }
 
 /** The participants' operations, as plain functions over their dependencies. */
@@ -40,9 +43,10 @@ export function createParticipants({ db, servedCountries, temporal }: ActivityDe
 /**
  * The activities the worker registers: every participant operation, reporting its attempt number
  * in its result and its failures. Each is idempotent by the `key` it is given (`workflowId:step`).
+ * With a fault plan (a test hook) the configured faults are injected inside that reporting.
  */
 export function createActivities(deps: ActivityDependencies) {
-  return reportingAttempts(createParticipants(deps));
+  return reportingAttempts(withFaults(createParticipants(deps), deps.faults));
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -17,6 +17,7 @@ import {
   Problem,
   Product,
   Ready,
+  RetryCompensationAccepted,
   SkuParam,
   Vehicle,
 } from './schemas';
@@ -178,6 +179,27 @@ export const operations: Operation[] = [
     params: OrderIdParam,
     responses: {
       202: { description: 'Cancellation requested', schema: CancelAccepted, headers: { Location: 'URL of the order' } },
+      ...pick(400, 404, 409, 503),
+    },
+  },
+  {
+    method: 'post',
+    path: '/orders/:orderId/retry-compensation',
+    operationId: 'retryCompensation',
+    summary: "Retry a FAILED order saga's compensation",
+    description:
+      'For an operator, once the cause of a failed compensation is fixed: sends the saga its `retryCompensation` ' +
+      'signal and it retries from the compensation that failed (state `compensationFailure` names it), going on ' +
+      'to COMPENSATED, or back to FAILED if it fails again. A saga that is not FAILED answers 409 and nothing ' +
+      'changes. Same as `temporal workflow signal --workflow-id order-<orderId> --name retryCompensation`.',
+    tag: 'orders',
+    params: OrderIdParam,
+    responses: {
+      202: {
+        description: 'Retry requested',
+        schema: RetryCompensationAccepted,
+        headers: { Location: 'URL of the order' },
+      },
       ...pick(400, 404, 409, 503),
     },
   },

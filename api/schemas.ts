@@ -140,6 +140,15 @@ export const CancelAccepted = z.object({
   status: SagaStatusEnum,
 });
 
+export const RetryCompensationAccepted = z.object({
+  orderId: z.string(),
+  retryRequested: z.literal(true),
+  /** The failed compensation the saga retries first. */
+  compensation: z.string(),
+  /** The step that compensation undoes. */
+  step: z.string(),
+});
+
 export const Health = z.object({ status: z.literal('ok') });
 export const Ready = z.object({
   status: z.literal('ready'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FaultSpecError, parseFaultSpec } from '../activities/faults';
 import { DEFAULT_TASK_QUEUE } from './definitions';
 
 /**
@@ -57,6 +58,24 @@ const schema = z.object({
     .min(0, 'must not be negative')
     .max(600, 'must be at most 600')
     .default(20),
+  /**
+   * Test hook, off unless set: faults the worker injects into its activities (docs/faults.md), e.g.
+   * `releaseCredit:fail=3,*:rate=0.05`. Never set it in production.
+   */
+  SAGA_FAULTS: z
+    .string()
+    .optional()
+    .transform((spec, ctx) => {
+      try {
+        return spec === undefined ? undefined : parseFaultSpec(spec);
+      } catch (err) {
+        if (!(err instanceof FaultSpecError)) throw err;
+        ctx.addIssue({ code: 'custom', message: err.message });
+        return z.NEVER;
+      }
+    }),
+  /** A prebuilt workflow bundle for the worker (tests and the chaos run start many workers); unset: bundled at start. */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import { createActivities } from '../activities';
+import type { FaultPlan } from '../activities/faults';
 
 export const workflowsPath = require.resolve('../workflows');
 
@@ -16,6 +17,8 @@ export interface SagaWorkerOptions {
   /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   shutdownGraceSeconds?: number;
+  /** Test hook (docs/faults.md): faults to inject into the activities. */
+  faults?: FaultPlan;
   /** Extra worker options, e.g. smaller caches in tests. */
   overrides?: Partial<WorkerOptions>;
 }
@@ -28,7 +31,7 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
     namespace,
     taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: createActivities({ db, servedCountries, temporal: options.temporal }),
+    activities: createActivities({ db, servedCountries, temporal: options.temporal, faults: options.faults }),
     // Without a grace time running activities are abandoned on SIGTERM and retried only after
     // their start-to-close timeout.
     shutdownGraceTime: `${shutdownGraceSeconds}s`,

@@ -1,5 +1,6 @@
 import { NativeConnection } from '@temporalio/worker';
 import { connectMongo } from '../activities/db';
+import { describeFaultPlan } from '../activities/faults';
 import { loadConfig } from '../common/config';
 import { createSagaWorker } from './create-worker';
 
@@ -19,7 +20,14 @@ async function run(): Promise<void> {
       db,
       servedCountries: config.SERVED_COUNTRIES,
       shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
+      faults: config.SAGA_FAULTS,
+      ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
     });
+    if (config.SAGA_FAULTS) {
+      console.warn(
+        `SAGA_FAULTS is set: injecting faults (a test hook, never for production): ${describeFaultPlan(config.SAGA_FAULTS)}`,
+      );
+    }
     console.log(`Worker polling task queue '${config.TASK_QUEUE}' on ${config.TEMPORAL_ADDRESS}`);
     // The SDK's Runtime listens for SIGINT/SIGTERM/SIGQUIT/SIGUSR2 and shuts the worker down: it stops polling,
     // lets running activities finish for up to WORKER_SHUTDOWN_GRACE_SECONDS, and `run()` resolves.

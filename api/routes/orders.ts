@@ -10,7 +10,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import type { Db } from 'mongodb';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
-import { getStateQuery } from '../../common/definitions';
+import { getStateQuery, retryCompensationSignal } from '../../common/definitions';
 import { finalSagaStatuses, SagaStatus } from '../../common/saga-state';
 import { CustomerIdKey, OrderTotalKey, SagaStatusKey } from '../../common/search-attributes';
 import type { orderSaga } from '../../workflows';
@@ -236,6 +236,28 @@ export function orderRoutes({
     }
     return state;
   }
+
+  /**
+   * The operator's retry of a failed compensation (once its cause is fixed): sends `retryCompensation`, and the
+   * saga retries from the compensation that failed. Only a FAILED saga waits for it; any other answers 409.
+   */
+  router.post('/orders/:orderId/retry-compensation', async (req, res) => {
+    const { orderId } = parse(OrderIdParam, req.params, 'params');
+    const state = await queryState(orderId);
+    if (state.status !== SagaStatus.FAILED || !state.compensationFailure) {
+      throw AppError.conflict(
+        `Order ${orderId} is ${state.status}: only a FAILED saga (a compensation gave up) can retry its compensation`,
+      );
+    }
+    try {
+      await withDeadline(() => handleOf(orderId).signal(retryCompensationSignal));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw AppError.conflict(`Order ${orderId} has already finished`);
+      throw err;
+    }
+    const { step, compensation } = state.compensationFailure;
+    res.status(202).location(`/orders/${orderId}`).json({ orderId, retryRequested: true, compensation, step });
+  });
 
   router.get('/orders/:orderId/events', async (req, res) => {
     const { orderId } = parse(OrderIdParam, req.params, 'params');

@@ -10,6 +10,7 @@ import { freePort, repoRoot, startTemporalDevServer, type TemporalDevServer } fr
 import { addVehicle, orderBody, seed, unique, type Seeded } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
 import { ContractChecker, eventually, holdingWorker, readEvents } from './support';
+import { faultyWorker, startOrderSaga } from '../faults/support';
 
 /**
  * Contract tests: every response below is checked against the OpenAPI document the API serves (status,
@@ -150,6 +151,28 @@ describe('orders', () => {
     expect((await call('POST', '/orders/{orderId}/cancel', '/orders/%7B%7D/cancel')).status).toBe(400);
   });
 
+  test('retry-compensation: every documented answer', async () => {
+    const retry = '/orders/{orderId}/retry-compensation';
+    // A saga whose compensation fails for good, on a worker of its own with the fault hook (docs/faults.md).
+    const taskQueue = `${h.taskQueue}-faulty`;
+    const faulty = await faultyWorker(h, { releaseCredit: { fatal: 'always' } }, taskQueue);
+    try {
+      const body = orderBody(s, { token: 'tok_declined', deliveryDate: '2027-05-05' });
+      const handle = await startOrderSaga(h, body, taskQueue);
+      expect((await waitForSaga(handle)).status).toBe('FAILED');
+      expect((await call('POST', retry, `/orders/${body.orderId}/retry-compensation`)).status).toBe(202);
+      await handle.terminate('contract test done');
+    } finally {
+      await faulty.stop();
+    }
+    const finished = orderBody(s, { deliveryDate: '2027-05-06' });
+    await call('POST', '/orders', '/orders', finished);
+    await waitForSaga(h.client.workflow.getHandle(orderWorkflowId(finished.orderId)));
+    expect((await call('POST', retry, `/orders/${finished.orderId}/retry-compensation`)).status).toBe(409);
+    expect((await call('POST', retry, `/orders/${unique('none')}/retry-compensation`)).status).toBe(404);
+    expect((await call('POST', retry, '/orders/%7B%7D/retry-compensation')).status).toBe(400);
+  });
+
   test('health and readiness', async () => {
     expect((await call('GET', '/health', '/health')).body).toEqual({ status: 'ok' });
     expect((await call('GET', '/ready', '/ready')).body).toEqual({
@@ -209,6 +232,7 @@ describe('when Temporal and MongoDB cannot be reached', () => {
       ['GET', '/orders', '/orders'],
       ['GET', '/orders/{orderId}', `/orders/${order.orderId}`],
       ['POST', '/orders/{orderId}/cancel', `/orders/${order.orderId}/cancel`],
+      ['POST', '/orders/{orderId}/retry-compensation', `/orders/${order.orderId}/retry-compensation`],
       ['GET', '/orders/{orderId}/events', `/orders/${order.orderId}/events`],
       ['GET', '/ready', '/ready'],
     ];

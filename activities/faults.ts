@@ -1,0 +1,201 @@
+/**
+ * Fault injection: a test hook, OFF unless `SAGA_FAULTS` is set (see docs/faults.md).
+ *
+ * A fault plan names activities (or `*` for all) and what goes wrong with each attempt of them:
+ *
+ *   fail=N | fail=always   attempts 1..N (or every attempt) throw `InjectedFault` before the real code runs
+ *   fatal=N | fatal=always attempts 1..N (or every attempt) throw a NON-retryable `InjectedFault`: the activity fails
+ *                          at once, as if its retries had run out (a compensation then leaves the saga FAILED)
+ *   lose=N                 attempts 1..N run the real code, then throw: the effect landed, its result is lost
+ *   rate=P                 each attempt throws before the real code with probability P (0..1)
+ *   loseRate=P             each attempt runs the real code, then throws with probability P
+ *   delayMs=N              each attempt waits N ms before the real code (lets a kill land mid-step)
+ *
+ * Compact form: `releaseCredit:fail=3,processPayment:lose=1,*:rate=0.05,*:delayMs=200` (a rule for a named
+ * activity is merged over the `*` rule). JSON form: `{"releaseCredit":{"fail":3},"*":{"rate":0.05}}`.
+ *
+ * Counting is by Temporal's attempt number of the activity execution, not by a counter in this process: it
+ * survives a worker restart, and `fail=N` gives exactly N+1 attempts in the saga's state. An activity the
+ * workflow schedules anew (a compensation retried after an operator's `retryCompensation`) starts at attempt 1.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+
+/** What goes wrong with the attempts of one activity. */
+export interface FaultRule {
+  /** Attempts 1..N throw before the real code runs; `always`: every attempt. */
+  fail?: number | 'always';
+  /** Attempts 1..N (or every attempt) throw a non-retryable fault: the activity fails without retrying. */
+  fatal?: number | 'always';
+  /** Attempts 1..N run the real code and then throw (the effect landed, the result is lost). */
+  lose?: number;
+  /** Probability that an attempt throws before the real code. */
+  rate?: number;
+  /** Probability that an attempt runs the real code and then throws. */
+  loseRate?: number;
+  /** Milliseconds each attempt waits before the real code. */
+  delayMs?: number;
+}
+
+/** Activity name (or `*`) → rule. */
+export type FaultPlan = Readonly<Record<string, FaultRule>>;
+
+const count = z.number().int('must be a whole number').min(0, 'must not be negative').max(1_000_000);
+const probability = z.number().min(0, 'must be from 0 to 1').max(1, 'must be from 0 to 1');
+const rule = z.strictObject({
+  fail: z.union([count, z.literal('always')]).optional(),
+  fatal: z.union([count, z.literal('always')]).optional(),
+  lose: count.optional(),
+  rate: probability.optional(),
+  loseRate: probability.optional(),
+  delayMs: z.number().int('must be a whole number').min(0).max(60_000, 'must be at most 60000').optional(),
+});
+const activityName = z.string().regex(/^(\*|[A-Za-z][A-Za-z0-9]*)$/, 'must be an activity name or *');
+const planSchema = z.record(activityName, rule);
+
+/** A bad `SAGA_FAULTS` value; the message says what is wrong and where. */
+export class FaultSpecError extends Error {
+  override name = 'FaultSpecError';
+}
+
+/** Parses the compact form into the JSON form, without validating values beyond "is a number". */
+function compactToObject(spec: string): Record<string, Record<string, unknown>> {
+  const plan: Record<string, Record<string, unknown>> = {};
+  for (const part of spec.split(',').map((p) => p.trim())) {
+    if (!part) continue;
+    const match = /^([^:=\s]+):([^=\s]+)=(\S+)$/.exec(part);
+    if (!match) throw new FaultSpecError(`'${part}' is not <activity>:<fault>=<value>`);
+    const [, activity, fault, raw] = match as unknown as [string, string, string, string];
+    const value = raw === 'always' ? raw : Number(raw);
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new FaultSpecError(`'${part}': ${raw} is not a number`);
+    }
+    (plan[activity] ??= {})[fault] = value;
+  }
+  return plan;
+}
+
+/**
+ * Parses and validates a fault spec (compact or JSON form). An empty spec is no plan at all.
+ * @throws FaultSpecError naming the activity and the fault that is wrong
+ */
+export function parseFaultSpec(spec: string): FaultPlan | undefined {
+  const text = spec.trim();
+  if (!text) return undefined;
+  let raw: unknown;
+  if (text.startsWith('{')) {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new FaultSpecError('is not valid JSON');
+    }
+  } else {
+    raw = compactToObject(text);
+  }
+  const parsed = planSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const where = i.path.join('.');
+      const what =
+        i.code === 'unrecognized_keys'
+          ? `unknown fault ${i.keys.join(', ')}`
+          : i.code === 'invalid_key'
+            ? 'must be an activity name or *'
+            : i.message;
+      return where ? `${where}: ${what}` : what;
+    });
+    throw new FaultSpecError(problems.join('; '));
+  }
+  return Object.keys(parsed.data).length > 0 ? parsed.data : undefined;
+}
+
+/**
+ * The fault every injected failure throws: a plain, retryable error, so the activity's retry policy handles
+ * it like any infrastructure failure (the saga's state shows its type, `InjectedFault`).
+ */
+export class InjectedFault extends Error {
+  override name = 'InjectedFault';
+}
+
+function currentAttempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1; // called outside an activity (a direct call in a test)
+  }
+}
+
+const hits = (limit: number | 'always' | undefined, attempt: number): boolean =>
+  limit === 'always' || (limit !== undefined && attempt <= limit);
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The rule for one activity: its own fields over the `*` rule's. */
+export function ruleFor(plan: FaultPlan, activity: string): FaultRule | undefined {
+  const merged = { ...plan['*'], ...plan[activity] };
+  return Object.keys(merged).length > 0 ? merged : undefined;
+}
+
+/** Wraps one activity with its rule. `random` is injectable for tests. */
+export function withFault<A extends unknown[], R>(
+  name: string,
+  fn: (...args: A) => Promise<R>,
+  rule: FaultRule,
+  random: () => number = Math.random,
+): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    const attempt = currentAttempt();
+    if (rule.delayMs) await sleep(rule.delayMs);
+    if (hits(rule.fail, attempt)) {
+      throw new InjectedFault(`${name}: injected failure on attempt ${attempt} (fail=${rule.fail})`);
+    }
+    if (hits(rule.fatal, attempt)) {
+      throw ApplicationFailure.create({
+        type: 'InjectedFault',
+        message: `${name}: injected non-retryable failure on attempt ${attempt} (fatal=${rule.fatal})`,
+        nonRetryable: true,
+      });
+    }
+    if (rule.rate !== undefined && random() < rule.rate) {
+      throw new InjectedFault(`${name}: injected failure on attempt ${attempt} (rate=${rule.rate})`);
+    }
+    const result = await fn(...args);
+    if (hits(rule.lose, attempt)) {
+      throw new InjectedFault(`${name}: result of attempt ${attempt} lost after its effect (lose=${rule.lose})`);
+    }
+    if (rule.loseRate !== undefined && random() < rule.loseRate) {
+      throw new InjectedFault(
+        `${name}: result of attempt ${attempt} lost after its effect (loseRate=${rule.loseRate})`,
+      );
+    }
+    return result;
+  };
+}
+
+/** Applies a fault plan to an object of activities; without a plan it returns them unchanged. */
+export function withFaults<T extends Record<string, (...args: never[]) => Promise<unknown>>>(
+  activities: T,
+  plan: FaultPlan | undefined,
+  random?: () => number,
+): T {
+  if (!plan) return activities;
+  const unknown = Object.keys(plan).filter((name) => name !== '*' && !(name in activities));
+  if (unknown.length > 0) {
+    throw new FaultSpecError(`SAGA_FAULTS: no activity named ${unknown.join(', ')}`);
+  }
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, fn]) => {
+      const rule = ruleFor(plan, name);
+      const wrapped = rule ? withFault(name, fn as (...args: unknown[]) => Promise<unknown>, rule, random) : fn;
+      return [name, wrapped];
+    }),
+  ) as T;
+}
+
+/** One line for the worker's log, so nobody runs with faults unknowingly. */
+export function describeFaultPlan(plan: FaultPlan): string {
+  return Object.entries(plan)
+    .map(([activity, r]) => `${activity}: ${JSON.stringify(r)}`)
+    .join('; ');
+}

@@ -1,0 +1,69 @@
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { FaultPlan } from '../../activities/faults';
+import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput } from '../../common/order';
+import { SagaStatus } from '../../common/saga-state';
+import { CustomerIdKey, SagaStatusKey } from '../../common/search-attributes';
+import type { orderSaga } from '../../workflows';
+import { createSagaWorker } from '../../workers/create-worker';
+import { requireEnv, servedCountries, type Harness } from '../support/harness';
+
+export interface RunningWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a worker in this process with a fault plan (the `SAGA_FAULTS` hook, docs/faults.md) on `taskQueue`
+ * (default: the harness's, whose own worker is shut down first so that only this one polls it).
+ */
+export async function faultyWorker(
+  h: Harness,
+  plan: FaultPlan | undefined,
+  taskQueue = h.taskQueue,
+): Promise<RunningWorker> {
+  if (taskQueue === h.taskQueue && h.worker.getState() === 'RUNNING') {
+    h.worker.shutdown();
+    while (h.worker.getState() !== 'STOPPED' && h.worker.getState() !== 'FAILED') {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
+  const worker = await createSagaWorker({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    db: h.db,
+    servedCountries,
+    temporal: h.client,
+    workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
+    shutdownGraceSeconds: 2,
+    faults: plan,
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/** Starts an order saga directly on a task queue, as the API does (the API always uses the harness's queue). */
+export async function startOrderSaga(
+  h: Harness,
+  input: OrderSagaInput,
+  taskQueue = h.taskQueue,
+): Promise<WorkflowHandle<typeof orderSaga>> {
+  return h.client.workflow.start<typeof orderSaga>(ORDER_SAGA, {
+    taskQueue,
+    workflowId: orderWorkflowId(input.orderId),
+    args: [input],
+    typedSearchAttributes: [
+      { key: SagaStatusKey, value: SagaStatus.RUNNING },
+      { key: CustomerIdKey, value: input.customerId },
+    ],
+  });
+}
