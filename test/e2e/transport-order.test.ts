@@ -1,0 +1,235 @@
+import { getStateQuery } from '../../common/definitions';
+import { SagaStatus } from '../../common/saga-state';
+import { transportWorkflowId, type TransportOrderState } from '../../common/transport';
+import { transportCollections } from '../../activities/participants/transport-collections';
+import { seed, unique } from '../support/fixtures';
+import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
+
+let h: Harness;
+let customerId: string;
+/** Vehicles: one too small for most tests, two that fit (the cheaper is chosen). */
+const vehicles = { small: unique('van'), cheap: unique('truck'), dear: unique('truck') };
+
+beforeAll(async () => {
+  h = await startHarness('transport');
+  ({ customerId } = await seed(h));
+  for (const [id, capacityKg, pricePerService] of [
+    [vehicles.small, 10, 50],
+    [vehicles.cheap, 1000, 150],
+    [vehicles.dear, 1000, 200],
+  ] as const) {
+    const res = await http(h.baseUrl, 'POST', '/transport-vehicles', {
+      id,
+      name: 'Vehicle',
+      capacityKg,
+      pricePerService,
+    });
+    expect(res.status).toBe(201);
+  }
+});
+afterAll(async () => h?.stop());
+
+async function parcels(...weights: number[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const weightKg of weights) {
+    const res = await http(h.baseUrl, 'POST', '/parcels', { weightKg });
+    expect(res.status).toBe(201);
+    ids.push(res.body.id as string);
+  }
+  return ids;
+}
+
+async function start(body: Record<string, unknown>): Promise<string> {
+  const orderId = unique('tr');
+  const res = await http(h.baseUrl, 'POST', '/transport-orders', { orderId, customerId, ...body });
+  expect(res.status).toBe(202);
+  expect(res.headers.get('location')).toBe(`/transport-orders/${orderId}`);
+  return orderId;
+}
+
+const handle = (orderId: string) => h.client.workflow.getHandle(transportWorkflowId(orderId));
+
+async function untilPending(orderId: string): Promise<TransportOrderState> {
+  for (let i = 0; i < 300; i++) {
+    const state = (await handle(orderId).query(getStateQuery)) as TransportOrderState;
+    if (state.pendingDecision || state.status !== SagaStatus.RUNNING) return state;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${orderId} never waited for a decision`);
+}
+
+interface Scheduled {
+  index: number;
+  eventId: string;
+  name: string;
+  input: { parcelId?: string } | undefined;
+}
+
+/** Activities scheduled and completed, from Temporal's history (not from our state). */
+async function activityHistory(orderId: string) {
+  const events = (await handle(orderId).fetchHistory()).events ?? [];
+  const scheduled: Scheduled[] = [];
+  const completed: { index: number; scheduledEventId: string }[] = [];
+  events.forEach((e, index) => {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) {
+      const data = s.input?.payloads?.[0]?.data;
+      scheduled.push({
+        index,
+        eventId: String(e.eventId),
+        name: s.activityType?.name ?? '',
+        input: data ? (JSON.parse(Buffer.from(data).toString('utf8')) as Scheduled['input']) : undefined,
+      });
+    }
+    const c = e.activityTaskCompletedEventAttributes;
+    if (c) completed.push({ index, scheduledEventId: String(c.scheduledEventId) });
+  });
+  return { scheduled, completed };
+}
+
+async function parcelDocs(ids: string[]) {
+  const { parcels: col } = transportCollections(h.db);
+  return col
+    .find({ _id: { $in: ids } })
+    .sort({ _id: 1 })
+    .toArray();
+}
+
+describe('the transport order saga, end to end on the real servers', () => {
+  test('approved: parcels added in parallel, cheapest fitting vehicle reserved on its earliest date and assigned', async () => {
+    const ids = await parcels(5, 7, 9);
+    const orderId = await start({ parcelIds: ids, priority: 'HIGH' });
+
+    const pending = await untilPending(orderId);
+    expect(pending.status).toBe(SagaStatus.RUNNING);
+    expect(pending).toMatchObject({ totalWeightKg: 21, vehicleId: vehicles.cheap, price: 150, priority: 'HIGH' });
+    expect(Date.parse(pending.pendingDecision!.deadline)).toBeGreaterThan(Date.now() + 23 * 3600_000);
+    for (const id of ids) expect((await http(h.baseUrl, 'GET', `/parcels/${id}`)).body.transportOrderId).toBe(orderId);
+    const vehicle = await http(h.baseUrl, 'GET', `/transport-vehicles/${vehicles.cheap}`);
+    expect(vehicle.body.reservations).toContainEqual({ date: pending.reservedDate, orderId, priority: 'HIGH' });
+
+    const approve = await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/approve`);
+    expect(approve.status).toBe(202);
+    const state = await waitForSaga<TransportOrderState>(handle(orderId));
+    expect(state.status).toBe(SagaStatus.COMPLETED);
+    expect(state.decision).toBe('APPROVED');
+    expect((await http(h.baseUrl, 'GET', `/transport-orders/${orderId}`)).body).toEqual(state);
+
+    // Concurrency, from the history: all three additions were scheduled before any of them completed.
+    const { scheduled, completed } = await activityHistory(orderId);
+    const additions = scheduled.filter((s) => s.name === 'addParcelToTransport');
+    expect(additions.map((a) => a.input?.parcelId)).toEqual(ids);
+    const firstDone = Math.min(
+      ...completed.filter((c) => additions.some((a) => a.eventId === c.scheduledEventId)).map((c) => c.index),
+    );
+    expect(Math.max(...additions.map((a) => a.index))).toBeLessThan(firstDone);
+
+    // The decision is taken: the same one again is harmless, the other one is refused.
+    expect((await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/approve`)).status).toBe(202);
+    expect((await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/reject`, {})).status).toBe(409);
+  });
+
+  test('rejected: vehicle unassigned and released, every parcel taken off in reverse order, order cancelled', async () => {
+    const ids = await parcels(1, 2, 3);
+    const orderId = await start({ parcelIds: ids });
+    await untilPending(orderId);
+    const reject = await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/reject`, { reason: 'too expensive' });
+    expect(reject.status).toBe(202);
+
+    const state = await waitForSaga<TransportOrderState>(handle(orderId));
+    expect(state.status).toBe(SagaStatus.COMPENSATED);
+    expect(state.failure).toEqual({
+      step: 'awaitDecision',
+      type: 'Rejected',
+      message: expect.stringContaining('too expensive'),
+    });
+
+    const { scheduled } = await activityHistory(orderId);
+    expect(scheduled.map((s) => (s.input?.parcelId ? `${s.name}:${s.input.parcelId}` : s.name))).toEqual([
+      'createTransportOrder',
+      ...ids.map((id) => `addParcelToTransport:${id}`),
+      'chooseVehicle',
+      'reserveVehicleResource',
+      'assignVehicle',
+      'unassignVehicle',
+      'releaseVehicleResource',
+      ...[...ids].reverse().map((id) => `removeParcelFromTransport:${id}`),
+      'cancelTransportOrder',
+    ]);
+    expect((await parcelDocs(ids)).map((p) => p.transportOrderId)).toEqual([null, null, null]);
+    const vehicle = await http(h.baseUrl, 'GET', `/transport-vehicles/${state.vehicleId}`);
+    expect((vehicle.body.reservations as { orderId: string }[]).some((r) => r.orderId === orderId)).toBe(false);
+    const { transportOrders } = transportCollections(h.db);
+    expect(await transportOrders.findOne({ orderId })).toMatchObject({ status: 'CANCELLED', vehicle: null });
+
+    expect((await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/approve`)).status).toBe(409);
+  });
+
+  test('no decision before the deadline set on the order: the saga compensates everything', async () => {
+    const ids = await parcels(4, 4);
+    const orderId = await start({ parcelIds: ids, decisionTimeoutSeconds: 1 });
+    const state = await waitForSaga<TransportOrderState>(handle(orderId));
+    expect(state.status).toBe(SagaStatus.COMPENSATED);
+    expect(state.decision).toBe('TIMED_OUT');
+    expect(state.failure).toMatchObject({ step: 'awaitDecision', type: 'DecisionTimedOut' });
+    expect(state.steps.filter((s) => s.compensation).every((s) => s.status === 'COMPENSATED')).toBe(true);
+    expect((await parcelDocs(ids)).map((p) => p.transportOrderId)).toEqual([null, null]);
+  });
+
+  test('a failure after the parallel additions (no vehicle holds 1800 kg) takes every parcel off again', async () => {
+    const ids = await parcels(600, 600, 600);
+    const orderId = await start({ parcelIds: ids });
+    const state = await waitForSaga<TransportOrderState>(handle(orderId));
+    expect(state.status).toBe(SagaStatus.COMPENSATED);
+    expect(state.failure).toMatchObject({ step: 'chooseVehicle', type: 'NoVehicleAvailable' });
+    const { scheduled } = await activityHistory(orderId);
+    expect(scheduled.filter((s) => s.name === 'removeParcelFromTransport').map((s) => s.input?.parcelId)).toEqual(
+      [...ids].reverse(),
+    );
+    expect((await parcelDocs(ids)).map((p) => p.transportOrderId)).toEqual([null, null, null]);
+  });
+
+  test('a parcel already on another transport order fails its addition; the other additions are undone', async () => {
+    const [taken] = await parcels(2);
+    const first = await start({ parcelIds: [taken] });
+    await untilPending(first);
+    const free = await parcels(3, 3);
+    const orderId = await start({ parcelIds: [free[0], taken, free[1]] });
+    const state = await waitForSaga<TransportOrderState>(handle(orderId));
+    expect(state.failure).toMatchObject({ step: `addParcel:${taken}`, type: 'ParcelUnavailable' });
+    expect((await parcelDocs(free)).map((p) => p.transportOrderId)).toEqual([null, null]);
+    expect((await http(h.baseUrl, 'GET', `/parcels/${taken}`)).body.transportOrderId).toBe(first); // untouched
+    await http(h.baseUrl, 'POST', `/transport-orders/${first}/reject`, {});
+    await waitForSaga(handle(first));
+  });
+
+  test('client mistakes answer 4xx problems; a second start with the same order id answers 409', async () => {
+    const [p] = await parcels(1);
+    const cases: [string, string, unknown, number][] = [
+      ['POST', '/transport-orders', { customerId, parcelIds: [] }, 400],
+      ['POST', '/transport-orders', { customerId, parcelIds: [p, p] }, 400],
+      ['POST', '/transport-orders', { customerId, parcelIds: [p], decisionTimeoutSeconds: 0 }, 400],
+      ['POST', '/transport-orders', { customerId, parcelIds: [p], priority: 'URGENT' }, 400],
+      ['POST', '/transport-orders', { customerId: unique('nobody'), parcelIds: [p] }, 422],
+      ['GET', `/transport-orders/${unique('nope')}`, undefined, 404],
+      ['POST', `/transport-orders/${unique('nope')}/approve`, undefined, 404],
+      ['POST', `/transport-orders/${unique('nope')}/reject`, { reason: 'x' }, 404],
+      ['POST', '/parcels', { weightKg: 0 }, 400],
+      ['POST', '/parcels', { id: p, weightKg: 1 }, 409],
+      ['GET', `/parcels/${unique('nope')}`, undefined, 404],
+      ['POST', '/transport-vehicles', { name: 'x', capacityKg: -1, pricePerService: 1 }, 400],
+      ['GET', `/transport-vehicles/${unique('nope')}`, undefined, 404],
+    ];
+    for (const [method, path, body, status] of cases) {
+      const res = await http(h.baseUrl, method, path, body);
+      expect({ method, path, status: res.status }).toEqual({ method, path, status });
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
+    const orderId = await start({ parcelIds: [p] });
+    const again = await http(h.baseUrl, 'POST', '/transport-orders', { orderId, customerId, parcelIds: [p] });
+    expect(again.status).toBe(409);
+    await untilPending(orderId);
+    await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/reject`, {});
+    await waitForSaga(handle(orderId));
+  });
+});
