@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { connectMongo } from '../activities/db';
 import { describeFaultPlan } from '../activities/faults';
@@ -12,6 +13,7 @@ async function run(): Promise<void> {
   const config = loadConfig();
   const { client, db } = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     const worker = await createSagaWorker({
       connection,
@@ -19,6 +21,7 @@ async function run(): Promise<void> {
       taskQueue: config.TASK_QUEUE,
       db,
       servedCountries: config.SERVED_COUNTRIES,
+      temporal: new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }),
       shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
       faults: config.SAGA_FAULTS,
       ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
@@ -37,6 +40,7 @@ async function run(): Promise<void> {
     await worker.run();
     console.log('Worker stopped');
   } finally {
+    await clientConnection.close();
     await connection.close();
     await client.close();
   }
