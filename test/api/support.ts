@@ -15,7 +15,7 @@ export async function holdingWorker(h: Harness, maxHoldMs = 6_000) {
   if (h.worker.getState() === 'RUNNING') h.worker.shutdown();
   const held = new Map<string, () => void>();
   const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
-  const real = createActivities({ db: h.db, servedCountries });
+  const real = createActivities({ db: h.db, servedCountries, temporal: h.client });
   const activities = {
     ...real,
     processPayment: async (...args: Parameters<typeof real.processPayment>) => {

@@ -32,7 +32,7 @@ export async function startFaultyLane(h: Harness): Promise<FaultyLane> {
     servedCountries,
     workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
     shutdownGraceSeconds: 2,
-    overrides: { activities: createFaultyActivities({ db: h.db, servedCountries }, faults) },
+    overrides: { activities: createFaultyActivities({ db: h.db, servedCountries, temporal: h.client }, faults) },
   });
   const running = worker.run();
   const server: Server = createApp({ temporal: h.client, db: h.db, taskQueue, bodyLimit: 100_000 }).listen(
