@@ -1,0 +1,169 @@
+/** The engines under test, each behind the same small interface the load generator drives. */
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { ManagedProcess } from '../../scripts/lib/servers';
+import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
+import { SERVED_COUNTRIES } from './workload';
+import { startNodeProcess, startPostgres, startRestate, startTemporal, until, type SqliteMode } from './servers';
+import { freePort } from '../../scripts/lib/servers';
+
+export interface Engine {
+  name: string;
+  /** The processes whose CPU and memory are reported, by role. */
+  processes: Record<string, ManagedProcess>;
+  /** Starts one saga and resolves with its final status (COMPLETED or COMPENSATED). */
+  runSaga(input: OrderSagaInput): Promise<string>;
+  /** Number of history events of a saga (Temporal engines only). */
+  historyEvents?(orderId: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface EngineContext {
+  dir: string;
+  mongoUri: string;
+  mongoDb: string;
+}
+
+const engineDir = (ctx: EngineContext, name: string) => path.join(ctx.dir, name);
+
+async function temporalEngine(
+  name: string,
+  ctx: EngineContext,
+  mode: SqliteMode,
+  worker: { file: string; ready: string; workflowType: string },
+): Promise<Engine> {
+  const dir = engineDir(ctx, name);
+  const temporal = await startTemporal(dir, mode);
+  const taskQueue = `bench-${name}`;
+  const workerProc = await startNodeProcess(
+    'worker',
+    worker.file,
+    dir,
+    {
+      TEMPORAL_ADDRESS: temporal.address,
+      MONGODB_URI: ctx.mongoUri,
+      MONGODB_DB: ctx.mongoDb,
+      TASK_QUEUE: taskQueue,
+      SERVED_COUNTRIES: SERVED_COUNTRIES.join(','),
+    },
+    worker.ready,
+  );
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  return {
+    name,
+    processes: { 'temporal server': temporal.proc, worker: workerProc },
+    async runSaga(input) {
+      const handle = await client.workflow.start(worker.workflowType, {
+        taskQueue,
+        workflowId: orderWorkflowId(input.orderId),
+        args: [input],
+      });
+      const result = (await handle.result()) as OrderState | string;
+      return typeof result === 'string' ? result : result.status;
+    },
+    async historyEvents(orderId) {
+      const history = await client.workflow.getHandle(orderWorkflowId(orderId)).fetchHistory();
+      return history.events?.length ?? 0;
+    },
+    async stop() {
+      await connection.close();
+      await workerProc.stop();
+      await temporal.proc.stop();
+    },
+  };
+}
+
+const root = path.join(__dirname, '..', '..');
+
+export const engines: Record<string, (ctx: EngineContext) => Promise<Engine>> = {
+  /** Ours as shipped: `workers/main.ts` (createSagaWorker) running `orderSaga`, dev server in WAL mode. */
+  ours: (ctx) =>
+    temporalEngine('ours', ctx, 'wal', {
+      file: path.join(root, 'workers', 'main.ts'),
+      ready: 'Worker polling',
+      workflowType: ORDER_SAGA,
+    }),
+  /** Ours with the dev server on SQLite's default pragmas (rollback journal, synchronous=FULL). */
+  'ours-sqlite-default': (ctx) =>
+    temporalEngine('ours-sqlite-default', ctx, 'default', {
+      file: path.join(root, 'workers', 'main.ts'),
+      ready: 'Worker polling',
+      workflowType: ORDER_SAGA,
+    }),
+  /** Temporal as the samples write it: regular activities, default worker options. */
+  'temporal-plain': (ctx) =>
+    temporalEngine('temporal-plain', ctx, 'wal', {
+      file: path.join(__dirname, '..', 'engines', 'temporal-plain-worker.ts'),
+      ready: 'plain worker ready',
+      workflowType: 'plainOrderSaga',
+    }),
+  async restate(ctx) {
+    const dir = engineDir(ctx, 'restate');
+    const server = await startRestate(dir);
+    const port = await freePort();
+    const service = await startNodeProcess(
+      'service',
+      path.join(__dirname, '..', 'engines', 'restate-service.ts'),
+      dir,
+      { MONGODB_URI: ctx.mongoUri, MONGODB_DB: ctx.mongoDb, PORT: String(port) },
+      'restate service ready',
+    );
+    const reg = await fetch(`${server.admin}/deployments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uri: `http://127.0.0.1:${port}` }),
+    });
+    if (!reg.ok) throw new Error(`Restate deployment registration failed: ${reg.status} ${await reg.text()}`);
+    await until('the Restate ingress', 30_000, async () => {
+      const r = await fetch(`${server.ingress}/restate/health`);
+      return r.ok;
+    });
+    return {
+      name: 'restate',
+      processes: { 'restate server': server.proc, service },
+      async runSaga(input) {
+        const r = await fetch(`${server.ingress}/OrderSaga/run`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(input),
+        });
+        if (!r.ok) throw new Error(`restate ${r.status}: ${await r.text()}`);
+        return (await r.json()) as string;
+      },
+      async stop() {
+        await service.stop();
+        await server.proc.stop();
+      },
+    };
+  },
+  async dbos(ctx) {
+    const dir = engineDir(ctx, 'dbos');
+    const pg = await startPostgres(dir);
+    const port = await freePort();
+    const app = await startNodeProcess(
+      'app',
+      path.join(__dirname, '..', 'engines', 'dbos-app.ts'),
+      dir,
+      { MONGODB_URI: ctx.mongoUri, MONGODB_DB: ctx.mongoDb, PORT: String(port), DBOS_SYSTEM_DATABASE_URL: pg.url },
+      'dbos app ready',
+    );
+    return {
+      name: 'dbos',
+      processes: { postgres: pg.proc, app },
+      async runSaga(input) {
+        const r = await fetch(`http://127.0.0.1:${port}/saga`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(input),
+        });
+        if (!r.ok) throw new Error(`dbos ${r.status}: ${await r.text()}`);
+        return (await r.json()) as string;
+      },
+      async stop() {
+        await app.stop();
+        await pg.proc.stop();
+      },
+    };
+  },
+};

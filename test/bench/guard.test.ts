@@ -1,0 +1,108 @@
+/**
+ * The benchmark's CI guard: a small fixed run of the benchmark's workload on our worker that fails
+ * when a saga needs more history events or more MongoDB writes than the tuned design does.
+ * Counts, not times, so it is stable on a noisy machine. If a change adds events or writes on
+ * purpose, re-run `npm run bench`, explain the cost in docs/performance.md, and update the limits.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { MongoClient, type CommandStartedEvent, type Db } from 'mongodb';
+import { ORDER_SAGA, orderWorkflowId, type OrderState } from '../../common/order';
+import { SagaStatus } from '../../common/saga-state';
+import { createSagaWorker } from '../../workers/create-worker';
+import { FAILING_STEPS, orderFailingAt, seed, SERVED_COUNTRIES, type FailingStep } from '../../bench/lib/workload';
+import { requireEnv } from '../support/harness';
+
+/**
+ * What one saga of the tuned design needs: history events, and MongoDB write commands (insert,
+ * update, delete, findAndModify) issued by its participants. Keyed by the step it fails at.
+ */
+// Measured on the shipped design (regular activities; the completed saga includes the loyalty signal
+// behind `patched('loyalty-signal')`): 6 events per workflow-task + activity round trip, one write per
+// effect and one per compensation (a tombstone when there was nothing to undo).
+const LIMITS: Record<'completed' | FailingStep, { events: number; writes: number }> = {
+  completed: { events: 53, writes: 5 },
+  reserveCredit: { events: 28, writes: 2 },
+  reserveInventory: { events: 40, writes: 4 },
+  processPayment: { events: 52, writes: 6 },
+  createShipment: { events: 64, writes: 8 },
+  reserveVehicle: { events: 76, writes: 10 },
+};
+
+const WRITE_COMMANDS = new Set(['insert', 'update', 'delete', 'findAndModify']);
+
+let mongo: MongoClient;
+let db: Db;
+let writes = 0;
+let connection: Connection;
+let nativeConnection: NativeConnection;
+let client: Client;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = `guard-${randomUUID().slice(0, 8)}`;
+
+beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  mongo = new MongoClient(requireEnv('MONGODB_URI'), { monitorCommands: true });
+  await mongo.connect();
+  db = mongo.db(`${requireEnv('MONGODB_DB')}_guard_${taskQueue.slice(6)}`);
+  await seed(db);
+  mongo.on('commandStarted', (e: CommandStartedEvent) => {
+    if (WRITE_COMMANDS.has(e.commandName)) writes++;
+  });
+  const address = requireEnv('TEMPORAL_ADDRESS');
+  nativeConnection = await NativeConnection.connect({ address });
+  connection = await Connection.connect({ address });
+  client = new Client({ connection });
+  worker = await createSagaWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    db,
+    servedCountries: SERVED_COUNTRIES,
+    temporal: client,
+    workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
+    shutdownGraceSeconds: 2,
+  });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await nativeConnection?.close();
+  await connection?.close();
+  await db?.dropDatabase().catch(() => undefined);
+  await mongo?.close();
+});
+
+/** Runs one saga alone and returns what it cost. */
+async function measure(failAt: FailingStep | null) {
+  const { input } = orderFailingAt(failAt, `guard-${randomUUID().slice(0, 8)}`);
+  const before = writes;
+  const handle = await client.workflow.start(ORDER_SAGA, {
+    taskQueue,
+    workflowId: orderWorkflowId(input.orderId),
+    args: [input],
+  });
+  const state = (await handle.result()) as OrderState;
+  const history = await handle.fetchHistory();
+  return { status: state.status, events: history.events?.length ?? 0, writes: writes - before };
+}
+
+describe('the cost of one order saga stays within what the tuned design needs', () => {
+  test('a saga that completes', async () => {
+    const cost = await measure(null);
+    expect(cost.status).toBe(SagaStatus.COMPLETED);
+    expect(cost.events).toBeLessThanOrEqual(LIMITS.completed.events);
+    expect(cost.writes).toBeLessThanOrEqual(LIMITS.completed.writes);
+  });
+
+  test.each(FAILING_STEPS)('a saga that fails at %s and compensates', async (step) => {
+    const cost = await measure(step);
+    expect(cost.status).toBe(SagaStatus.COMPENSATED);
+    expect(cost.events).toBeLessThanOrEqual(LIMITS[step].events);
+    expect(cost.writes).toBeLessThanOrEqual(LIMITS[step].writes);
+  });
+});
