@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { collections } from '../activities/db';
+import { admission } from './admission';
 import { AppError, errorHandler, notFoundHandler, requireJson } from './errors';
 import { openApiPath, operations } from './openapi';
 import { docsRoutes } from './routes/docs';
@@ -61,6 +62,7 @@ export function createApp({
   app.use(healthRoutes({ temporal, db, shutdown }));
   app.use(docsRoutes());
   app.use(methodNotAllowed());
+  app.use(admission());
   app.use(requireJson);
   app.use(express.json({ limit: bodyLimit, strict: true }));
   app.use(participantRoutes(collections(db)));
