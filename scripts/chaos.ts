@@ -1,0 +1,151 @@
+/**
+ * `npm run chaos -- --sagas 300 --kills 3 [--restarts 2] [--seed N] [--faults SPEC] [--downtime MS]`
+ *
+ * Starts its own servers on free ports (a file-backed Temporal dev server, so that it can be restarted on the same
+ * database file, and FerretDB), runs the chaos scenario (scripts/lib/chaos.ts): concurrent order sagas with random
+ * business failures and random transient faults (SAGA_FAULTS), the worker process killed with SIGKILL `--kills`
+ * times, the servers restarted `--restarts` times (alternately Temporal, FerretDB), then prints a table and checks
+ * the participants' data against the sagas' outcomes. Exit code 0 when every saga is final and every invariant
+ * holds, 1 otherwise. Data in .data/chaos-<pid>/ (removed at the end); logs in .data/logs/chaos-*.log.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { parseFaultSpec } from '../activities/faults';
+import { workflowsPath } from '../workers/create-worker';
+import { chaosTable, DEFAULT_CHAOS_FAULTS, runChaos, type RestartableServer } from './lib/chaos';
+import {
+  freePort,
+  repoRoot,
+  startFerretDb,
+  startTemporalDevServer,
+  stopAll,
+  type FerretDb,
+  type TemporalDevServer,
+} from './lib/servers';
+
+const log = (message: string) => process.stderr.write(`chaos: ${message}\n`);
+
+function count(name: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`--${name} must be a whole number from 0 to ${max}`);
+  return n;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      sagas: { type: 'string' },
+      kills: { type: 'string' },
+      restarts: { type: 'string' },
+      seed: { type: 'string' },
+      faults: { type: 'string' },
+      downtime: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'npm run chaos -- [--sagas 300] [--kills 3] [--restarts 2] [--seed N] [--faults SPEC] [--downtime 3000]\n',
+    );
+    return 0;
+  }
+  const sagas = count('sagas', values.sagas, 300, 5000);
+  const kills = count('kills', values.kills, 3, 100);
+  const restarts = count('restarts', values.restarts, 2, 100);
+  const downtimeMs = count('downtime', values.downtime, 3000, 60_000);
+  const seed = count('seed', values.seed, Date.now() % 1_000_000_007, Number.MAX_SAFE_INTEGER);
+  const faults = values.faults ?? DEFAULT_CHAOS_FAULTS;
+  parseFaultSpec(faults); // fail now, not in the worker
+
+  const dataDir = path.join(repoRoot, '.data', `chaos-${process.pid}`);
+  const logDir = path.join(repoRoot, '.data', 'logs');
+  try {
+    const temporalOptions = {
+      port: await freePort(),
+      uiPort: await freePort(),
+      dbFile: path.join(dataDir, 'temporal.db'),
+      logFile: path.join(logDir, 'chaos-temporal.log'),
+    };
+    const ferretOptions = {
+      port: await freePort(),
+      dataDir: path.join(dataDir, 'ferretdb'),
+      logFile: path.join(logDir, 'chaos-ferretdb.log'),
+    };
+    log('starting servers and bundling the workflows');
+    const [bundle] = await Promise.all([
+      bundleWorkflowCode({ workflowsPath, logger: quietLogger }),
+      (async () => {
+        temporal = await startTemporalDevServer({ ...temporalOptions, truncateLog: true });
+        ferret = await startFerretDb({ ...ferretOptions, truncateLog: true });
+      })(),
+    ]);
+    const bundlePath = path.join(dataDir, 'workflow-bundle.js');
+    fs.writeFileSync(bundlePath, bundle.code);
+    log(`Temporal ${temporal!.address} (UI ${temporal!.uiUrl}), FerretDB ${ferret!.uri}; seed ${seed}`);
+
+    const servers: RestartableServer[] = [
+      {
+        name: 'Temporal dev server',
+        restart: async (downtime) => {
+          await temporal?.stop();
+          await new Promise((resolve) => setTimeout(resolve, downtime));
+          temporal = await startTemporalDevServer(temporalOptions);
+        },
+      },
+      {
+        name: 'FerretDB',
+        restart: async (downtime) => {
+          await ferret?.stop();
+          await new Promise((resolve) => setTimeout(resolve, downtime));
+          ferret = await startFerretDb(ferretOptions);
+        },
+      },
+    ];
+    const result = await runChaos({
+      temporalAddress: temporal!.address,
+      mongoUri: ferret!.uri,
+      dbName: 'chaos',
+      taskQueue: `chaos-${process.pid}`,
+      sagas,
+      kills,
+      faults,
+      serverRestarts: restarts,
+      servers,
+      downtimeMs,
+      workflowBundlePath: bundlePath,
+      logDir,
+      seed,
+      log,
+    });
+    process.stdout.write(`\n${chaosTable(result)}\n`);
+    const ok = result.stillRunning === 0 && result.failed === 0 && result.invariants.failed === 0;
+    log(ok ? 'every saga final, every invariant holds' : 'NOT OK: see the table');
+    return ok ? 0 : 1;
+  } finally {
+    await stopAll();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+let temporal: TemporalDevServer | undefined;
+let ferret: FerretDb | undefined;
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => log(message),
+  error: (message: string) => log(message),
+};
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);
