@@ -120,6 +120,7 @@ export async function http(
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON of whatever shape the route answers
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
