@@ -319,4 +319,7 @@ main()
     console.error(err);
     process.exitCode = 1;
   })
-  .finally(() => void stopAll());
+  .finally(async () => {
+    await stopAll();
+    process.exit(); // open client handles (Temporal connection, fetch keep-alive) must not keep the run alive
+  });
