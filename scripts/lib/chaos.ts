@@ -347,25 +347,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const started = startStatuses.filter((s) => s === 202).length;
     log(`${started} sagas started (${startStatuses.length - started} refused); waiting for them to settle`);
 
+    // Visibility (the count) is eventually consistent: the sagas' own states decide, read once the count says 0.
     const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
+    const states: (OrderState | null)[] = new Array<OrderState | null>(orders.length).fill(null);
+    const settled = (s: OrderState | null) =>
+      s !== null && s.status !== SagaStatus.RUNNING && s.status !== SagaStatus.COMPENSATING;
     for (;;) {
       const open = await inProgress().catch(() => -1);
-      if (open === 0 || Date.now() > deadline) break;
+      if (open === 0 || Date.now() > deadline) {
+        let cursor = 0;
+        await Promise.all(
+          Array.from({ length: 10 }, async () => {
+            while (cursor < orders.length) {
+              const i = cursor++;
+              if (settled(states[i] ?? null)) continue;
+              const handle = temporal.workflow.getHandle(orderWorkflowId(orders[i]!.orderId));
+              states[i] = (await handle.query(getStateQuery).catch(() => null)) as OrderState | null;
+            }
+          }),
+        );
+        if (states.every(settled) || Date.now() > deadline) break;
+      }
       await sleep(1_000);
     }
-
-    // The final states, read from the sagas themselves.
-    const states: (OrderState | null)[] = new Array<OrderState | null>(orders.length).fill(null);
-    let cursor = 0;
-    await Promise.all(
-      Array.from({ length: 10 }, async () => {
-        while (cursor < orders.length) {
-          const i = cursor++;
-          const handle = temporal.workflow.getHandle(orderWorkflowId(orders[i]!.orderId));
-          states[i] = (await handle.query(getStateQuery).catch(() => null)) as OrderState | null;
-        }
-      }),
-    );
     const outcomes: SagaOutcome[] = orders.map((o, i) => ({
       orderId: o.orderId,
       customerId: o.customerId,
