@@ -31,6 +31,20 @@ const indexedValueType = {
   Double: temporalProto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
 } as const;
 
+/**
+ * The dev server `npm test` started, for workflow tests that need no time skipping but the production
+ * server's semantics (signals racing a continue-as-new).
+ */
+export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    runtimeInstalled = true;
+  }
+  const address = process.env.TEMPORAL_ADDRESS;
+  if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run the tests with `npm test`');
+  return TestWorkflowEnvironment.createFromExistingServer({ address });
+}
+
 /** A worker on the test environment running the real workflows with the given (mock) activities. */
 export async function mockWorker(
   env: TestWorkflowEnvironment,
