@@ -27,10 +27,12 @@ import {
 
 const log = (message: string) => process.stderr.write(`chaos: ${message}\n`);
 
-function count(name: string, raw: string | undefined, fallback: number, max: number): number {
+function count(name: string, raw: string | undefined, fallback: number, max: number, min = 0): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`--${name} must be a whole number from 0 to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`--${name} must be a whole number from ${min} to ${max}`);
+  }
   return n;
 }
 
@@ -52,13 +54,17 @@ async function main(): Promise<number> {
     );
     return 0;
   }
-  const sagas = count('sagas', values.sagas, 300, 5000);
+  const sagas = count('sagas', values.sagas, 300, 5000, 1);
   const kills = count('kills', values.kills, 3, 100);
   const restarts = count('restarts', values.restarts, 2, 100);
   const downtimeMs = count('downtime', values.downtime, 3000, 60_000);
   const seed = count('seed', values.seed, Date.now() % 1_000_000_007, Number.MAX_SAFE_INTEGER);
   const faults = values.faults ?? DEFAULT_CHAOS_FAULTS;
-  parseFaultSpec(faults); // fail now, not in the worker
+  try {
+    parseFaultSpec(faults); // fail now, not in the worker
+  } catch (err) {
+    throw new Error(`--faults: ${(err as Error).message}`);
+  }
 
   const dataDir = path.join(repoRoot, '.data', `chaos-${process.pid}`);
   const logDir = path.join(repoRoot, '.data', 'logs');
