@@ -12,8 +12,11 @@ export interface SagaWorkerOptions {
   taskQueue: string;
   db: Db;
   servedCountries: readonly string[];
-  /** Client for activities that signal other sagas (order saga -> loyalty saga). */
-  temporal?: Client;
+  /**
+   * Client for activities that signal other sagas (a completed order signals the loyalty saga).
+   * Required: without it a completed order saga would retry that notification forever.
+   */
+  temporal: Client;
   /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   shutdownGraceSeconds?: number;

@@ -38,6 +38,7 @@ export async function holdingWorker(h: Harness, maxHoldMs = 6_000) {
     taskQueue: h.taskQueue,
     db: h.db,
     servedCountries,
+    temporal: h.client,
     workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
     shutdownGraceSeconds: 2,
     overrides: { activities },

@@ -30,6 +30,7 @@ export async function startFaultyLane(h: Harness): Promise<FaultyLane> {
     taskQueue,
     db: h.db,
     servedCountries,
+    temporal: h.client,
     workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
     shutdownGraceSeconds: 2,
     overrides: { activities: createFaultyActivities({ db: h.db, servedCountries, temporal: h.client }, faults) },
