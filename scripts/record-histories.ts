@@ -276,7 +276,7 @@ async function record(names: string[]): Promise<void> {
       taskQueue,
       db,
       servedCountries,
-    temporal: client,
+      temporal: client,
       shutdownGraceSeconds: 5,
       overrides: { activities: createFaultyActivities({ db, servedCountries, temporal: client }, faults), identity },
     });
