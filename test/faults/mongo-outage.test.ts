@@ -9,10 +9,23 @@ import { requireEnv } from '../support/harness';
  * The MongoDB-compatible server goes away while sagas are mid-way and comes back (same data directory, same
  * port): activities fail, retry with backoff and succeed once it is back; nothing is left half-written. A
  * FerretDB of its own, not the one `npm test` started.
+ *
+ * Timing, chosen so that the outage cannot miss the activities on a slow, loaded machine:
+ * - Every activity attempt waits STEP_DELAY_MS before its first database call, so a saga takes at least
+ *   3 × STEP_DELAY_MS (at least 6 × when it completes): the outage, 0.5–2.5 s after half the sagas started,
+ *   lands while they are mid-way, and each saga in progress makes a database call soon after it.
+ * - A database call waits at most 5 s for the server (`serverSelectionTimeoutMS` in `activities/db.ts`). A call
+ *   made up to DOWNTIME_MS − 5 s after the server went away (7 s here, against STEP_DELAY_MS plus a workflow
+ *   task's latency) therefore fails instead of waiting the outage out: the activity really fails, then retries.
  */
+const STEP_DELAY_MS = 1_000;
+const DOWNTIME_MS = 12_000;
+
 const id = randomUUID().slice(0, 8);
 const dataDir = path.join(repoRoot, '.data', `test-mongo-outage-${id}`);
-const logFile = path.join(repoRoot, '.data', 'logs', `test-mongo-outage-${id}.log`);
+const logDir = path.join(repoRoot, '.data', 'logs');
+const logFile = path.join(logDir, `test-mongo-outage-${id}.log`);
+const taskQueue = `test-outage-${id}`;
 let ferret: FerretDb | undefined;
 
 afterAll(async () => {
@@ -20,18 +33,43 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-test('MongoDB unreachable for a while mid-sagas: activities retry and succeed once it is back, effects exact', async () => {
+interface LoggedFailure {
+  at: number;
+  type: string;
+  nonRetryable: boolean;
+}
+
+/** The activity failures the worker logged (`runChaos` writes its log to chaos-worker-<task queue>-<n>.log). */
+function workerActivityFailures(): LoggedFailure[] {
+  const text = fs
+    .readdirSync(logDir)
+    .filter((f) => f.startsWith(`chaos-worker-${taskQueue}-`))
+    .map((f) => fs.readFileSync(path.join(logDir, f), 'utf8'))
+    .join('\n');
+  return text
+    .split(/^(?=\S+Z \[\w+\] )/m)
+    .filter((entry) => / \[WARN\] Activity failed/.test(entry))
+    .map((entry) => ({
+      at: Date.parse(entry.slice(0, entry.indexOf(' '))),
+      type: /\btype: '(\w+)'/.exec(entry)?.[1] ?? '?',
+      nonRetryable: /\bnonRetryable: true\b/.test(entry),
+    }));
+}
+
+test('MongoDB unreachable for a while mid-sagas: activities fail, retry and succeed once it is back, effects exact', async () => {
   const port = await freePort();
   const options = { port, dataDir, logFile };
   ferret = await startFerretDb({ ...options, truncateLog: true });
+  let down: { from: number; to: number } | undefined;
   const result = await runChaos({
     temporalAddress: requireEnv('TEMPORAL_ADDRESS'),
     mongoUri: ferret.uri,
     dbName: `outage_${id}`,
-    taskQueue: `test-outage-${id}`,
+    taskQueue,
     sagas: 16,
     kills: 0,
-    faults: '*:delayMs=300', // no random faults: every retry comes from the outage
+    faults: `*:delayMs=${STEP_DELAY_MS}`, // no injected failures: every failed attempt comes from the outage
+    seed: 20_251_125, // the same orders and the same moment of the outage every run
     serverRestarts: 1,
     servers: [
       {
@@ -39,23 +77,45 @@ test('MongoDB unreachable for a while mid-sagas: activities retry and succeed on
         restart: async (downtimeMs) => {
           await ferret!.stop();
           ferret = undefined;
+          const from = Date.now();
           await new Promise((resolve) => setTimeout(resolve, downtimeMs));
           ferret = await startFerretDb(options);
+          down = { from, to: Date.now() };
         },
       },
     ],
-    downtimeMs: 7_000, // longer than the driver's 5 s server selection: operations fail and retry
+    downtimeMs: DOWNTIME_MS,
     workflowBundlePath: requireEnv('WORKFLOW_BUNDLE_PATH'),
-    logDir: path.join(repoRoot, '.data', 'logs'),
-    timeoutMs: 120_000,
+    logDir,
+    timeoutMs: 150_000,
   });
   console.log(chaosTable(result));
 
   expect(result.serverRestarts).toBe(1);
   expect(result.inProgressAtFaults[0]).toBeGreaterThan(0);
-  expect(result.retriedSteps).toBeGreaterThan(0); // activities did fail while it was down, and retried
   expect(result.started).toBe(16);
   expect({ stillRunning: result.stillRunning, failed: result.failed }).toEqual({ stillRunning: 0, failed: 0 });
+
+  // Activities did fail while the server was down, and only because of it: every retryable failure the worker
+  // logged is the MongoDB driver's, and happened between the server going away and its answering again.
+  const failures = workerActivityFailures();
+  const retryable = failures.filter((f) => !f.nonRetryable);
+  expect(retryable.length).toBeGreaterThan(0);
+  expect(retryable.filter((f) => !/^Mongo\w*Error$/.test(f.type))).toEqual([]);
+  const outside = retryable.filter((f) => !(f.at >= down!.from - 2_000 && f.at <= down!.to + 2_000));
+  expect({ outside, down }).toEqual({ outside: [], down });
+
+  // ... and then succeeded: steps and compensations whose last attempt (> 1, as the sagas' getState reports it)
+  // completed. Nothing else retries in this run, so each one is an activity that outlived the outage.
+  const steps = result.states.flatMap((s) => s?.steps ?? []);
+  const recovered = steps.filter(
+    (s) =>
+      (s.attempts > 1 && s.completedAt !== null && s.error === null) ||
+      (s.compensationAttempts > 1 && s.compensatedAt !== null),
+  );
+  expect(recovered.length).toBeGreaterThan(0);
+
+  // Nothing half-written: the participants' data accounts exactly for the completed sagas.
   expect(result.invariants.checks.filter((c) => !c.ok)).toEqual([]);
   expect(result.invariants.effectsLost + result.invariants.effectsDuplicated).toBe(0);
-}, 180_000);
+}, 240_000);
