@@ -1,23 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { MongoServerError } from 'mongodb';
 import type { Collections } from '../../activities/db';
 import { newCustomerDoc, toCustomer } from '../../activities/participants/customers';
 import { newProductDoc, toProduct } from '../../activities/participants/products';
 import { newVehicleDoc, toVehicle } from '../../activities/participants/vehicles';
 import { toCents } from '../../activities/db';
 import { AppError } from '../errors';
+import { insertOnce } from '../mongo-errors';
 import { CreateCustomer, CreateProduct, CreateVehicle, IdParam, SkuParam } from '../schemas';
 import { parse } from '../validation';
-
-async function insertOnce(insert: () => Promise<unknown>, what: string): Promise<void> {
-  try {
-    await insert();
-  } catch (err) {
-    if (err instanceof MongoServerError && err.code === 11000) throw AppError.conflict(`${what} already exists`);
-    throw err;
-  }
-}
 
 /** Participant data: customers with credit, products with price and stock, vehicles with capacity. */
 export function participantRoutes(cols: Collections): Router {
