@@ -67,7 +67,10 @@ export function createApp({
   app.use(express.json({ limit: bodyLimit, strict: true }));
   app.use(participantRoutes(collections(db)));
   app.use(orderRoutes({ temporal, db, taskQueue, eventsPollMs, temporalCallMs, shutdown }));
-  app.use(transportOrderRoutes({ temporal, db, taskQueue }), loyaltyRoutes({ temporal, db }));
+  app.use(
+    transportOrderRoutes({ temporal, db, taskQueue, temporalCallMs }),
+    loyaltyRoutes({ temporal, db, temporalCallMs }),
+  );
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

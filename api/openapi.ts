@@ -21,6 +21,22 @@ import {
   SkuParam,
   Vehicle,
 } from './schemas';
+import {
+  ApproveBody,
+  CreateParcel,
+  CreateTransportOrder,
+  CreateTransportVehicle,
+  Loyalty,
+  Parcel,
+  ParcelIdParam,
+  RejectBody,
+  TransportDecisionAccepted,
+  TransportOrderIdParam,
+  TransportOrderStarted,
+  TransportOrderStateResponse,
+  TransportVehicle,
+  TransportVehicleIdParam,
+} from './schemas-transport';
 
 /**
  * The API's operations, described with the same zod schemas that validate requests: the OpenAPI document
@@ -38,6 +54,8 @@ export interface Operation {
   query?: z.ZodObject;
   idempotencyKey?: boolean;
   body?: z.ZodType;
+  /** The body may be left out (`approve`, `reject`). */
+  bodyOptional?: boolean;
   responses: Record<number, ResponseSpec>;
 }
 
@@ -223,6 +241,134 @@ export const operations: Operation[] = [
     },
   },
   {
+    method: 'post',
+    path: '/parcels',
+    operationId: 'createParcel',
+    summary: 'Create a parcel with its weight',
+    tag: 'transport-orders',
+    body: CreateParcel,
+    responses: { 201: created(Parcel, 'parcel'), ...pick(400, 409, 413, 415, 503) },
+  },
+  {
+    method: 'get',
+    path: '/parcels/:id',
+    operationId: 'getParcel',
+    summary: 'Read a parcel and the transport order it is on',
+    tag: 'transport-orders',
+    params: ParcelIdParam,
+    responses: { 200: { description: 'The parcel', schema: Parcel }, ...pick(400, 404, 503) },
+  },
+  {
+    method: 'post',
+    path: '/transport-vehicles',
+    operationId: 'createTransportVehicle',
+    summary: 'Create a transport vehicle with a capacity and a price per service',
+    tag: 'transport-orders',
+    body: CreateTransportVehicle,
+    responses: { 201: created(TransportVehicle, 'transport vehicle'), ...pick(400, 409, 413, 415, 503) },
+  },
+  {
+    method: 'get',
+    path: '/transport-vehicles/:id',
+    operationId: 'getTransportVehicle',
+    summary: 'Read a transport vehicle and its reservations',
+    tag: 'transport-orders',
+    params: TransportVehicleIdParam,
+    responses: { 200: { description: 'The transport vehicle', schema: TransportVehicle }, ...pick(400, 404, 503) },
+  },
+  {
+    method: 'post',
+    path: '/transport-orders',
+    operationId: 'startTransportOrder',
+    summary: 'Start a transport order saga',
+    description:
+      'Starts the saga (workflow id `transport-<orderId>`) and answers at once; follow it with ' +
+      '`GET /transport-orders/{orderId}`. Without `orderId` one is generated. The parcels are added in parallel, ' +
+      'the cheapest vehicle that holds them is reserved and assigned, then the saga waits for `approve` or ' +
+      '`reject` until `decisionTimeoutSeconds` (default 24 h) and compensates unless approved. An unknown ' +
+      'parcel makes the saga compensate (failure `UnknownParcel`); an order id already used answers 409.',
+    tag: 'transport-orders',
+    body: CreateTransportOrder,
+    responses: {
+      202: {
+        description: 'The saga has started',
+        schema: TransportOrderStarted,
+        headers: { Location: 'URL of the transport order' },
+      },
+      ...pick(400, 409, 413, 415, 503),
+      422: { description: '`customerId` names no customer' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/transport-orders/:orderId',
+    operationId: 'getTransportOrder',
+    summary: "Read a transport order saga's state",
+    tag: 'transport-orders',
+    params: TransportOrderIdParam,
+    responses: {
+      200: { description: 'The saga state', schema: TransportOrderStateResponse },
+      ...pick(400, 404, 503),
+    },
+  },
+  {
+    method: 'post',
+    path: '/transport-orders/:orderId/approve',
+    operationId: 'approveTransportOrder',
+    summary: 'Approve a transport order waiting for a decision',
+    description:
+      'Sends the saga its `approve` signal while it waits for a decision (state `pendingDecision`); it then ' +
+      'completes. Approving again answers 202 again (a retried request is harmless). An order that was ' +
+      'rejected or timed out, is not waiting yet, or has finished answers 409. The body may be left out or `{}`.',
+    tag: 'transport-orders',
+    params: TransportOrderIdParam,
+    body: ApproveBody,
+    bodyOptional: true,
+    responses: {
+      202: {
+        description: 'Approval forwarded (or already taken)',
+        schema: TransportDecisionAccepted,
+        headers: { Location: 'URL of the transport order' },
+      },
+      ...pick(400, 404, 409, 413, 415, 503),
+    },
+  },
+  {
+    method: 'post',
+    path: '/transport-orders/:orderId/reject',
+    operationId: 'rejectTransportOrder',
+    summary: 'Reject a transport order waiting for a decision',
+    description:
+      'Sends the saga its `reject` signal (with the optional `reason`) while it waits for a decision; it then ' +
+      'undoes its steps in reverse order and ends COMPENSATED with failure `Rejected`. Rejecting again answers ' +
+      '202 again; an order that was approved or timed out, is not waiting yet, or has finished answers 409.',
+    tag: 'transport-orders',
+    params: TransportOrderIdParam,
+    body: RejectBody,
+    bodyOptional: true,
+    responses: {
+      202: {
+        description: 'Rejection forwarded (or already taken)',
+        schema: TransportDecisionAccepted,
+        headers: { Location: 'URL of the transport order' },
+      },
+      ...pick(400, 404, 409, 413, 415, 503),
+    },
+  },
+  {
+    method: 'get',
+    path: '/customers/:id/loyalty',
+    operationId: 'getCustomerLoyalty',
+    summary: "Read a customer's completed orders and loyalty discounts",
+    description:
+      "Answers the customer's loyalty saga (`loyalty-<customerId>`, followed across continue-as-new). Every " +
+      '10th completed order grants a 10 % discount. A customer with no completed order yet has zero counts. ' +
+      'The count is updated a moment after an order saga completes.',
+    tag: 'loyalty',
+    params: IdParam,
+    responses: { 200: { description: 'The loyalty state', schema: Loyalty }, ...pick(400, 404, 503) },
+  },
+  {
     method: 'get',
     path: '/health',
     operationId: 'health',
@@ -325,7 +471,7 @@ export function openApiDocument(): Record<string, unknown> {
       ...(op.body
         ? {
             requestBody: {
-              required: true,
+              required: !op.bodyOptional,
               content: { 'application/json': { schema: jsonSchema(op.body, 'input') } },
             },
           }
@@ -345,6 +491,11 @@ export function openApiDocument(): Record<string, unknown> {
     tags: [
       { name: 'orders', description: 'Order sagas' },
       { name: 'participants', description: 'Participant data: customers, products, vehicles' },
+      {
+        name: 'transport-orders',
+        description: 'Transport order sagas (docs/sagas.md), with their parcels and transport vehicles',
+      },
+      { name: 'loyalty', description: "A customer's loyalty saga: completed orders and discounts" },
       { name: 'operations', description: 'Health, readiness, this document' },
     ],
     paths,

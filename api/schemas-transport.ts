@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { TransportPriority } from '../common/transport';
+import { TransportDecision, TransportPriority } from '../common/transport';
+import { SagaStateResponse } from './schemas';
 import { Id, Money, Name } from './validation';
 
 /** Kilograms: positive, at most three decimals (grams). */
@@ -49,3 +50,74 @@ export const ApproveBody = z.strictObject({});
 
 export const TransportOrderIdParam = z.strictObject({ orderId: Id });
 export const ParcelIdParam = z.strictObject({ id: Id });
+export const TransportVehicleIdParam = z.strictObject({ id: Id });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Responses (documented in the OpenAPI document and checked by the contract tests)
+// ---------------------------------------------------------------------------------------------------------------
+
+const Priority = z.enum(Object.values(TransportPriority));
+const Decision = z.enum(Object.values(TransportDecision));
+
+export const Parcel = z.object({
+  id: z.string(),
+  weightKg: z.number(),
+  /** The transport order the parcel is on, or null. */
+  transportOrderId: z.string().nullable(),
+});
+
+export const TransportVehicle = z.object({
+  id: z.string(),
+  name: z.string(),
+  capacityKg: z.number(),
+  pricePerService: z.number(),
+  /** Reserved dates (`YYYY-MM-DD`), earliest first. */
+  reservations: z.array(z.object({ date: z.string(), orderId: z.string(), priority: Priority })),
+});
+
+export const TransportOrderStarted = z.object({
+  orderId: z.string(),
+  workflowId: z.string(),
+  runId: z.string(),
+  status: z.literal('RUNNING'),
+});
+
+export const TransportOrderStateResponse = SagaStateResponse.extend({
+  orderId: z.string(),
+  customerId: z.string(),
+  parcelIds: z.array(z.string()),
+  totalWeightKg: z.number().nullable(),
+  vehicleId: z.string().nullable(),
+  price: z.number().nullable(),
+  reservedDate: z.string().nullable(),
+  priority: Priority,
+  /** Set while the saga waits for approve or reject; `deadline` is an ISO timestamp. */
+  pendingDecision: z.object({ deadline: z.string() }).nullable(),
+  decision: Decision.nullable(),
+  decisionReason: z.string().nullable(),
+});
+
+export const TransportDecisionAccepted = z.object({
+  orderId: z.string(),
+  decision: z.enum([TransportDecision.APPROVED, TransportDecision.REJECTED]),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Customer loyalty
+// ---------------------------------------------------------------------------------------------------------------
+
+export const Loyalty = z.object({
+  customerId: z.string(),
+  completedOrders: z.number().int(),
+  discounts: z.array(
+    z.object({
+      number: z.number().int(),
+      /** The completed-order count that earned it (10, 20, ...). */
+      orderCount: z.number().int(),
+      percent: z.number(),
+      /** `loyalty-<customerId>:discount-<number>` */
+      id: z.string(),
+      grantedAt: z.string(),
+    }),
+  ),
+});

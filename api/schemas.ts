@@ -45,7 +45,7 @@ export const OrderIdParam = z.strictObject({ orderId: Id });
 // Orders: listing, idempotency
 // ---------------------------------------------------------------------------------------------------------------
 
-const SagaStatusEnum = z.enum(['RUNNING', 'COMPLETED', 'COMPENSATING', 'COMPENSATED', 'FAILED']);
+export const SagaStatusEnum = z.enum(['RUNNING', 'COMPLETED', 'COMPENSATING', 'COMPENSATED', 'FAILED']);
 
 export const ListOrdersQuery = z.strictObject({
   status: SagaStatusEnum.optional(),
@@ -88,10 +88,8 @@ export const OrderStarted = z.object({
 const StepStatusEnum = z.enum(['RUNNING', 'COMPLETED', 'FAILED', 'COMPENSATING', 'COMPENSATED', 'COMPENSATION_FAILED']);
 const StepError = z.object({ type: z.string(), message: z.string() });
 
-export const OrderStateResponse = z.object({
-  orderId: z.string(),
-  customerId: z.string(),
-  total: z.number().nullable(),
+/** The fields every saga's state has (`SagaState` in `common/saga-state.ts`), whatever its shape. */
+export const SagaStateResponse = z.object({
   status: SagaStatusEnum,
   steps: z.array(
     z.object({
@@ -111,6 +109,12 @@ export const OrderStateResponse = z.object({
     .object({ step: z.string(), compensation: z.string(), type: z.string(), message: z.string() })
     .nullable(),
   cancelled: z.boolean(),
+});
+
+export const OrderStateResponse = SagaStateResponse.extend({
+  orderId: z.string(),
+  customerId: z.string(),
+  total: z.number().nullable(),
 });
 
 export const OrderSummary = z.object({

@@ -10,10 +10,12 @@ import { parse } from '../validation';
 export interface LoyaltyRoutesDeps {
   temporal: Client;
   db: Db;
+  /** Longest one Temporal call may take before the request answers 503. */
+  temporalCallMs: number;
 }
 
 /** A customer's loyalty: completed orders counted and discounts granted, read from the loyalty saga. */
-export function loyaltyRoutes({ temporal, db }: LoyaltyRoutesDeps): Router {
+export function loyaltyRoutes({ temporal, db, temporalCallMs }: LoyaltyRoutesDeps): Router {
   const router = Router();
   const { customers } = collections(db);
 
@@ -24,7 +26,10 @@ export function loyaltyRoutes({ temporal, db }: LoyaltyRoutesDeps): Router {
     }
     try {
       // Without a run id the handle follows continue-as-new to the customer's current run.
-      const state: LoyaltyState = await temporal.workflow.getHandle(loyaltyWorkflowId(id)).query(getLoyaltyQuery);
+      const handle = temporal.workflow.getHandle(loyaltyWorkflowId(id));
+      const state: LoyaltyState = await temporal.connection.withDeadline(Date.now() + temporalCallMs, () =>
+        handle.query(getLoyaltyQuery),
+      );
       res.json(state);
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { MongoServerError, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
+import type { z } from 'zod';
 import { collections, toCents } from '../../activities/db';
 import { newParcelDoc, toParcel } from '../../activities/participants/parcels';
 import { transportCollections } from '../../activities/participants/transport-collections';
@@ -20,6 +21,7 @@ import {
 } from '../../common/transport';
 import type { makeTransportOrder } from '../../workflows';
 import { AppError } from '../errors';
+import { insertOnce } from '../mongo-errors';
 import {
   ApproveBody,
   CreateParcel,
@@ -28,6 +30,9 @@ import {
   ParcelIdParam,
   RejectBody,
   TransportOrderIdParam,
+  TransportVehicleIdParam,
+  type TransportDecisionAccepted,
+  type TransportOrderStarted,
 } from '../schemas-transport';
 import { parse } from '../validation';
 
@@ -35,20 +40,15 @@ export interface TransportOrderRoutesDeps {
   temporal: Client;
   db: Db;
   taskQueue: string;
-}
-
-async function insertOnce(insert: () => Promise<unknown>, what: string): Promise<void> {
-  try {
-    await insert();
-  } catch (err) {
-    if (err instanceof MongoServerError && err.code === 11000) throw AppError.conflict(`${what} already exists`);
-    throw err;
-  }
+  /** Longest one Temporal call may take before the request answers 503. */
+  temporalCallMs: number;
 }
 
 /** Parcels, transport vehicles, and the transport order saga with its approve/reject decision. */
-export function transportOrderRoutes({ temporal, db, taskQueue }: TransportOrderRoutesDeps): Router {
+export function transportOrderRoutes({ temporal, db, taskQueue, temporalCallMs }: TransportOrderRoutesDeps): Router {
   const router = Router();
+  const withDeadline = <T>(fn: () => Promise<T>) => temporal.connection.withDeadline(Date.now() + temporalCallMs, fn);
+  const handleOf = (orderId: string) => temporal.workflow.getHandle(transportWorkflowId(orderId));
   const { parcels, transportVehicles } = transportCollections(db);
   const { customers } = collections(db);
 
@@ -79,7 +79,7 @@ export function transportOrderRoutes({ temporal, db, taskQueue }: TransportOrder
   });
 
   router.get('/transport-vehicles/:id', async (req, res) => {
-    const { id } = parse(ParcelIdParam, req.params, 'params');
+    const { id } = parse(TransportVehicleIdParam, req.params, 'params');
     const doc = await transportVehicles.findOne({ _id: id });
     if (!doc) throw AppError.notFound(`Transport vehicle ${id} does not exist`);
     res.json(toTransportVehicle(doc));
@@ -88,7 +88,7 @@ export function transportOrderRoutes({ temporal, db, taskQueue }: TransportOrder
   router.post('/transport-orders', async (req, res) => {
     const body = parse(CreateTransportOrder, req.body, 'body');
     if (!(await customers.findOne({ _id: body.customerId }, { projection: { _id: 1 } }))) {
-      throw new AppError(422, 'Unprocessable request', `Customer ${body.customerId} does not exist`);
+      throw AppError.unprocessable(`Customer ${body.customerId} does not exist`);
     }
     const orderId = body.orderId ?? randomUUID();
     const input: TransportOrderInput = {
@@ -100,22 +100,27 @@ export function transportOrderRoutes({ temporal, db, taskQueue }: TransportOrder
     };
     const workflowId = transportWorkflowId(orderId);
     try {
-      const handle = await temporal.workflow.start<typeof makeTransportOrder>(TRANSPORT_ORDER, {
-        taskQueue,
+      const handle = await withDeadline(() =>
+        temporal.workflow.start<typeof makeTransportOrder>(TRANSPORT_ORDER, {
+          taskQueue,
+          workflowId,
+          args: [input],
+          typedSearchAttributes: [
+            { key: SagaStatusKey, value: SagaStatus.RUNNING },
+            { key: CustomerIdKey, value: body.customerId },
+          ],
+          staticSummary: `Transport order ${orderId} for customer ${body.customerId}`,
+          // A transport order id names one saga for good, even after it closed.
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        }),
+      );
+      const started: z.infer<typeof TransportOrderStarted> = {
+        orderId,
         workflowId,
-        args: [input],
-        typedSearchAttributes: [
-          { key: SagaStatusKey, value: SagaStatus.RUNNING },
-          { key: CustomerIdKey, value: body.customerId },
-        ],
-        staticSummary: `Transport order ${orderId} for customer ${body.customerId}`,
-        // A transport order id names one saga for good, even after it closed.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      });
-      res
-        .status(202)
-        .location(`/transport-orders/${orderId}`)
-        .json({ orderId, workflowId, runId: handle.firstExecutionRunId, status: SagaStatus.RUNNING });
+        runId: handle.firstExecutionRunId,
+        status: SagaStatus.RUNNING,
+      };
+      res.status(202).location(`/transport-orders/${orderId}`).json(started);
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         throw AppError.conflict(`Transport order ${orderId} has already been started`);
@@ -126,9 +131,7 @@ export function transportOrderRoutes({ temporal, db, taskQueue }: TransportOrder
 
   async function readState(orderId: string): Promise<TransportOrderState> {
     try {
-      return (await temporal.workflow
-        .getHandle(transportWorkflowId(orderId))
-        .query(getStateQuery)) as TransportOrderState;
+      return (await withDeadline(() => handleOf(orderId).query(getStateQuery))) as TransportOrderState;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw AppError.notFound(`Transport order ${orderId} does not exist`);
       throw err;
@@ -144,8 +147,11 @@ export function transportOrderRoutes({ temporal, db, taskQueue }: TransportOrder
    * Forwards a decision while the saga waits for one. Repeating the decision already taken answers
    * the same (a retried request is harmless); the other decision, or none pending, is a 409.
    */
-  async function decide(req: Request, decision: TransportDecision, send: (orderId: string) => Promise<void>) {
-    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
+  async function decide(
+    orderId: string,
+    decision: typeof TransportDecision.APPROVED | typeof TransportDecision.REJECTED,
+    send: (orderId: string) => Promise<void>,
+  ): Promise<z.infer<typeof TransportDecisionAccepted>> {
     const state = await readState(orderId);
     if (state.decision === decision) return { orderId, decision };
     if (state.decision !== null) {
@@ -155,7 +161,7 @@ export function transportOrderRoutes({ temporal, db, taskQueue }: TransportOrder
       throw AppError.conflict(`Transport order ${orderId} is not waiting for a decision (status ${state.status})`);
     }
     try {
-      await send(orderId);
+      await withDeadline(() => send(orderId));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         throw AppError.conflict(`Transport order ${orderId} closed before the decision arrived`);
@@ -166,21 +172,19 @@ export function transportOrderRoutes({ temporal, db, taskQueue }: TransportOrder
   }
 
   router.post('/transport-orders/:orderId/approve', async (req, res) => {
+    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
     parse(ApproveBody, req.body ?? {}, 'body');
-    const handle = (orderId: string) => temporal.workflow.getHandle(transportWorkflowId(orderId));
-    res.status(202).json(await decide(req, TransportDecision.APPROVED, (id) => handle(id).signal(approveSignal)));
+    const accepted = await decide(orderId, TransportDecision.APPROVED, (id) => handleOf(id).signal(approveSignal));
+    res.status(202).location(`/transport-orders/${orderId}`).json(accepted);
   });
 
   router.post('/transport-orders/:orderId/reject', async (req, res) => {
+    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
     const { reason } = parse(RejectBody, req.body ?? {}, 'body');
-    const handle = (orderId: string) => temporal.workflow.getHandle(transportWorkflowId(orderId));
-    res
-      .status(202)
-      .json(
-        await decide(req, TransportDecision.REJECTED, (id) =>
-          handle(id).signal(rejectSignal, reason !== undefined ? { reason } : {}),
-        ),
-      );
+    const accepted = await decide(orderId, TransportDecision.REJECTED, (id) =>
+      handleOf(id).signal(rejectSignal, reason !== undefined ? { reason } : {}),
+    );
+    res.status(202).location(`/transport-orders/${orderId}`).json(accepted);
   });
 
   return router;

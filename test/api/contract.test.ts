@@ -6,6 +6,7 @@ import { MongoClient } from 'mongodb';
 import { createApp } from '../../api/app';
 import { openApiDocument } from '../../api/openapi';
 import { orderWorkflowId } from '../../common/order';
+import { transportWorkflowId } from '../../common/transport';
 import { freePort, repoRoot, startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, unique, type Seeded } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
@@ -33,6 +34,17 @@ async function call(
   contract.check(method, docPath, res);
   return res;
 }
+
+/** A body that is not JSON: the documented 415. */
+async function callWithText(method: string, docPath: string, urlPath: string) {
+  const res = await fetch(`${h.baseUrl}${urlPath}`, { method, headers: { 'content-type': 'text/plain' }, body: 'x' });
+  const checked = { status: res.status, headers: res.headers, body: await res.json() };
+  contract.check(method, docPath, checked);
+  return checked;
+}
+
+/** Over the test API's 100 000-byte body limit: the documented 413. */
+const oversized = (body: object) => ({ ...body, pad: 'x'.repeat(200_000) });
 
 beforeAll(async () => {
   h = await startHarness('contract');
@@ -73,6 +85,12 @@ describe('participants', () => {
     ['/customers', '/customers/{id}', (id: string) => ({ id, name: 'C', creditLimit: 10 })],
     ['/products', '/products/{sku}', (id: string) => ({ sku: id, name: 'P', price: 1.5, stock: 3 })],
     ['/vehicles', '/vehicles/{id}', (id: string) => ({ id, name: 'V', capacityPerDay: 2 })],
+    ['/parcels', '/parcels/{id}', (id: string) => ({ id, weightKg: 1.5 })],
+    [
+      '/transport-vehicles',
+      '/transport-vehicles/{id}',
+      (id: string) => ({ id, name: 'T', capacityKg: 500, pricePerService: 20 }),
+    ],
   ] as const)('%s: every documented answer', async (collection, itemPath, make) => {
     const id = unique('p');
     expect((await call('POST', collection, collection, make(id))).status).toBe(201);
@@ -182,6 +200,94 @@ describe('orders', () => {
   });
 });
 
+describe('transport orders and loyalty', () => {
+  const start = '/transport-orders';
+  const item = '/transport-orders/{orderId}';
+  const approve = '/transport-orders/{orderId}/approve';
+  const reject = '/transport-orders/{orderId}/reject';
+
+  async function startWithParcel(): Promise<{ orderId: string; customerId: string; parcelIds: string[] }> {
+    const parcel = await call('POST', '/parcels', '/parcels', { weightKg: 2 });
+    const body = { orderId: unique('tr'), customerId: s.customerId, parcelIds: [parcel.body.id as string] };
+    const started = await call('POST', start, start, body);
+    expect(started.status).toBe(202);
+    expect(started.headers.get('location')).toBe(`/transport-orders/${body.orderId}`);
+    return body;
+  }
+
+  /** Until the saga waits for approve or reject (or has stopped running). */
+  async function pending(orderId: string) {
+    const res = await eventually(
+      () => call('GET', item, `/transport-orders/${orderId}`),
+      (r) => r.status === 200 && (r.body.pendingDecision !== null || r.body.status !== 'RUNNING'),
+    );
+    expect(res.body).toMatchObject({ status: 'RUNNING', pendingDecision: { deadline: expect.any(String) } });
+    return res;
+  }
+
+  test('start, read, approve, reject: every documented answer', async () => {
+    expect(
+      (
+        await call('POST', '/transport-vehicles', '/transport-vehicles', {
+          name: 'T',
+          capacityKg: 100,
+          pricePerService: 5,
+        })
+      ).status,
+    ).toBe(201);
+    const approved = await startWithParcel();
+    expect((await call('POST', start, start, approved)).status).toBe(409);
+    expect((await call('POST', start, start, { ...approved, orderId: unique('tr'), parcelIds: [] })).status).toBe(400);
+    expect((await call('POST', start, start, oversized(approved))).status).toBe(413);
+    expect((await callWithText('POST', start, start)).status).toBe(415);
+    const nobody = { ...approved, orderId: unique('tr'), customerId: unique('nobody') };
+    expect((await call('POST', start, start, nobody)).status).toBe(422);
+
+    await pending(approved.orderId);
+    expect((await call('GET', item, `/transport-orders/${unique('none')}`)).status).toBe(404);
+    expect((await call('GET', item, '/transport-orders/%24gt')).status).toBe(400);
+
+    const approveUrl = `/transport-orders/${approved.orderId}/approve`;
+    expect((await call('POST', approve, approveUrl, { extra: 1 })).status).toBe(400);
+    expect((await call('POST', approve, approveUrl, oversized({}))).status).toBe(413);
+    expect((await callWithText('POST', approve, approveUrl)).status).toBe(415);
+    const accepted = await call('POST', approve, approveUrl);
+    expect([accepted.status, accepted.body]).toEqual([202, { orderId: approved.orderId, decision: 'APPROVED' }]);
+    expect((await call('POST', approve, approveUrl, {})).status).toBe(202); // a retry is harmless
+    expect((await call('POST', approve, `/transport-orders/${unique('none')}/approve`)).status).toBe(404);
+    expect((await call('POST', approve, '/transport-orders/%7B%7D/approve')).status).toBe(400);
+    const rejectApproved = `/transport-orders/${approved.orderId}/reject`;
+    expect((await call('POST', reject, rejectApproved, { reason: 'late' })).status).toBe(409);
+    await waitForSaga(h.client.workflow.getHandle(transportWorkflowId(approved.orderId)));
+    expect((await call('GET', item, `/transport-orders/${approved.orderId}`)).body).toMatchObject({
+      status: 'COMPLETED',
+      decision: 'APPROVED',
+    });
+
+    const rejected = await startWithParcel();
+    await pending(rejected.orderId);
+    const rejectUrl = `/transport-orders/${rejected.orderId}/reject`;
+    expect((await call('POST', reject, rejectUrl, { reason: '' })).status).toBe(400);
+    expect((await call('POST', reject, rejectUrl, oversized({}))).status).toBe(413);
+    expect((await callWithText('POST', reject, rejectUrl)).status).toBe(415);
+    expect((await call('POST', reject, rejectUrl, { reason: 'too dear' })).status).toBe(202);
+    expect((await call('POST', approve, `/transport-orders/${rejected.orderId}/approve`)).status).toBe(409);
+    expect((await call('POST', reject, `/transport-orders/${unique('none')}/reject`, {})).status).toBe(404);
+    expect((await call('POST', reject, '/transport-orders/%24gt/reject', {})).status).toBe(400);
+    const final = await waitForSaga(h.client.workflow.getHandle(transportWorkflowId(rejected.orderId)));
+    expect(final.status).toBe('COMPENSATED');
+  });
+
+  test('loyalty: every documented answer', async () => {
+    const loyalty = '/customers/{id}/loyalty';
+    const res = await call('GET', loyalty, `/customers/${s.customerId}/loyalty`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ customerId: s.customerId });
+    expect((await call('GET', loyalty, `/customers/${unique('none')}/loyalty`)).status).toBe(404);
+    expect((await call('GET', loyalty, '/customers/bad$id/loyalty')).status).toBe(400);
+  });
+});
+
 describe('when Temporal and MongoDB cannot be reached', () => {
   let temporal: TemporalDevServer | undefined;
   let connection: Connection | undefined;
@@ -234,6 +340,15 @@ describe('when Temporal and MongoDB cannot be reached', () => {
       ['POST', '/orders/{orderId}/cancel', `/orders/${order.orderId}/cancel`],
       ['POST', '/orders/{orderId}/retry-compensation', `/orders/${order.orderId}/retry-compensation`],
       ['GET', '/orders/{orderId}/events', `/orders/${order.orderId}/events`],
+      ['POST', '/parcels', '/parcels', { weightKg: 1 }],
+      ['GET', '/parcels/{id}', '/parcels/p1'],
+      ['POST', '/transport-vehicles', '/transport-vehicles', { name: 'T', capacityKg: 1, pricePerService: 1 }],
+      ['GET', '/transport-vehicles/{id}', '/transport-vehicles/t1'],
+      ['POST', '/transport-orders', '/transport-orders', { customerId: 'c1', parcelIds: ['p1'] }],
+      ['GET', '/transport-orders/{orderId}', '/transport-orders/t1'],
+      ['POST', '/transport-orders/{orderId}/approve', '/transport-orders/t1/approve'],
+      ['POST', '/transport-orders/{orderId}/reject', '/transport-orders/t1/reject', { reason: 'r' }],
+      ['GET', '/customers/{id}/loyalty', '/customers/c1/loyalty'],
       ['GET', '/ready', '/ready'],
     ];
     for (const [method, docPath, urlPath, body] of calls) {
