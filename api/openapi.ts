@@ -317,16 +317,18 @@ export const operations: Operation[] = [
     operationId: 'approveTransportOrder',
     summary: 'Approve a transport order waiting for a decision',
     description:
-      'Sends the saga its `approve` signal while it waits for a decision (state `pendingDecision`); it then ' +
-      'completes. Approving again answers 202 again (a retried request is harmless). An order that was ' +
-      'rejected or timed out, is not waiting yet, or has finished answers 409. The body may be left out or `{}`.',
+      "Takes the decision with the saga's `decide` update while it waits for one (state `pendingDecision`); it " +
+      'then completes. The saga itself accepts or refuses the decision, so of an approve and a reject sent at ' +
+      'the same time exactly one answers 202. Approving again answers 202 again (a retried request is ' +
+      'harmless). An order that was rejected or timed out, is not waiting yet, or has finished answers 409. ' +
+      'The body may be left out or `{}`.',
     tag: 'transport-orders',
     params: TransportOrderIdParam,
     body: ApproveBody,
     bodyOptional: true,
     responses: {
       202: {
-        description: 'Approval forwarded (or already taken)',
+        description: 'Approval taken (or already taken)',
         schema: TransportDecisionAccepted,
         headers: { Location: 'URL of the transport order' },
       },
@@ -339,16 +341,17 @@ export const operations: Operation[] = [
     operationId: 'rejectTransportOrder',
     summary: 'Reject a transport order waiting for a decision',
     description:
-      'Sends the saga its `reject` signal (with the optional `reason`) while it waits for a decision; it then ' +
-      'undoes its steps in reverse order and ends COMPENSATED with failure `Rejected`. Rejecting again answers ' +
-      '202 again; an order that was approved or timed out, is not waiting yet, or has finished answers 409.',
+      "Takes the decision with the saga's `decide` update (with the optional `reason`) while it waits for one; " +
+      'it then undoes its steps in reverse order and ends COMPENSATED with failure `Rejected`. Of an approve ' +
+      'and a reject sent at the same time exactly one answers 202. Rejecting again answers 202 again; an order ' +
+      'that was approved or timed out, is not waiting yet, or has finished answers 409.',
     tag: 'transport-orders',
     params: TransportOrderIdParam,
     body: RejectBody,
     bodyOptional: true,
     responses: {
       202: {
-        description: 'Rejection forwarded (or already taken)',
+        description: 'Rejection taken (or already taken)',
         schema: TransportDecisionAccepted,
         headers: { Location: 'URL of the transport order' },
       },

@@ -1,7 +1,7 @@
-import { defineSignal } from '@temporalio/workflow';
+import { defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { SagaState } from './saga-state';
 
-/** Workflow type, id scheme, signals and input of the transport order saga. */
+/** Workflow type, id scheme, signals, update and input of the transport order saga. */
 export const TRANSPORT_ORDER = 'makeTransportOrder';
 
 export function transportWorkflowId(orderId: string): string {
@@ -33,6 +33,30 @@ export const rejectSignal = defineSignal<[{ reason?: string }?]>('reject');
 
 export const TransportDecision = { APPROVED: 'APPROVED', REJECTED: 'REJECTED', TIMED_OUT: 'TIMED_OUT' } as const;
 export type TransportDecision = (typeof TransportDecision)[keyof typeof TransportDecision];
+
+/** A decision a person can take: approve or reject. */
+export type PersonDecision = typeof TransportDecision.APPROVED | typeof TransportDecision.REJECTED;
+
+export interface DecideArgs {
+  decision: PersonDecision;
+  /** With `REJECTED` only: why. */
+  reason?: string;
+}
+
+export interface DecideResult {
+  orderId: string;
+  decision: PersonDecision;
+}
+
+/**
+ * Update: take the decision, atomically. Its validator refuses (failure type `DECISION_REFUSED`, nothing
+ * written to history) when no decision is pending or the other decision was already taken; the same decision
+ * again is accepted and changes nothing. Prefer it to the `approve`/`reject` signals, which cannot answer.
+ */
+export const decideUpdate = defineUpdate<DecideResult, [DecideArgs]>('decide');
+
+/** Failure type of a `decide` update refused by its validator. */
+export const DECISION_REFUSED = 'DecisionRefused';
 
 export interface TransportOrderState extends SagaState {
   orderId: string;

@@ -11,6 +11,10 @@
  *   awaitDecision                     approve ──▶ COMPLETED
  *                                     reject, or no decision before the deadline ──▶ compensate
  *
+ * The decision comes as the `decide` update (its validator refuses a decision when none is pending or the
+ * other one was taken, so two people deciding at once get one yes and one no) or, for older clients, as
+ * the `approve`/`reject` signals (first one wins, the sender is not told).
+ *
  * Any step's business failure, retries running out, a rejection, the deadline passing or a
  * cancellation undoes the started steps in reverse order and ends `COMPENSATED` with the reason in
  * `failure`. Every participant call is idempotent by `workflowId:step`.
@@ -30,6 +34,8 @@ import { CustomerIdKey, OrderTotalKey } from '../common/search-attributes';
 import {
   addParcelStep,
   approveSignal,
+  DECISION_REFUSED,
+  decideUpdate,
   DEFAULT_DECISION_TIMEOUT_MS,
   rejectSignal,
   TransportDecision,
@@ -91,6 +97,30 @@ export async function makeTransportOrder(input: TransportOrderInput): Promise<Tr
     state.decision = TransportDecision.REJECTED;
     state.decisionReason = arg?.reason ?? null;
   });
+  // Registering an update handler adds no command: histories recorded before it replay unchanged.
+  setHandler(
+    decideUpdate,
+    ({ decision, reason }) => {
+      if (state.decision === null) {
+        state.decision = decision;
+        if (decision === TransportDecision.REJECTED) state.decisionReason = reason ?? null;
+      }
+      return { orderId, decision };
+    },
+    {
+      validator: ({ decision }) => {
+        const refuse = (message: string) => ApplicationFailure.create({ message, type: DECISION_REFUSED });
+        if (decision !== TransportDecision.APPROVED && decision !== TransportDecision.REJECTED) {
+          throw refuse(`decision must be ${TransportDecision.APPROVED} or ${TransportDecision.REJECTED}`);
+        }
+        if (state.decision === decision) return; // the same decision again: accepted, changes nothing
+        if (state.decision !== null) throw refuse(`Transport order ${orderId} was already decided: ${state.decision}`);
+        if (state.pendingDecision === null) {
+          throw refuse(`Transport order ${orderId} is not waiting for a decision (status ${state.status})`);
+        }
+      },
+    },
+  );
 
   return saga.run(async () => {
     const orderKey = key(TransportStep.createTransportOrder);

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import type { z } from 'zod';
 import { collections, toCents } from '../../activities/db';
@@ -11,11 +18,13 @@ import { getStateQuery } from '../../common/definitions';
 import { SagaStatus } from '../../common/saga-state';
 import { CustomerIdKey, SagaStatusKey } from '../../common/search-attributes';
 import {
-  approveSignal,
-  rejectSignal,
+  DECISION_REFUSED,
+  decideUpdate,
   TRANSPORT_ORDER,
   TransportDecision,
   transportWorkflowId,
+  type DecideArgs,
+  type DecideResult,
   type TransportOrderInput,
   type TransportOrderState,
 } from '../../common/transport';
@@ -144,46 +153,54 @@ export function transportOrderRoutes({ temporal, db, taskQueue, temporalCallMs }
   });
 
   /**
-   * Forwards a decision while the saga waits for one. Repeating the decision already taken answers
-   * the same (a retried request is harmless); the other decision, or none pending, is a 409.
+   * Takes the decision with the saga's `decide` update: its validator refuses it (409) unless a decision is
+   * pending or the same one was already taken, atomically inside the workflow, so of two concurrent opposite
+   * decisions exactly one is accepted. Repeating the decision taken answers the same (a retry is harmless).
    */
-  async function decide(
-    orderId: string,
-    decision: typeof TransportDecision.APPROVED | typeof TransportDecision.REJECTED,
-    send: (orderId: string) => Promise<void>,
-  ): Promise<z.infer<typeof TransportDecisionAccepted>> {
-    const state = await readState(orderId);
+  async function decide(orderId: string, args: DecideArgs): Promise<DecideResult> {
+    try {
+      return await withDeadline(() => handleOf(orderId).executeUpdate(decideUpdate, { args: [args] }));
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        if (err.cause instanceof ApplicationFailure && err.cause.type === DECISION_REFUSED) {
+          throw AppError.conflict(err.cause.message);
+        }
+        throw err;
+      }
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        throw AppError.unavailable('Temporal did not answer in time; retry later');
+      }
+      // Unknown, or closed (an update cannot reach a closed run): its final state says which.
+      if (err instanceof WorkflowNotFoundError) return decidedWhenClosed(orderId, args.decision);
+      throw err;
+    }
+  }
+
+  async function decidedWhenClosed(orderId: string, decision: DecideArgs['decision']): Promise<DecideResult> {
+    const state = await readState(orderId); // 404 when there is no such transport order
     if (state.decision === decision) return { orderId, decision };
     if (state.decision !== null) {
       throw AppError.conflict(`Transport order ${orderId} was already decided: ${state.decision}`);
     }
-    if (state.status !== SagaStatus.RUNNING || state.pendingDecision === null) {
-      throw AppError.conflict(`Transport order ${orderId} is not waiting for a decision (status ${state.status})`);
-    }
-    try {
-      await withDeadline(() => send(orderId));
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) {
-        throw AppError.conflict(`Transport order ${orderId} closed before the decision arrived`);
-      }
-      throw err;
-    }
-    return { orderId, decision };
+    throw AppError.conflict(`Transport order ${orderId} has finished (status ${state.status}); it takes no decision`);
   }
 
   router.post('/transport-orders/:orderId/approve', async (req, res) => {
     const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
     parse(ApproveBody, req.body ?? {}, 'body');
-    const accepted = await decide(orderId, TransportDecision.APPROVED, (id) => handleOf(id).signal(approveSignal));
+    const accepted: z.infer<typeof TransportDecisionAccepted> = await decide(orderId, {
+      decision: TransportDecision.APPROVED,
+    });
     res.status(202).location(`/transport-orders/${orderId}`).json(accepted);
   });
 
   router.post('/transport-orders/:orderId/reject', async (req, res) => {
     const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
     const { reason } = parse(RejectBody, req.body ?? {}, 'body');
-    const accepted = await decide(orderId, TransportDecision.REJECTED, (id) =>
-      handleOf(id).signal(rejectSignal, reason !== undefined ? { reason } : {}),
-    );
+    const accepted: z.infer<typeof TransportDecisionAccepted> = await decide(orderId, {
+      decision: TransportDecision.REJECTED,
+      ...(reason !== undefined ? { reason } : {}),
+    });
     res.status(202).location(`/transport-orders/${orderId}`).json(accepted);
   });
 

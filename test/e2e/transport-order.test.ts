@@ -203,6 +203,33 @@ describe('the transport order saga, end to end on the real servers', () => {
     await waitForSaga(handle(first));
   });
 
+  test('approve and reject sent at the same moment: exactly one answers 202 and it is the decision the saga took', async () => {
+    const sagas = 6;
+    const orderIds: string[] = [];
+    for (let i = 0; i < sagas; i++) orderIds.push(await start({ parcelIds: await parcels(1) }));
+    for (const orderId of orderIds) expect((await untilPending(orderId)).pendingDecision).not.toBeNull();
+
+    // Both requests of every saga in flight together, all sagas at once.
+    const answers = await Promise.all(
+      orderIds.map(async (orderId) => {
+        const [approve, reject] = await Promise.all([
+          http(h.baseUrl, 'POST', `/transport-orders/${orderId}/approve`),
+          http(h.baseUrl, 'POST', `/transport-orders/${orderId}/reject`, { reason: 'race' }),
+        ]);
+        return { orderId, approve, reject };
+      }),
+    );
+    for (const { orderId, approve, reject } of answers) {
+      expect({ orderId, statuses: [approve.status, reject.status].sort() }).toEqual({ orderId, statuses: [202, 409] });
+      const winner = approve.status === 202 ? approve : reject;
+      const loser = approve.status === 202 ? reject : approve;
+      expect(loser.headers.get('content-type')).toContain('application/problem+json');
+      const state = await waitForSaga<TransportOrderState>(handle(orderId));
+      expect({ orderId, decision: state.decision }).toEqual({ orderId, decision: winner.body.decision });
+      expect(state.status).toBe(state.decision === 'APPROVED' ? SagaStatus.COMPLETED : SagaStatus.COMPENSATED);
+    }
+  });
+
   test('client mistakes answer 4xx problems; a second start with the same order id answers 409', async () => {
     const [p] = await parcels(1);
     const cases: [string, string, unknown, number][] = [

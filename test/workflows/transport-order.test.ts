@@ -4,6 +4,7 @@
  * deadline (24 hours of workflow time pass in a moment).
  */
 import { randomUUID } from 'node:crypto';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -12,6 +13,8 @@ import { BusinessFailure } from '../../common/failures';
 import { SagaStatus } from '../../common/saga-state';
 import {
   approveSignal,
+  DECISION_REFUSED,
+  decideUpdate,
   DEFAULT_DECISION_TIMEOUT_MS,
   rejectSignal,
   TRANSPORT_ORDER,
@@ -201,6 +204,55 @@ describe('transport order saga (time-skipping, mocked participants)', () => {
         message: expect.stringContaining('too expensive'),
       });
       expect(calls.slice(4)).toEqual(['chooseVehicle', 'reserveVehicleResource', 'assignVehicle', ...fullCompensation]);
+    });
+  });
+
+  test('decide update: refused while no decision is pending, then the first decision wins and the other is refused', async () => {
+    const { calls, activities } = mockParticipants();
+    let assign!: () => void;
+    const assigned = new Promise<void>((resolve) => (assign = resolve));
+    const gated = {
+      ...activities,
+      async assignVehicle() {
+        await assigned; // holds the saga before its decision step
+        return activities.assignVehicle();
+      },
+    };
+    const refusal = (err: unknown) => {
+      expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+      const cause = (err as WorkflowUpdateFailedError).cause;
+      expect(cause).toBeInstanceOf(ApplicationFailure);
+      expect((cause as ApplicationFailure).type).toBe(DECISION_REFUSED);
+      return cause!.message;
+    };
+    await withWorker(gated, async (taskQueue) => {
+      const handle = await start(taskQueue, input());
+      for (let i = 0; i < 200 && !calls.includes('reserveVehicleResource'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      const early = await handle.executeUpdate(decideUpdate, { args: [{ decision: 'APPROVED' }] }).catch(refusal);
+      expect(early).toMatch(/not waiting for a decision/);
+      assign();
+      const state0 = await untilPending(handle);
+
+      const rejected = await handle.executeUpdate(decideUpdate, {
+        args: [{ decision: 'REJECTED', reason: 'too expensive' }],
+      });
+      expect(rejected).toEqual({ orderId: state0.orderId, decision: 'REJECTED' });
+      // The same decision again is accepted and changes nothing; the other one is refused.
+      expect(await handle.executeUpdate(decideUpdate, { args: [{ decision: 'REJECTED' }] })).toMatchObject({
+        decision: 'REJECTED',
+      });
+      const late = await handle.executeUpdate(decideUpdate, { args: [{ decision: 'APPROVED' }] }).catch(refusal);
+      expect(late).toMatch(/already decided: REJECTED/);
+
+      const state = await handle.result();
+      expect(state.status).toBe(SagaStatus.COMPENSATED);
+      expect([state.decision, state.decisionReason]).toEqual(['REJECTED', 'too expensive']);
+      expect(state.failure?.type).toBe('Rejected');
+      // A refused update leaves no trace in the history; the accepted ones do.
+      const events: HistoryEvent[] = (await handle.fetchHistory()).events ?? [];
+      expect(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toHaveLength(2);
     });
   });
 
