@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
+import type { Request, Response } from 'express';
 import { type Collection, type Db, MongoServerError } from 'mongodb';
+import { AppError, problemType } from './errors';
+import { IdempotencyKey } from './schemas';
+import { parse } from './validation';
 
 /**
- * One `Idempotency-Key` of `POST /orders`: the order it names and, once answered, the answer.
- * Written before the saga starts, so that a retry (or a concurrent duplicate) reuses the same
- * order id and can never start a second saga.
+ * One `Idempotency-Key` of a request that starts a saga (`POST /orders`, `POST /transport-orders`): the order
+ * it names and, once answered, the answer. Written before the saga starts, so that a retry (or a concurrent
+ * duplicate) reuses the same order id and can never start a second saga. Both operations share one key space:
+ * a key used for one and then for the other is "a different body" (their hashes differ).
  */
 export interface IdempotencyRecord {
   _id: string;
@@ -32,8 +37,11 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function requestHash(body: unknown): string {
-  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+/** Hash of a request body; `operation` (absent for `POST /orders`, as its stored keys were hashed) scopes it. */
+export function requestHash(body: unknown, operation?: string): string {
+  return createHash('sha256')
+    .update(canonicalJson(operation === undefined ? body : { operation, body }))
+    .digest('hex');
 }
 
 /**
@@ -63,4 +71,83 @@ export async function storeResponse(
   response: { status: number; body: unknown },
 ): Promise<void> {
   await cols.updateOne({ _id: key, response: null }, { $set: { response } });
+}
+
+/** The request's `Idempotency-Key` header, validated (400 naming `header.Idempotency-Key`), or undefined. */
+export function idempotencyKeyOf(req: Request): string | undefined {
+  const raw = req.get('Idempotency-Key');
+  return raw === undefined ? undefined : parse(IdempotencyKey, raw, 'header', 'Idempotency-Key');
+}
+
+/** Start options that put the key into the saga's memo, so that a retry can tell its own saga from another's. */
+export function idempotencyMemo(key: string | undefined): { memo?: { idempotencyKey: string } } {
+  return key ? { memo: { idempotencyKey: key } } : {};
+}
+
+/** After "already started": true when that saga was started by a request with this key (see `idempotencyMemo`). */
+export function startedWithKey(description: { memo?: Record<string, unknown> }, key: string | undefined): boolean {
+  return key !== undefined && description.memo?.idempotencyKey === key;
+}
+
+export interface StartOnce<T extends { orderId: string }> {
+  keys: Collection<IdempotencyRecord>;
+  /** The validated `Idempotency-Key`, or undefined when the request has none. */
+  key: string | undefined;
+  /** The validated body; hashed with `operation` so that a key reused with another body is refused. */
+  body: unknown;
+  operation?: string;
+  /** The body's order id, or a generated one (fixed by the key's record when there is a key). */
+  orderId: string;
+  location: (orderId: string) => string;
+  /** Starts the saga (idempotent by its workflow id); a 409 AppError when the order id is already used. */
+  start: (orderId: string, key: string | undefined) => Promise<T>;
+}
+
+/**
+ * Answers a request that starts a saga, 202 with its `Location`. With an `Idempotency-Key`: the key is claimed
+ * first (atomically), a retry with the same body gets the first answer again with `Idempotent-Replayed: true`
+ * (a 409 too: it is final), the same key with another body a 422, and a first attempt that got no answer
+ * recorded (503, crash) is tried again with the same order id.
+ */
+export async function answerStartOnce<T extends { orderId: string }>(
+  req: Request,
+  res: Response,
+  { keys, key, body, operation, orderId, location, start }: StartOnce<T>,
+): Promise<void> {
+  if (key === undefined) {
+    const started = await start(orderId, undefined);
+    res.status(202).location(location(started.orderId)).json(started);
+    return;
+  }
+  const hash = requestHash(body, operation);
+  const { record } = await claimKey(keys, { _id: key, requestHash: hash, orderId });
+  if (record.requestHash !== hash) {
+    throw AppError.unprocessable('This Idempotency-Key was used with a different body; use a new key');
+  }
+  if (record.response) {
+    res.setHeader('Idempotent-Replayed', 'true');
+    if (record.response.status === 202) res.location(location(record.orderId));
+    res.status(record.response.status);
+    if (record.response.status >= 400) res.type('application/problem+json');
+    res.json(record.response.body);
+    return;
+  }
+  try {
+    const started = await start(record.orderId, key);
+    await storeResponse(keys, key, { status: 202, body: started });
+    res.status(202).location(location(record.orderId)).json(started);
+  } catch (err) {
+    if (err instanceof AppError && err.status === 409) {
+      // The answer for this key is final: a retry gets the same 409.
+      const problem = {
+        type: problemType(409),
+        title: err.title,
+        status: 409,
+        detail: err.detail,
+        instance: req.originalUrl,
+      };
+      await storeResponse(keys, key, { status: 409, body: problem });
+    }
+    throw err;
+  }
 }

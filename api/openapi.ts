@@ -286,17 +286,20 @@ export const operations: Operation[] = [
       '`GET /transport-orders/{orderId}`. Without `orderId` one is generated. The parcels are added in parallel, ' +
       'the cheapest vehicle that holds them is reserved and assigned, then the saga waits for `approve` or ' +
       '`reject` until `decisionTimeoutSeconds` (default 24 h) and compensates unless approved. An unknown ' +
-      'parcel makes the saga compensate (failure `UnknownParcel`); an order id already used answers 409.',
+      'parcel makes the saga compensate (failure `UnknownParcel`); an order id already used answers 409. ' +
+      'With an `Idempotency-Key`, a retry with the same body answers the first answer again (header ' +
+      '`Idempotent-Replayed: true`) without starting anything.',
     tag: 'transport-orders',
+    idempotencyKey: true,
     body: CreateTransportOrder,
     responses: {
       202: {
         description: 'The saga has started',
         schema: TransportOrderStarted,
-        headers: { Location: 'URL of the transport order' },
+        headers: { Location: 'URL of the transport order', 'Idempotent-Replayed': 'true when this answers a retry' },
       },
       ...pick(400, 409, 413, 415, 503),
-      422: { description: '`customerId` names no customer' },
+      422: { description: '`customerId` names no customer, or the Idempotency-Key was used with a different body' },
     },
   },
   {

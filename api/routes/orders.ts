@@ -15,8 +15,8 @@ import { finalSagaStatuses, SagaStatus } from '../../common/saga-state';
 import { CustomerIdKey, OrderTotalKey, SagaStatusKey } from '../../common/search-attributes';
 import type { orderSaga } from '../../workflows';
 import { AppError, isInvalidArgument, isUnreachable } from '../errors';
-import { claimKey, idempotencyKeys, requestHash, storeResponse } from '../idempotency';
-import { CreateOrder, IdempotencyKey, ListOrdersQuery, OrderIdParam, type OrderSummary } from '../schemas';
+import { answerStartOnce, idempotencyKeyOf, idempotencyKeys, idempotencyMemo, startedWithKey } from '../idempotency';
+import { CreateOrder, ListOrdersQuery, OrderIdParam, type OrderSummary } from '../schemas';
 import { parse } from '../validation';
 import type { z } from 'zod';
 
@@ -88,7 +88,7 @@ export function orderRoutes({
             { key: SagaStatusKey, value: SagaStatus.RUNNING },
             { key: CustomerIdKey, value: input.customerId },
           ],
-          ...(idempotencyKey ? { memo: { idempotencyKey } } : {}),
+          ...idempotencyMemo(idempotencyKey),
           staticSummary: `Order ${input.orderId} for customer ${input.customerId}`,
           // An order id names one saga for good: never start a second one, even after the first closed.
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -100,7 +100,7 @@ export function orderRoutes({
       if (idempotencyKey) {
         // A retry whose first attempt started the saga but did not get to record the answer.
         const description = await withDeadline(() => temporal.workflow.getHandle(workflowId).describe());
-        if (description.memo?.idempotencyKey === idempotencyKey) {
+        if (startedWithKey(description, idempotencyKey)) {
           return { orderId: input.orderId, workflowId, runId: description.runId, status: SagaStatus.RUNNING };
         }
       }
@@ -109,48 +109,16 @@ export function orderRoutes({
   }
 
   router.post('/orders', async (req, res) => {
-    const rawKey = req.get('Idempotency-Key');
-    const key = rawKey === undefined ? undefined : parse(IdempotencyKey, rawKey, 'header', 'Idempotency-Key');
+    const key = idempotencyKeyOf(req);
     const body = parse(CreateOrder, req.body, 'body');
-    if (key === undefined) {
-      const orderId = body.orderId ?? randomUUID();
-      const started = await startSaga({ ...body, orderId });
-      res.status(202).location(`/orders/${orderId}`).json(started);
-      return;
-    }
-
-    const hash = requestHash(body);
-    const { record } = await claimKey(keys, { _id: key, requestHash: hash, orderId: body.orderId ?? randomUUID() });
-    if (record.requestHash !== hash) {
-      throw AppError.unprocessable('This Idempotency-Key was used with a different body; use a new key');
-    }
-    if (record.response) {
-      res.setHeader('Idempotent-Replayed', 'true');
-      const replayed = record.response.body as OrderStartedBody;
-      if (record.response.status === 202) res.location(`/orders/${replayed.orderId}`);
-      res.status(record.response.status);
-      if (record.response.status >= 400) res.type('application/problem+json');
-      res.json(record.response.body);
-      return;
-    }
-    try {
-      const started = await startSaga({ ...body, orderId: record.orderId }, key);
-      await storeResponse(keys, key, { status: 202, body: started });
-      res.status(202).location(`/orders/${record.orderId}`).json(started);
-    } catch (err) {
-      if (err instanceof AppError && err.status === 409) {
-        // The answer for this key is final: a retry gets the same 409.
-        const problem = {
-          type: 'urn:problem:conflict',
-          title: err.title,
-          status: 409,
-          detail: err.detail,
-          instance: req.originalUrl,
-        };
-        await storeResponse(keys, key, { status: 409, body: problem });
-      }
-      throw err;
-    }
+    await answerStartOnce(req, res, {
+      keys,
+      key,
+      body,
+      orderId: body.orderId ?? randomUUID(),
+      location: (orderId) => `/orders/${orderId}`,
+      start: (orderId, idempotencyKey) => startSaga({ ...body, orderId }, idempotencyKey),
+    });
   });
 
   router.get('/orders', async (req, res) => {

@@ -30,6 +30,7 @@ import {
 } from '../../common/transport';
 import type { makeTransportOrder } from '../../workflows';
 import { AppError } from '../errors';
+import { answerStartOnce, idempotencyKeyOf, idempotencyKeys, idempotencyMemo, startedWithKey } from '../idempotency';
 import { insertOnce } from '../mongo-errors';
 import {
   ApproveBody,
@@ -60,6 +61,7 @@ export function transportOrderRoutes({ temporal, db, taskQueue, temporalCallMs }
   const handleOf = (orderId: string) => temporal.workflow.getHandle(transportWorkflowId(orderId));
   const { parcels, transportVehicles } = transportCollections(db);
   const { customers } = collections(db);
+  const keys = idempotencyKeys(db);
 
   router.post('/parcels', async (req, res) => {
     const body = parse(CreateParcel, req.body, 'body');
@@ -94,19 +96,12 @@ export function transportOrderRoutes({ temporal, db, taskQueue, temporalCallMs }
     res.json(toTransportVehicle(doc));
   });
 
-  router.post('/transport-orders', async (req, res) => {
-    const body = parse(CreateTransportOrder, req.body, 'body');
-    if (!(await customers.findOne({ _id: body.customerId }, { projection: { _id: 1 } }))) {
-      throw AppError.unprocessable(`Customer ${body.customerId} does not exist`);
-    }
-    const orderId = body.orderId ?? randomUUID();
-    const input: TransportOrderInput = {
-      orderId,
-      customerId: body.customerId,
-      parcelIds: body.parcelIds,
-      ...(body.decisionTimeoutSeconds !== undefined ? { decisionTimeoutMs: body.decisionTimeoutSeconds * 1000 } : {}),
-      ...(body.priority !== undefined ? { priority: body.priority } : {}),
-    };
+  /** Starts the saga; `idempotencyKey` goes into its memo so that a retry can tell its own saga from another's. */
+  async function startSaga(
+    input: TransportOrderInput,
+    idempotencyKey: string | undefined,
+  ): Promise<z.infer<typeof TransportOrderStarted>> {
+    const { orderId, customerId } = input;
     const workflowId = transportWorkflowId(orderId);
     try {
       const handle = await withDeadline(() =>
@@ -116,26 +111,54 @@ export function transportOrderRoutes({ temporal, db, taskQueue, temporalCallMs }
           args: [input],
           typedSearchAttributes: [
             { key: SagaStatusKey, value: SagaStatus.RUNNING },
-            { key: CustomerIdKey, value: body.customerId },
+            { key: CustomerIdKey, value: customerId },
           ],
-          staticSummary: `Transport order ${orderId} for customer ${body.customerId}`,
+          ...idempotencyMemo(idempotencyKey),
+          staticSummary: `Transport order ${orderId} for customer ${customerId}`,
           // A transport order id names one saga for good, even after it closed.
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
         }),
       );
-      const started: z.infer<typeof TransportOrderStarted> = {
-        orderId,
-        workflowId,
-        runId: handle.firstExecutionRunId,
-        status: SagaStatus.RUNNING,
-      };
-      res.status(202).location(`/transport-orders/${orderId}`).json(started);
+      return { orderId, workflowId, runId: handle.firstExecutionRunId, status: SagaStatus.RUNNING };
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        throw AppError.conflict(`Transport order ${orderId} has already been started`);
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      if (idempotencyKey) {
+        // A retry whose first attempt started the saga but did not get to record the answer.
+        const description = await withDeadline(() => handleOf(orderId).describe());
+        if (startedWithKey(description, idempotencyKey)) {
+          return { orderId, workflowId, runId: description.runId, status: SagaStatus.RUNNING };
+        }
       }
-      throw err;
+      throw AppError.conflict(`Transport order ${orderId} has already been started`);
     }
+  }
+
+  router.post('/transport-orders', async (req, res) => {
+    const key = idempotencyKeyOf(req);
+    const body = parse(CreateTransportOrder, req.body, 'body');
+    if (!(await customers.findOne({ _id: body.customerId }, { projection: { _id: 1 } }))) {
+      throw AppError.unprocessable(`Customer ${body.customerId} does not exist`);
+    }
+    const { decisionTimeoutSeconds, priority } = body;
+    await answerStartOnce(req, res, {
+      keys,
+      key,
+      body,
+      operation: 'startTransportOrder',
+      orderId: body.orderId ?? randomUUID(),
+      location: (orderId) => `/transport-orders/${orderId}`,
+      start: (orderId, idempotencyKey) =>
+        startSaga(
+          {
+            orderId,
+            customerId: body.customerId,
+            parcelIds: body.parcelIds,
+            ...(decisionTimeoutSeconds !== undefined ? { decisionTimeoutMs: decisionTimeoutSeconds * 1000 } : {}),
+            ...(priority !== undefined ? { priority } : {}),
+          },
+          idempotencyKey,
+        ),
+    });
   });
 
   async function readState(orderId: string): Promise<TransportOrderState> {

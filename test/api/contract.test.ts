@@ -242,6 +242,21 @@ describe('transport orders and loyalty', () => {
     expect((await callWithText('POST', start, start)).status).toBe(415);
     const nobody = { ...approved, orderId: unique('tr'), customerId: unique('nobody') };
     expect((await call('POST', start, start, nobody)).status).toBe(422);
+    // No orderId: the key's record fixes the generated one. A 1 s decision timeout: the saga then ends by itself.
+    const keyedParcel = await call('POST', '/parcels', '/parcels', { weightKg: 1 });
+    const keyed = { customerId: s.customerId, parcelIds: [keyedParcel.body.id as string], decisionTimeoutSeconds: 1 };
+    const key = { 'Idempotency-Key': unique('key') };
+    const keyedStart = await call('POST', start, start, keyed, key);
+    expect(keyedStart.status).toBe(202);
+    const replayed = await call('POST', start, start, keyed, key);
+    expect([replayed.status, replayed.body, replayed.headers.get('idempotent-replayed')]).toEqual([
+      202,
+      keyedStart.body,
+      'true',
+    ]);
+    expect((await call('POST', start, start, { ...keyed, priority: 'HIGH' }, key)).status).toBe(422);
+    expect(replayed.headers.get('location')).toBe(`/transport-orders/${keyedStart.body.orderId as string}`);
+    expect((await call('POST', start, start, keyed, { 'Idempotency-Key': 'no spaces' })).status).toBe(400);
 
     await pending(approved.orderId);
     expect((await call('GET', item, `/transport-orders/${unique('none')}`)).status).toBe(404);

@@ -2,6 +2,7 @@ import { getStateQuery } from '../../common/definitions';
 import { SagaStatus } from '../../common/saga-state';
 import { transportWorkflowId, type TransportOrderState } from '../../common/transport';
 import { transportCollections } from '../../activities/participants/transport-collections';
+import { idempotencyKeys } from '../../api/idempotency';
 import { seed, unique } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
 
@@ -227,6 +228,48 @@ describe('the transport order saga, end to end on the real servers', () => {
       const state = await waitForSaga<TransportOrderState>(handle(orderId));
       expect({ orderId, decision: state.decision }).toEqual({ orderId, decision: winner.body.decision });
       expect(state.status).toBe(state.decision === 'APPROVED' ? SagaStatus.COMPLETED : SagaStatus.COMPENSATED);
+    }
+  });
+
+  test('Idempotency-Key: a retry gets the first answer, even after a lost one; never a second saga', async () => {
+    const post = (body: unknown, key: string) =>
+      http(h.baseUrl, 'POST', '/transport-orders', body, { 'Idempotency-Key': key });
+    const body = { customerId, parcelIds: await parcels(1) }; // no orderId: the key's record fixes the generated one
+    const key = unique('key');
+    const first = await post(body, key);
+    expect(first.status).toBe(202);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const orderId = first.body.orderId as string;
+    const retry = await post({ parcelIds: body.parcelIds, customerId }, key); // key order does not matter
+    expect([retry.status, retry.body, retry.headers.get('idempotent-replayed')]).toEqual([202, first.body, 'true']);
+    expect(retry.headers.get('location')).toBe(`/transport-orders/${orderId}`);
+    expect((await post({ ...body, priority: 'LOW' }, key)).status).toBe(422);
+
+    // The first attempt started the saga but its answer was lost before it was recorded: the retry recognises it.
+    await idempotencyKeys(h.db).updateOne({ _id: key }, { $set: { response: null } });
+    const afterLoss = await post(body, key);
+    expect([afterLoss.status, afterLoss.body]).toEqual([202, first.body]);
+
+    // Concurrent duplicates all name one saga.
+    const dupKey = unique('key');
+    const dupBody = { customerId, parcelIds: await parcels(1) };
+    const dups = await Promise.all([1, 2, 3].map(() => post(dupBody, dupKey)));
+    expect(dups.map((d) => d.status)).toEqual([202, 202, 202]);
+    expect(new Set(dups.map((d) => `${d.body.orderId}/${d.body.runId}`)).size).toBe(1);
+
+    // A 409 (order id taken by another request) is final for its key: replayed, not retried.
+    const takenKey = unique('key');
+    const taken = await post({ ...body, orderId }, takenKey);
+    expect(taken.status).toBe(409);
+    const takenAgain = await post({ ...body, orderId }, takenKey);
+    expect([takenAgain.status, takenAgain.headers.get('idempotent-replayed')]).toEqual([409, 'true']);
+    expect(takenAgain.headers.get('content-type')).toContain('application/problem+json');
+    expect((await post(body, 'not a key')).status).toBe(400);
+
+    for (const id of [orderId, dups[0]!.body.orderId as string]) {
+      await untilPending(id);
+      expect((await http(h.baseUrl, 'POST', `/transport-orders/${id}/reject`, {})).status).toBe(202);
+      await waitForSaga(handle(id));
     }
   });
 
