@@ -76,7 +76,7 @@ async function main(): Promise<number> {
     const dbFile = path.join(dataRoot, 'temporal.db');
     const logFile = path.join(logDir, 'temporal.log');
     log(
-      `starting Temporal dev server (state in ${path.relative(repoRoot, dbFile)}, log ${path.relative(repoRoot, logFile)})`,
+      `starting Temporal dev server ${tools.temporal} (state in ${path.relative(repoRoot, dbFile)}, log ${path.relative(repoRoot, logFile)})`,
     );
     const temporal = await startTemporalDevServer({
       port: portFromEnv('TEMPORAL_PORT', 7233),

@@ -55,13 +55,20 @@ function resolveTool(localPath: string, nameOnPath?: string): string {
   return (nameOnPath && findOnPath(nameOnPath)) ?? localPath;
 }
 
+/** The user's own `temporal` on PATH wins over ours (our venv's, should it be on PATH, is ours). */
+function resolveTemporalCli(): string {
+  const ours = path.join(repoRoot, '.tools', 'venv', 'bin', 'temporal');
+  const theirs = findOnPath('temporal');
+  return theirs && !theirs.startsWith(path.join(repoRoot, '.tools')) ? theirs : ours;
+}
+
 /**
- * Absolute paths of the tool binaries installed by scripts/setup.sh into .tools/. `temporal` falls back to a
- * `temporal` on PATH when ours is missing. A path may not exist (setup not run): starting a server then fails with
- * a message saying so.
+ * Absolute paths of the tool binaries. `temporal` is the user's when one is on PATH, else the pinned one that
+ * scripts/setup.sh installs into .tools/ (installed either way: the test server comes with it). A path may not
+ * exist (setup not run): starting a server then fails with a message saying so.
  */
 export const tools = {
-  temporal: resolveTool(path.join(repoRoot, '.tools', 'venv', 'bin', 'temporal'), 'temporal'),
+  temporal: resolveTemporalCli(),
   temporalTestServer: resolveTool(path.join(repoRoot, '.tools', 'venv', 'bin', 'temporal-test-server')),
   ferretdb: path.join(repoRoot, '.tools', 'bin', 'ferretdb'),
 } as const;
