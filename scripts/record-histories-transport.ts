@@ -14,7 +14,13 @@ import {
 } from '../common/loyalty';
 import { orderWorkflowId, type OrderState } from '../common/order';
 import { SagaStatus } from '../common/saga-state';
-import { TRANSPORT_ORDER, transportWorkflowId, type TransportOrderState } from '../common/transport';
+import {
+  approveSignal,
+  rejectSignal,
+  TRANSPORT_ORDER,
+  transportWorkflowId,
+  type TransportOrderState,
+} from '../common/transport';
 import type { customerLoyalty } from '../workflows';
 import type { RecordContext, Scenario } from './record-histories';
 
@@ -132,7 +138,33 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
     },
   },
   'transport-approved': {
-    description: 'Transport order: three parcels added in parallel, cheapest vehicle reserved and assigned, approved.',
+    description:
+      'Transport order: three parcels added in parallel, cheapest vehicle reserved and assigned, approved by the approve signal (as before the decide update, and as CLI users still do).',
+    sagaStatus: SagaStatus.COMPLETED,
+    workflowType: TRANSPORT_ORDER,
+    run: async (ctx, name) => {
+      const handle = await startTransport(ctx, name);
+      await untilPending(handle);
+      await handle.signal(approveSignal);
+      await handle.result();
+      return handle;
+    },
+  },
+  'transport-rejected': {
+    description:
+      'Transport order rejected by the reject signal while waiting: assignment, reservation, three parcels, order undone.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    workflowType: TRANSPORT_ORDER,
+    run: async (ctx, name) => {
+      const handle = await startTransport(ctx, name);
+      await untilPending(handle);
+      await handle.signal(rejectSignal, { reason: 'too expensive' });
+      await handle.result();
+      return handle;
+    },
+  },
+  'transport-approved-by-update': {
+    description: 'Transport order approved through the API, which sends the decide update.',
     sagaStatus: SagaStatus.COMPLETED,
     workflowType: TRANSPORT_ORDER,
     run: async (ctx, name) => {
@@ -143,8 +175,8 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
       return handle;
     },
   },
-  'transport-rejected': {
-    description: 'Transport order rejected while waiting: assignment, reservation, three parcels, order undone.',
+  'transport-rejected-by-update': {
+    description: 'Transport order rejected through the API (decide update): everything undone.',
     sagaStatus: SagaStatus.COMPENSATED,
     workflowType: TRANSPORT_ORDER,
     run: async (ctx, name) => {
