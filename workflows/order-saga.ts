@@ -14,11 +14,16 @@
  * Once COMPLETED, the order is reported to the customer's loyalty saga (`recordCompletedOrder`,
  * signal-with-start): not a step, nothing to undo, retried until it succeeds, not cancellable.
  * Introduced behind `patched('loyalty-signal')` so that sagas recorded before it replay unchanged.
+ *
+ * Since `patched('local-participant-calls')` the steps' participant calls run as local activities
+ * (see `STEP_CALLS`); compensations stay regular activities. Sagas started before it keep regular
+ * activities for every step, so their histories replay unchanged.
  */
 import {
   CancellationScope,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -27,13 +32,37 @@ import { OrderStep, type OrderSagaInput, type OrderState } from '../common/order
 import { SagaStatus } from '../common/saga-state';
 import { CustomerIdKey, OrderTotalKey } from '../common/search-attributes';
 import { call, Saga } from './saga/compensation-stack';
-import { compensationCall, participantCall, untilDoneCall } from './saga/policies';
+import { compensationCall, localParticipantCall, participantCall, untilDoneCall } from './saga/policies';
 
-const participant = proxyActivities<Activities>(participantCall);
+const regularParticipant = proxyActivities<Activities>(participantCall);
+const localParticipant = proxyLocalActivities<Activities>(localParticipantCall);
 const undo = proxyActivities<Activities>(compensationCall);
 const notify = proxyActivities<Activities>(untilDoneCall);
 
+/**
+ * How each step calls its participant. The rule: `local` for a short, idempotent call that finishes
+ * well within `participantCall`'s 10 s and never heartbeats — it then runs inside the workflow task
+ * and costs one marker event instead of a schedule/start/complete round trip through the server;
+ * re-execution (a lost marker, a worker crash) is covered by the idempotency key. `regular` for a
+ * step that is long (minutes: it would hold the workflow task and be retried whole on a crash), that
+ * needs heartbeats (local activities cannot heartbeat), or whose attempts operators must see as
+ * their own events in the Web UI. Compensations are always regular activities: they run rarely, and
+ * operators follow them in the history.
+ */
+const STEP_CALLS: Record<keyof typeof OrderStep, 'local' | 'regular'> = {
+  priceOrder: 'local',
+  reserveCredit: 'local',
+  reserveInventory: 'local',
+  processPayment: 'local',
+  createShipment: 'local',
+  reserveVehicle: 'local',
+};
+
 export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
+  // Evaluated once, first: a saga started before this change keeps regular activities throughout.
+  const localCalls = patched('local-participant-calls');
+  const participantFor = (step: keyof typeof OrderStep) =>
+    localCalls && STEP_CALLS[step] === 'local' ? localParticipant : regularParticipant;
   const { orderId, customerId, items, payment, shippingAddress, deliveryDate } = input;
   const key = (step: string): string => `${workflowInfo().workflowId}:${step}`;
   const order = `Order ${orderId}`;
@@ -56,7 +85,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
     const { totalCents } = await saga.step({
       name: OrderStep.priceOrder,
       summary: `${order}: price ${items.length} item line(s)`,
-      run: call(participant.priceOrder, { items }),
+      run: call(participantFor(OrderStep.priceOrder).priceOrder, { items }),
     });
     saga.state.total = totalCents / 100;
     upsertSearchAttributes([{ key: OrderTotalKey, value: saga.state.total }]);
@@ -65,7 +94,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
     await saga.step({
       name: OrderStep.reserveCredit,
       summary: `${order}: reserve ${saga.state.total} of credit for customer ${customerId}`,
-      run: call(participant.reserveCredit, { ...credit, amountCents: totalCents }),
+      run: call(participantFor(OrderStep.reserveCredit).reserveCredit, { ...credit, amountCents: totalCents }),
       compensation: {
         name: 'releaseCredit',
         summary: `${order}: release credit of customer ${customerId}`,
@@ -77,7 +106,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
     await saga.step({
       name: OrderStep.reserveInventory,
       summary: `${order}: reserve stock for ${items.length} item line(s)`,
-      run: call(participant.reserveInventory, inventory),
+      run: call(participantFor(OrderStep.reserveInventory).reserveInventory, inventory),
       compensation: {
         name: 'releaseInventory',
         summary: `${order}: put reserved stock back`,
@@ -89,7 +118,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
     await saga.step({
       name: OrderStep.processPayment,
       summary: `${order}: charge ${saga.state.total}`,
-      run: call(participant.processPayment, {
+      run: call(participantFor(OrderStep.processPayment).processPayment, {
         key: paymentKey,
         orderId,
         customerId,
@@ -107,7 +136,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
     await saga.step({
       name: OrderStep.createShipment,
       summary: `${order}: create shipment to ${shippingAddress.country}`,
-      run: call(participant.createShipment, { key: shipmentKey, orderId, address: shippingAddress, deliveryDate }),
+      run: call(participantFor(OrderStep.createShipment).createShipment, { key: shipmentKey, orderId, address: shippingAddress, deliveryDate }),
       compensation: {
         name: 'cancelShipment',
         summary: `${order}: cancel the shipment`,
@@ -119,7 +148,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
     await saga.step({
       name: OrderStep.reserveVehicle,
       summary: `${order}: book a vehicle for ${deliveryDate}`,
-      run: call(participant.reserveVehicle, vehicle),
+      run: call(participantFor(OrderStep.reserveVehicle).reserveVehicle, vehicle),
       compensation: {
         name: 'releaseVehicle',
         summary: `${order}: free the vehicle booking`,

@@ -1,7 +1,7 @@
 import { orderWorkflowId, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
 import { addVehicle, orderBody, seed, snapshot, unique } from '../support/fixtures';
-import { http, scheduledActivities, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { executedActivities, http, startHarness, waitForSaga, type Harness } from '../support/harness';
 
 const steps = ['reserveCredit', 'reserveInventory', 'processPayment', 'createShipment', 'reserveVehicle'];
 const compensations: Record<string, string> = {
@@ -46,6 +46,11 @@ describe('the order saga, end to end on the real servers', () => {
       ...steps.map((name) => [name, 'COMPLETED']),
     ]);
     expect(state.steps.every((x) => x.attempts === 1 && x.completedAt !== null)).toBe(true);
+    // Every step ran as a local activity; only the loyalty notification is a regular activity.
+    expect(await executedActivities(h.client.workflow.getHandle(orderWorkflowId(body.orderId)))).toEqual([
+      ...['priceOrder', ...steps].map((name) => ({ name, local: true })),
+      { name: 'recordCompletedOrder', local: false },
+    ]);
     const after = await snapshot(h, s, date, body.orderId);
     expect(after.creditAvailableCents).toBe(before.creditAvailableCents! - 3750);
     expect(after.stock).toBe(before.stock! - 3);
@@ -110,9 +115,13 @@ describe('the order saga, end to end on the real servers', () => {
       expect(state.steps.slice(1).every((x) => x.status === 'COMPENSATED')).toBe(true);
       expect(state.steps.find((x) => x.name === step)?.error?.type).toBe(type);
 
-      // From Temporal's own history, not from our state: the steps, then their compensations reversed.
-      const history = await scheduledActivities(h.client.workflow.getHandle(orderWorkflowId(body.orderId)));
-      expect(history).toEqual(['priceOrder', ...started, ...started.map((x) => compensations[x]).reverse()]);
+      // From Temporal's own history, not from our state: the steps, then their compensations reversed. The steps
+      // ran as local activities (markers), the compensations as regular activities (patched 'local-participant-calls').
+      const history = await executedActivities(h.client.workflow.getHandle(orderWorkflowId(body.orderId)));
+      const undone = started.map((x) => compensations[x]).reverse();
+      expect(history.map((a) => a.name)).toEqual(['priceOrder', ...started, ...undone]);
+      expect(history.filter((a) => a.local).map((a) => a.name)).toEqual(['priceOrder', ...started]);
+      expect(history.filter((a) => !a.local).map((a) => a.name)).toEqual(undone);
 
       const after = await snapshot(h, s, body.deliveryDate, body.orderId);
       expect(after).toEqual({ ...before, chargedCents: 0, liveShipments: 0 });
@@ -125,8 +134,8 @@ describe('the order saga, end to end on the real servers', () => {
     const state = await runOrder(body);
     expect(state.status).toBe(SagaStatus.COMPENSATED);
     expect(state.failure).toMatchObject({ step: 'priceOrder', type: 'UnknownProduct' });
-    expect(await scheduledActivities(h.client.workflow.getHandle(orderWorkflowId(body.orderId)))).toEqual([
-      'priceOrder',
+    expect(await executedActivities(h.client.workflow.getHandle(orderWorkflowId(body.orderId)))).toEqual([
+      { name: 'priceOrder', local: true },
     ]);
   });
 

@@ -105,12 +105,45 @@ export async function waitForSaga<S extends SagaState>(
   }
 }
 
-/** Activity types in the order the workflow scheduled them, read from its history. */
+/** The regular activities the workflow scheduled, in history order (local activities are not scheduled). */
 export async function scheduledActivities(handle: WorkflowHandle): Promise<string[]> {
   const history: temporal.api.history.v1.IHistory = await handle.fetchHistory();
   return (history.events ?? [])
     .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
     .filter((name): name is string => typeof name === 'string');
+}
+
+/** One activity execution as Temporal's history records it. */
+export interface ExecutedActivity {
+  name: string;
+  /** A local activity (a `core_local_activity` marker) rather than a regular one (`ActivityTaskScheduled`). */
+  local: boolean;
+}
+
+/** The activity type a `core_local_activity` marker records (JSON in `details.data`, written by the SDK's core). */
+function localActivityType(event: temporal.api.history.v1.IHistoryEvent): string | undefined {
+  const marker = event.markerRecordedEventAttributes;
+  if (marker?.markerName !== 'core_local_activity') return undefined;
+  const data = marker.details?.['data']?.payloads?.[0]?.data;
+  if (!data) return undefined;
+  const parsed = JSON.parse(new TextDecoder().decode(data)) as { activity_type?: unknown };
+  return typeof parsed.activity_type === 'string' ? parsed.activity_type : undefined;
+}
+
+/**
+ * Every activity the workflow ran, regular and local, in history order: a regular one where it was scheduled, a
+ * local one where its marker was recorded (once it finished, after its retries; one marker per execution).
+ */
+export async function executedActivities(handle: WorkflowHandle): Promise<ExecutedActivity[]> {
+  const history: temporal.api.history.v1.IHistory = await handle.fetchHistory();
+  const executed: ExecutedActivity[] = [];
+  for (const e of history.events ?? []) {
+    const regular = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (typeof regular === 'string') executed.push({ name: regular, local: false });
+    const local = localActivityType(e);
+    if (local !== undefined) executed.push({ name: local, local: true });
+  }
+  return executed;
 }
 
 /** Small JSON-over-HTTP client for tests. */

@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 
 /**
  * Named timeout and retry presets, each set on purpose.
@@ -12,6 +12,18 @@ export const participantCall = {
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 8 },
 } as const satisfies ActivityOptions;
+
+/**
+ * `participantCall` for a participant call run as a local activity (inside the worker that runs the
+ * workflow task, no schedule/poll/complete round trip through the server): the same timeout and the
+ * same retries, so a step fails, retries and compensates exactly as it does as a regular activity.
+ * The backoff stays under the SDK's `localRetryThreshold` (1 min), so retries happen in the worker
+ * without timers.
+ */
+export const localParticipantCall = {
+  startToCloseTimeout: participantCall.startToCloseTimeout,
+  retry: participantCall.retry,
+} as const satisfies LocalActivityOptions;
 
 /**
  * Compensations must not give up lightly: they retry for about three minutes, then the saga is
