@@ -136,7 +136,12 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
     await saga.step({
       name: OrderStep.createShipment,
       summary: `${order}: create shipment to ${shippingAddress.country}`,
-      run: call(participantFor(OrderStep.createShipment).createShipment, { key: shipmentKey, orderId, address: shippingAddress, deliveryDate }),
+      run: call(participantFor(OrderStep.createShipment).createShipment, {
+        key: shipmentKey,
+        orderId,
+        address: shippingAddress,
+        deliveryDate,
+      }),
       compensation: {
         name: 'cancelShipment',
         summary: `${order}: cancel the shipment`,

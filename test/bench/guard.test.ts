@@ -20,8 +20,8 @@ import { requireEnv } from '../support/harness';
  */
 // Measured on the tuned design: since `patched('local-participant-calls')` the six steps are local activities, one
 // MarkerRecorded event each, all run inside the first workflow task (was: 6 events per workflow-task + activity
-// round trip, 53 for a completed saga). The compensations stay regular activities: 7 events each (scheduled,
-// started, completed, and the workflow task that follows). The completed saga includes the loyalty signal behind
+// round trip, 53 for a completed saga). The compensations stay regular activities: 6 events each (scheduled,
+// started, completed, and the workflow task that follows; each later failure point adds one marker and one of them). The completed saga includes the loyalty signal behind
 // `patched('loyalty-signal')` (a regular activity). Started here without search attributes, so the saga upserts
 // CustomerId itself (one event more than a start through the API). MongoDB writes are unchanged: one per effect
 // and one per compensation (a tombstone when there was nothing to undo).
