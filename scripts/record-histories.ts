@@ -193,18 +193,19 @@ const scenarios: Record<string, Scenario> = {
       return handle;
     },
   },
-  // After patched('local-participant-calls'): the steps run as local activities (MarkerRecorded events), the
-  // compensations stay regular activities.
+  // After patched('local-participant-calls'): the steps run as local activities (MarkerRecorded events), except
+  // processPayment; the compensations stay regular activities.
   'completed-local-activities': {
     description:
-      "After patched('local-participant-calls'): every step succeeds as a local activity, then the loyalty signal.",
+      "After patched('local-participant-calls'): every step succeeds, all but processPayment as local activities; " +
+      'then the loyalty signal.',
     sagaStatus: SagaStatus.COMPLETED,
     run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'))),
   },
   'payment-declined-local-activities': {
     description:
-      "After patched('local-participant-calls'): processPayment (a local activity) fails with PaymentDeclined; " +
-      'payment, stock, credit undone by regular activities.',
+      "After patched('local-participant-calls'): price, credit, stock as local activities, then processPayment " +
+      '(regular) fails with PaymentDeclined; payment, stock, credit undone by regular activities.',
     sagaStatus: SagaStatus.COMPENSATED,
     run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'), { token: 'tok_declined' })),
   },

@@ -16,7 +16,7 @@
  * Introduced behind `patched('loyalty-signal')` so that sagas recorded before it replay unchanged.
  *
  * Since `patched('local-participant-calls')` the steps' participant calls run as local activities
- * (see `STEP_CALLS`); compensations stay regular activities. Sagas started before it keep regular
+ * (all but `processPayment`, see `STEP_CALLS`); compensations stay regular activities. Sagas started before it keep regular
  * activities for every step, so their histories replay unchanged.
  */
 import {
@@ -44,16 +44,27 @@ const notify = proxyActivities<Activities>(untilDoneCall);
  * well within `participantCall`'s 10 s and never heartbeats — it then runs inside the workflow task
  * and costs one marker event instead of a schedule/start/complete round trip through the server;
  * re-execution (a lost marker, a worker crash) is covered by the idempotency key. `regular` for a
- * step that is long (minutes: it would hold the workflow task and be retried whole on a crash), that
- * needs heartbeats (local activities cannot heartbeat), or whose attempts operators must see as
- * their own events in the Web UI. Compensations are always regular activities: they run rarely, and
- * operators follow them in the history.
+ * step that may be long (it would hold the workflow task and be retried whole on a crash), that
+ * needs heartbeats (local activities cannot heartbeat), or where a saga must be observable and
+ * cancellable while the step runs.
+ *
+ * Why that last point: consecutive local steps run in ONE workflow task, and the workflow sees new
+ * events (a cancel request) and answers queries (GET /orders/{id}, its event stream) only between
+ * workflow tasks — at the end of the batch, or at the task's heartbeat (80% of its 10 s timeout)
+ * when a local step is slow or retrying. So `processPayment` stays regular: it is the call to the
+ * payment provider, the one step whose latency is not ours, and the point where a running saga is
+ * seen and cancelled mid-way (a cancel during it is honoured at once, as before). A cancel that
+ * arrives while the last local steps (shipment, vehicle) run is honoured when they finish: if they
+ * succeed, the order completes, as if the cancel had come just after.
+ *
+ * Compensations are always regular activities: they run rarely, and operators follow them in the
+ * history and the Web UI.
  */
 const STEP_CALLS: Record<keyof typeof OrderStep, 'local' | 'regular'> = {
   priceOrder: 'local',
   reserveCredit: 'local',
   reserveInventory: 'local',
-  processPayment: 'local',
+  processPayment: 'regular',
   createShipment: 'local',
   reserveVehicle: 'local',
 };
