@@ -16,8 +16,8 @@
  * Introduced behind `patched('loyalty-signal')` so that sagas recorded before it replay unchanged.
  *
  * Since `patched('local-participant-calls')` the steps' participant calls run as local activities
- * (all but `processPayment`, see `STEP_CALLS`); compensations stay regular activities. Sagas started before it keep regular
- * activities for every step, so their histories replay unchanged.
+ * (all but `processPayment`, see `STEP_CALLS`); compensations stay regular activities. Sagas started
+ * before it keep regular activities for every step, so their histories replay unchanged.
  */
 import {
   CancellationScope,
