@@ -34,9 +34,3 @@ export const SagaFailure = {
   /** A step did not complete within its timeout. */
   Timeout: 'Timeout',
 } as const;
-
-export const businessFailureTypes: readonly string[] = Object.values(BusinessFailure);
-
-export function isBusinessFailureType(type: string | undefined): type is BusinessFailureType {
-  return type !== undefined && businessFailureTypes.includes(type);
-}

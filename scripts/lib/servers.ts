@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
+import { searchAttributeDefinitions } from '../../common/search-attributes';
 
 /** Repository root (this file is scripts/lib/servers.ts). */
 export const repoRoot = path.resolve(__dirname, '..', '..');
@@ -420,11 +421,10 @@ function runCli(args: string[], timeoutMs = 5000): Promise<{ code: number | null
 export type SearchAttributeType = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
 /** The search attributes our workflows use. */
-export const SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttributeType>> = {
-  SagaStatus: 'Keyword',
-  CustomerId: 'Keyword',
-  OrderTotal: 'Double',
-};
+/** Our search attributes, from the one definition the workflows and the API use. */
+export const SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttributeType>> = Object.fromEntries(
+  searchAttributeDefinitions.map(({ name, type }) => [name, type]),
+);
 
 export interface TemporalDevServerOptions {
   /** Frontend gRPC port (bound on 127.0.0.1). */
