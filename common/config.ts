@@ -2,6 +2,21 @@ import { z } from 'zod';
 import { FaultSpecError, parseFaultSpec } from '../activities/faults';
 import { DEFAULT_TASK_QUEUE } from './definitions';
 
+/** An optional whole number in [min, max], e.g. a worker slot count. */
+function workerCount(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\d{1,6}$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, `must be a whole number from ${min} to ${max}`)
+        .max(max, `must be a whole number from ${min} to ${max}`),
+    )
+    .optional();
+}
+
 /**
  * The one typed configuration of the service, read from the environment and validated at start.
  * A wrong value stops the process with a message that names the variable. Workflows never read it.
@@ -58,6 +73,24 @@ const schema = z.object({
     .min(0, 'must not be negative')
     .max(600, 'must be at most 600')
     .default(20),
+  /**
+   * `true`: the API process also runs a saga worker on TASK_QUEUE, sharing one connection with its Temporal
+   * client, and starts sagas eagerly (the first workflow task comes back with the start, no poll). For a small
+   * deployment; separate worker processes may still poll the same queue. Default `false`.
+   */
+  API_EMBEDDED_WORKER: z
+    .enum(['true', 'false'], 'must be true or false')
+    .transform((v) => v === 'true')
+    .default(false),
+  /**
+   * Worker sizing (docs/performance.md, "Worker slots and cache"). Each is optional; unset means the
+   * default chosen by measurement on a 2-core machine (workers/sizing.ts).
+   */
+  WORKER_WORKFLOW_TASK_SLOTS: workerCount(2, 1000),
+  WORKER_ACTIVITY_SLOTS: workerCount(1, 1000),
+  WORKER_LOCAL_ACTIVITY_SLOTS: workerCount(1, 1000),
+  WORKER_POLLERS: workerCount(1, 100),
+  WORKER_CACHED_WORKFLOWS: workerCount(0, 100_000),
   /**
    * Test hook, off unless set: faults the worker injects into its activities (docs/faults.md), e.g.
    * `releaseCredit:fail=3,*:rate=0.05`. Never set it in production.

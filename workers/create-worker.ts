@@ -3,6 +3,7 @@ import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/w
 import type { Db } from 'mongodb';
 import { createActivities } from '../activities';
 import type { FaultPlan } from '../activities/faults';
+import { sizingOptions, type WorkerSizing } from './sizing';
 
 export const workflowsPath = require.resolve('../workflows');
 
@@ -20,6 +21,8 @@ export interface SagaWorkerOptions {
   /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   shutdownGraceSeconds?: number;
+  /** Slots, pollers and cache; unset fields use DEFAULT_SIZING (workers/sizing.ts). */
+  sizing?: WorkerSizing;
   /** Test hook (docs/faults.md): faults to inject into the activities. */
   faults?: FaultPlan;
   /** Extra worker options, e.g. smaller caches in tests. */
@@ -38,6 +41,7 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
     // Without a grace time running activities are abandoned on SIGTERM and retried only after
     // their start-to-close timeout.
     shutdownGraceTime: `${shutdownGraceSeconds}s`,
+    ...sizingOptions(options.sizing),
     ...options.overrides,
   });
 }

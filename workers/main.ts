@@ -4,6 +4,7 @@ import { connectMongo } from '../activities/db';
 import { describeFaultPlan } from '../activities/faults';
 import { loadConfig } from '../common/config';
 import { createSagaWorker } from './create-worker';
+import { sizingFromConfig } from './sizing';
 
 /**
  * The saga worker: polls the task queue until SIGINT/SIGTERM, then stops polling, lets running activities finish
@@ -24,6 +25,7 @@ async function run(): Promise<void> {
       temporal: new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }),
       shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
       faults: config.SAGA_FAULTS,
+      sizing: sizingFromConfig(config),
       ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
     });
     if (config.SAGA_FAULTS) {

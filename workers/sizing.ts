@@ -1,0 +1,52 @@
+import type { WorkerOptions } from '@temporalio/worker';
+import type { Config } from '../common/config';
+
+/** How many tasks of each kind the worker runs at once, how many pollers it keeps, how many workflows it caches. */
+export interface WorkerSizing {
+  workflowTaskSlots?: number;
+  activitySlots?: number;
+  localActivitySlots?: number;
+  /** Long polls per task kind (workflow and activity). */
+  pollers?: number;
+  cachedWorkflows?: number;
+}
+
+/**
+ * The sizing used when the environment sets none: measured on a 2-core machine with `npm run bench:sizing`
+ * (bench/results/worker-sizing.md, docs/performance.md).
+ */
+export const DEFAULT_SIZING: Required<WorkerSizing> | Record<string, never> = {};
+
+/** Worker options for a sizing: unset fields fall back to DEFAULT_SIZING, then to the SDK's defaults. */
+export function sizingOptions(sizing: WorkerSizing = {}): Partial<WorkerOptions> {
+  const s: WorkerSizing = { ...DEFAULT_SIZING, ...stripUndefined(sizing) };
+  const out: Partial<WorkerOptions> = {};
+  if (s.workflowTaskSlots !== undefined) out.maxConcurrentWorkflowTaskExecutions = s.workflowTaskSlots;
+  if (s.activitySlots !== undefined) out.maxConcurrentActivityTaskExecutions = s.activitySlots;
+  if (s.localActivitySlots !== undefined) out.maxConcurrentLocalActivityExecutions = s.localActivitySlots;
+  if (s.cachedWorkflows !== undefined) out.maxCachedWorkflows = s.cachedWorkflows;
+  if (s.pollers !== undefined) {
+    // The SDK requires at least 2 workflow pollers while workflows are cached (one for the sticky queue), and no
+    // more pollers than slots.
+    const wftSlots = s.workflowTaskSlots ?? 40;
+    const minWorkflowPolls = s.cachedWorkflows === 0 ? 1 : 2;
+    out.maxConcurrentWorkflowTaskPolls = Math.min(Math.max(s.pollers, minWorkflowPolls), wftSlots);
+    out.maxConcurrentActivityTaskPolls = Math.min(s.pollers, s.activitySlots ?? 100);
+  }
+  return out;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The sizing the environment asks for (WORKER_* variables); unset ones stay undefined. */
+export function sizingFromConfig(config: Config): WorkerSizing {
+  return {
+    workflowTaskSlots: config.WORKER_WORKFLOW_TASK_SLOTS,
+    activitySlots: config.WORKER_ACTIVITY_SLOTS,
+    localActivitySlots: config.WORKER_LOCAL_ACTIVITY_SLOTS,
+    pollers: config.WORKER_POLLERS,
+    cachedWorkflows: config.WORKER_CACHED_WORKFLOWS,
+  };
+}
