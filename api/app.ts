@@ -23,6 +23,11 @@ export interface AppDeps {
   eventsPollMs?: number;
   /** Longest one Temporal call may take before the request answers 503 (default 5 s). */
   temporalCallMs?: number;
+  /**
+   * Ask the server to hand a new saga's first workflow task straight to a worker in this process. Only with a
+   * client on a NativeConnection shared with a running worker (API_EMBEDDED_WORKER; api/server.ts).
+   */
+  eagerStart?: boolean;
 }
 
 /** 405 with an `Allow` header for a documented path asked with a method it does not answer to. */
@@ -55,6 +60,7 @@ export function createApp({
   shutdown = new AbortController().signal,
   eventsPollMs = 300,
   temporalCallMs = 5_000,
+  eagerStart = false,
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -66,9 +72,9 @@ export function createApp({
   app.use(requireJson);
   app.use(express.json({ limit: bodyLimit, strict: true }));
   app.use(participantRoutes(collections(db)));
-  app.use(orderRoutes({ temporal, db, taskQueue, eventsPollMs, temporalCallMs, shutdown }));
+  app.use(orderRoutes({ temporal, db, taskQueue, eventsPollMs, temporalCallMs, shutdown, eagerStart }));
   app.use(
-    transportOrderRoutes({ temporal, db, taskQueue, temporalCallMs }),
+    transportOrderRoutes({ temporal, db, taskQueue, temporalCallMs, eagerStart }),
     loyaltyRoutes({ temporal, db, temporalCallMs }),
   );
   app.use(notFoundHandler);

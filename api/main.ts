@@ -4,12 +4,21 @@ import { startApi } from './server';
 /**
  * The API process. On SIGTERM/SIGINT it stops accepting connections, finishes in-flight requests (event
  * streams end), closes its clients and exits 0; after API_SHUTDOWN_GRACE_SECONDS, or on a second signal, it
- * exits 1 at once.
+ * exits 1 at once. With API_EMBEDDED_WORKER=true it also runs a saga worker, drained after the requests
+ * (running activities get WORKER_SHUTDOWN_GRACE_SECONDS).
  */
 async function run(): Promise<void> {
   const config = loadConfig();
   const api = await startApi(config);
   console.log(`API listening on http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${api.port}`);
+  if (api.embeddedWorker) {
+    console.log(`Embedded worker polling task queue '${config.TASK_QUEUE}'; sagas start eagerly`);
+    // A failed embedded worker leaves the API unable to run what it starts here: exit, let the supervisor restart.
+    api.embeddedWorker.catch((err: unknown) => {
+      console.error(`Embedded worker failed: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    });
+  }
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) {
@@ -18,10 +27,13 @@ async function run(): Promise<void> {
     }
     stopping = true;
     console.log(`${signal}: finishing in-flight requests`);
+    // The embedded worker drains after the requests: its grace time comes on top.
+    const graceSeconds =
+      config.API_SHUTDOWN_GRACE_SECONDS + (api.embeddedWorker ? config.WORKER_SHUTDOWN_GRACE_SECONDS : 0);
     const force = setTimeout(() => {
-      console.error(`requests still in flight after ${config.API_SHUTDOWN_GRACE_SECONDS}s: exiting`);
+      console.error(`still stopping after ${graceSeconds}s: exiting`);
       process.exit(1);
-    }, config.API_SHUTDOWN_GRACE_SECONDS * 1000);
+    }, graceSeconds * 1000);
     force.unref();
     api.stop().then(
       () => {

@@ -1,45 +1,96 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
-import type { MongoClient } from 'mongodb';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { Db, MongoClient } from 'mongodb';
 import { connectMongo } from '../activities/db';
 import type { Config } from '../common/config';
+import { createSagaWorker } from '../workers/create-worker';
+import { sizingFromConfig } from '../workers/sizing';
 import { createApp } from './app';
 
 export interface RunningApi {
   server: Server;
   port: number;
+  /** With API_EMBEDDED_WORKER: settles when the embedded worker stops; rejects if it fails. */
+  embeddedWorker?: Promise<void>;
   stop(): Promise<void>;
+}
+
+interface Temporal {
+  client: Client;
+  close(): Promise<void>;
+  worker?: { instance: Worker; running: Promise<void> };
+}
+
+/**
+ * API_EMBEDDED_WORKER: one NativeConnection shared by the client and a saga worker in this process, the only
+ * set-up in which the SDK can start a workflow eagerly. The API owns SIGTERM here: the SDK's own signal
+ * handlers are turned off so that requests in flight finish before the worker drains.
+ */
+async function connectTemporal(config: Config, db: Db): Promise<Temporal> {
+  // What the API does (start, cancel, signal) shows under this identity in histories and the Web UI.
+  const identity = `${process.pid}@${os.hostname()}/api`;
+  if (!config.API_EMBEDDED_WORKER) {
+    const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    return {
+      client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, identity }),
+      close: () => connection.close(),
+    };
+  }
+  Runtime.install({ shutdownSignals: [] });
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  try {
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, identity });
+    const worker = await createSagaWorker({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TASK_QUEUE,
+      db,
+      servedCountries: config.SERVED_COUNTRIES,
+      temporal: client,
+      shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
+      faults: config.SAGA_FAULTS,
+      sizing: sizingFromConfig(config),
+      ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
+    });
+    return { client, close: () => connection.close(), worker: { instance: worker, running: worker.run() } };
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
 }
 
 /**
  * Connects to Temporal and MongoDB and listens. `stop()` stops accepting connections, ends event streams,
- * lets requests in flight finish, then closes the clients.
+ * lets requests in flight finish, drains the embedded worker if there is one, then closes the clients.
  */
 export async function startApi(config: Config): Promise<RunningApi> {
   let mongo: MongoClient | undefined;
-  let connection: Connection | undefined;
+  let temporal: Temporal | undefined;
   try {
     const connected = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
     mongo = connected.client;
-    connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-    const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    temporal = await connectTemporal(config, connected.db);
     const shutdown = new AbortController();
     const app = createApp({
-      temporal,
+      temporal: temporal.client,
       db: connected.db,
       taskQueue: config.TASK_QUEUE,
       bodyLimit: config.BODY_LIMIT,
       shutdown: shutdown.signal,
+      eagerStart: temporal.worker !== undefined,
     });
     const server = app.listen(config.PORT, config.HOST);
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
-    const clients = { mongo, connection };
+    const clients = { mongo, temporal };
     return {
       server,
       port,
+      ...(temporal.worker ? { embeddedWorker: temporal.worker.running } : {}),
       async stop() {
         // Event streams end, /ready answers 503; requests in flight finish, then the clients close.
         shutdown.abort();
@@ -52,12 +103,22 @@ export async function startApi(config: Config): Promise<RunningApi> {
           });
           server.closeIdleConnections();
         });
-        await clients.connection.close();
+        const worker = clients.temporal.worker;
+        if (worker) {
+          // No new tasks; running activities get WORKER_SHUTDOWN_GRACE_SECONDS to finish.
+          if (worker.instance.getState() === 'RUNNING') worker.instance.shutdown();
+          await worker.running.catch(() => undefined);
+        }
+        await clients.temporal.close();
         await clients.mongo.close();
       },
     };
   } catch (err) {
-    await connection?.close();
+    if (temporal?.worker) {
+      temporal.worker.instance.shutdown();
+      await temporal.worker.running.catch(() => undefined);
+    }
+    await temporal?.close();
     await mongo?.close();
     throw err;
   }

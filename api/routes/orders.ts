@@ -28,6 +28,8 @@ export interface OrderRoutesDeps {
   eventsPollMs: number;
   /** Longest one Temporal call may take before the request answers 503. */
   temporalCallMs: number;
+  /** Start sagas eagerly (AppDeps.eagerStart). */
+  eagerStart: boolean;
   /** Aborted when the API shuts down: open event streams end. */
   shutdown: AbortSignal;
 }
@@ -56,6 +58,7 @@ export function orderRoutes({
   eventsPollMs,
   temporalCallMs,
   shutdown,
+  eagerStart,
 }: OrderRoutesDeps): Router {
   const router = Router();
   const keys = idempotencyKeys(db);
@@ -92,6 +95,7 @@ export function orderRoutes({
           staticSummary: `Order ${input.orderId} for customer ${input.customerId}`,
           // An order id names one saga for good: never start a second one, even after the first closed.
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          requestEagerStart: eagerStart,
         }),
       );
       return { orderId: input.orderId, workflowId, runId: handle.firstExecutionRunId, status: SagaStatus.RUNNING };

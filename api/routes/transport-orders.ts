@@ -52,10 +52,18 @@ export interface TransportOrderRoutesDeps {
   taskQueue: string;
   /** Longest one Temporal call may take before the request answers 503. */
   temporalCallMs: number;
+  /** Start sagas eagerly (AppDeps.eagerStart). */
+  eagerStart: boolean;
 }
 
 /** Parcels, transport vehicles, and the transport order saga with its approve/reject decision. */
-export function transportOrderRoutes({ temporal, db, taskQueue, temporalCallMs }: TransportOrderRoutesDeps): Router {
+export function transportOrderRoutes({
+  temporal,
+  db,
+  taskQueue,
+  temporalCallMs,
+  eagerStart,
+}: TransportOrderRoutesDeps): Router {
   const router = Router();
   const withDeadline = <T>(fn: () => Promise<T>) => temporal.connection.withDeadline(Date.now() + temporalCallMs, fn);
   const handleOf = (orderId: string) => temporal.workflow.getHandle(transportWorkflowId(orderId));
@@ -117,6 +125,7 @@ export function transportOrderRoutes({ temporal, db, taskQueue, temporalCallMs }
           staticSummary: `Transport order ${orderId} for customer ${customerId}`,
           // A transport order id names one saga for good, even after it closed.
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          requestEagerStart: eagerStart,
         }),
       );
       return { orderId, workflowId, runId: handle.firstExecutionRunId, status: SagaStatus.RUNNING };

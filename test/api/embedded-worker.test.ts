@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { temporal } from '@temporalio/proto';
+import { orderWorkflowId, type OrderState } from '../../common/order';
+import { repoRoot } from '../../scripts/lib/servers';
+import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
+import { http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
+
+/**
+ * API_EMBEDDED_WORKER=true: the API process runs the sagas it starts, with no worker process on its task
+ * queue, and starts them eagerly (the server hands the first workflow task back with the start).
+ */
+const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
+
+let h: Harness;
+let s: Seeded;
+beforeAll(async () => {
+  h = await startHarness('embedded');
+  await addVehicle(h, 100);
+  s = await seed(h, { creditLimit: 100_000, stock: 10_000 });
+});
+afterAll(async () => h?.stop());
+
+function startApi(taskQueue: string) {
+  const child = spawn(tsx, ['api/main.ts'], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env.PATH,
+      TEMPORAL_ADDRESS: requireEnv('TEMPORAL_ADDRESS'),
+      MONGODB_URI: requireEnv('MONGODB_URI'),
+      MONGODB_DB: h.db.databaseName,
+      WORKFLOW_BUNDLE_PATH: requireEnv('WORKFLOW_BUNDLE_PATH'),
+      // a task queue no other worker polls: whatever runs there, the API process ran
+      TASK_QUEUE: taskQueue,
+      API_EMBEDDED_WORKER: 'true',
+      HOST: '127.0.0.1',
+      PORT: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const started = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1];
+      if (port && output.includes('Embedded worker polling')) resolve(`http://127.0.0.1:${port}`);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    void exited.then((code) => reject(new Error(`api/main.ts exited with ${code}: ${output}`)));
+  });
+  return { child, started, exited, output: () => output };
+}
+
+test('the API runs the sagas it starts, eagerly, and drains its worker on SIGTERM', async () => {
+  const taskQueue = unique('embedded');
+  const api = startApi(taskQueue);
+  try {
+    const baseUrl = await api.started;
+    const date = '2027-07-01';
+    const before = await snapshot(h, s, date);
+    const orders = Array.from({ length: 3 }, () => orderBody(s, { deliveryDate: date }));
+    for (const order of orders) expect((await http(baseUrl, 'POST', '/orders', order)).status).toBe(202);
+
+    for (const order of orders) {
+      const handle = h.client.workflow.getHandle(orderWorkflowId(order.orderId));
+      const state = await waitForSaga<OrderState>(handle);
+      expect(state.status).toBe('COMPLETED');
+      const history: temporal.api.history.v1.IHistory = await handle.fetchHistory();
+      const events = history.events ?? [];
+      expect(events[0]?.workflowExecutionStartedEventAttributes?.taskQueue?.name).toBe(taskQueue);
+      // Eager: the first workflow task was started by the API's start request (the client's identity), later
+      // ones by the worker's polls (the worker's identity).
+      const tasks = events.flatMap((e) => e.workflowTaskStartedEventAttributes ?? []);
+      expect(tasks[0]?.identity).toMatch(/\/api$/);
+      expect(tasks.length).toBeGreaterThan(1);
+      for (const later of tasks.slice(1)) expect(later.identity).not.toMatch(/\/api$/);
+    }
+    // Each order applied exactly once at every participant
+    const after = await snapshot(h, s, date);
+    expect(after.stock).toBe(before.stock! - 3 * 2);
+    expect(after.vehicleLoad).toBe(before.vehicleLoad + 3);
+
+    api.child.kill('SIGTERM');
+    expect(await api.exited).toBe(0);
+    expect(api.output()).toContain('API stopped');
+  } finally {
+    if (api.child.exitCode === null && api.child.signalCode === null) api.child.kill('SIGKILL');
+  }
+});
