@@ -5,6 +5,7 @@
  *   npm run bench                      default run (about 15 minutes)
  *   npm run bench -- --quick           a short run (about 2–4 minutes), for a first look
  *   npm run bench -- --engines ours,restate   a subset
+ *   npm run bench -- --quick --engines ours-inprocess,ours-eager --out eager   results under another name
  *
  * Per engine and mix (all succeed; 10% fail at a random step and compensate): one saga at a time,
  * a closed-loop sweep (8, 32, 128 in flight), an open-loop run at stepped arrival rates (latency
@@ -20,6 +21,7 @@ import { freePort, startFerretDb, stopAll } from '../scripts/lib/servers';
 import { engines, type Engine } from './lib/engines';
 import { loadAverage, treeCpuSeconds, treePeakMb } from './lib/procstat';
 import { renderChart, renderMarkdown, type EngineResult, type MixResult, type Scenario } from './lib/report';
+import { summarize } from './lib/stats';
 import { checkAll, planOrder, seed, type Mix, type PlannedOrder } from './lib/workload';
 
 const argv = process.argv.slice(2);
@@ -29,22 +31,14 @@ const engineNames =
   argv.includes('--engines') && engineArg
     ? engineArg.split(',')
     : ['ours', 'temporal-plain', 'restate', 'dbos', 'ours-sqlite-default'];
+const outArg = argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : undefined;
+if (outArg !== undefined && !/^[a-z0-9-]+$/.test(outArg)) throw new Error('--out takes a name of a-z, 0-9 and -');
 const cfg = quick
   ? { unloaded: 8, closed: [8, 32], closedSeconds: 4, openSteps: [0.6, 1.0], openSeconds: 4 }
   : { unloaded: 30, closed: [8, 32, 128], closedSeconds: 12, openSteps: [0.5, 0.8, 1.0, 1.25], openSeconds: 10 };
 /** An open-loop rate counts as sustained when p99 stays under this and every saga finished. */
 const P99_BOUND_MS = 2000;
 const DRAIN_TIMEOUT_MS = 60_000;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-function summarize(latencies: number[]) {
-  const s = [...latencies].sort((a, b) => a - b);
-  return { p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s.at(-1) ?? NaN };
-}
 
 interface Meter {
   engine: Engine;
@@ -307,7 +301,7 @@ async function main(): Promise<void> {
   };
   const out = path.join(__dirname, 'results');
   fs.mkdirSync(out, { recursive: true });
-  const base = quick ? 'quick' : 'latest';
+  const base = outArg ?? (quick ? 'quick' : 'latest');
   fs.writeFileSync(path.join(out, `${base}.json`), JSON.stringify(report, null, 2) + '\n');
   fs.writeFileSync(path.join(out, `${base}.md`), renderMarkdown(report));
   fs.writeFileSync(path.join(out, `${base}.svg`), renderChart(report));

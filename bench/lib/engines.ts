@@ -1,6 +1,10 @@
 /** The engines under test, each behind the same small interface the load generator drives. */
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import fs from 'node:fs';
+import { MongoClient } from 'mongodb';
+import { createSagaWorker } from '../../workers/create-worker';
 import type { ManagedProcess } from '../../scripts/lib/servers';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import { SERVED_COUNTRIES } from './workload';
@@ -74,6 +78,97 @@ async function temporalEngine(
   };
 }
 
+/**
+ * Ours with the worker inside the load generator's process, on one NativeConnection shared with the client:
+ * the only set-up in which the TypeScript SDK can start a workflow eagerly (the first workflow task comes
+ * back in the start response instead of through a poll). `eager: false` is the same set-up without it, so
+ * the two rows differ only in eager start. The worker's CPU is counted in the "driver" column.
+ */
+async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean): Promise<Engine> {
+  const dir = engineDir(ctx, name);
+  const temporal = await startTemporal(dir, 'wal');
+  const taskQueue = `bench-${name}`;
+  installRuntimeOnce(path.join(ctx.dir, 'in-process-worker.log'));
+  const mongo = new MongoClient(ctx.mongoUri);
+  const connection = await NativeConnection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  const worker = await createSagaWorker({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    db: mongo.db(ctx.mongoDb),
+    servedCountries: SERVED_COUNTRIES,
+    temporal: client,
+    sizing: sizingFromEnv(),
+  });
+  const running = worker.run();
+  let eagerStarts = 0;
+  let starts = 0;
+  return {
+    name,
+    processes: { 'temporal server': temporal.proc },
+    async runSaga(input) {
+      const handle = await client.workflow.start(ORDER_SAGA, {
+        taskQueue,
+        workflowId: orderWorkflowId(input.orderId),
+        args: [input],
+        requestEagerStart: eager,
+      });
+      starts++;
+      if (handle.eagerlyStarted) eagerStarts++;
+      const result = (await handle.result()) as OrderState;
+      return result.status;
+    },
+    async historyEvents(orderId) {
+      const history = await client.workflow.getHandle(orderWorkflowId(orderId)).fetchHistory();
+      return history.events?.length ?? 0;
+    },
+    async stop() {
+      console.log(`  ${name}: ${eagerStarts} of ${starts} starts were eager`);
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await mongo.close();
+      await temporal.proc.stop();
+    },
+  };
+}
+
+let runtimeInstalled = false;
+/** The in-process worker logs to a file, as the worker process of `ours` does, not to the console. */
+function installRuntimeOnce(logFile: string): void {
+  if (runtimeInstalled) return;
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const out = fs.createWriteStream(logFile, { flags: 'a' });
+  const meta = (m: unknown) => {
+    try {
+      return JSON.stringify(m ?? {}, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+    } catch {
+      return '';
+    }
+  };
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (e) =>
+      out.write(
+        `${new Date(Number(e.timestampNanos / 1_000_000n)).toISOString()} [${e.level}] ${e.message} ${meta(e.meta)}\n`,
+      ),
+    ),
+  });
+  runtimeInstalled = true;
+}
+
+/** Worker sizing for the in-process engines, from the same variables workers/main.ts reads. */
+function sizingFromEnv() {
+  const n = (v: string | undefined) => (v ? Number(v) : undefined);
+  return {
+    workflowTaskSlots: n(process.env.WORKER_WORKFLOW_TASK_SLOTS),
+    activitySlots: n(process.env.WORKER_ACTIVITY_SLOTS),
+    localActivitySlots: n(process.env.WORKER_LOCAL_ACTIVITY_SLOTS),
+    pollers: n(process.env.WORKER_POLLERS),
+    cachedWorkflows: n(process.env.WORKER_CACHED_WORKFLOWS),
+  };
+}
+
 const root = path.join(__dirname, '..', '..');
 
 export const engines: Record<string, (ctx: EngineContext) => Promise<Engine>> = {
@@ -91,6 +186,10 @@ export const engines: Record<string, (ctx: EngineContext) => Promise<Engine>> = 
       ready: 'Worker polling',
       workflowType: ORDER_SAGA,
     }),
+  /** Ours, worker in the load generator's process, without eager start (the baseline for `ours-eager`). */
+  'ours-inprocess': (ctx) => inProcessEngine('ours-inprocess', ctx, false),
+  /** Ours, worker in the load generator's process, starting every saga eagerly. */
+  'ours-eager': (ctx) => inProcessEngine('ours-eager', ctx, true),
   /** Temporal as the samples write it: regular activities, default worker options. */
   'temporal-plain': (ctx) =>
     temporalEngine('temporal-plain', ctx, 'wal', {

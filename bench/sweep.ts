@@ -1,0 +1,307 @@
+/**
+ * A/B sweeps of our own engine's settings, in interleaved rounds so that a drifting machine load
+ * falls on every variant alike. Each variant gets a fresh Temporal dev server (WAL) and its own
+ * database on one FerretDB; the mix is fail10 (one saga in ten fails at a random step and
+ * compensates; completed orders also signal the 200 customers' loyalty sagas, which stay cached).
+ *
+ *   npm run bench:sweep -- sizing     worker slots, pollers and workflow cache (workers/sizing.ts)
+ *   npm run bench:sweep -- eager      eager workflow start, worker in the client's process
+ *   options: --rounds 3 --seconds 10 --unloaded 20
+ *
+ * Per variant and load (one at a time; 8, 32 and 128 in flight, closed loop): the median over rounds
+ * of sagas/s, p50 and p99 latency, CPU ms per saga of the Temporal server and of the worker, and the
+ * worker's peak memory. Results: bench/results/sweep-<name>.{md,json}. Figures, never a pass/fail.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import v8 from 'node:v8';
+import { MongoClient } from 'mongodb';
+import { freePort, startFerretDb, stopAll } from '../scripts/lib/servers';
+import { engines, type Engine } from './lib/engines';
+import { loadAverage, treeCpuSeconds, treePeakMb } from './lib/procstat';
+import { median, summarize } from './lib/stats';
+import { checkAll, planOrder, seed, type PlannedOrder } from './lib/workload';
+
+interface Variant {
+  label: string;
+  engine: string;
+  env: Record<string, string>;
+  note: string;
+}
+
+/** The SDK's own default cache size for this Node's heap (worker-options.d.ts, reuseV8Context on). */
+const sdkDefaultCache = Math.max(
+  Math.floor((Math.max(v8.getHeapStatistics().heap_size_limit / 2 ** 20 - 200, 0) * 600) / 1024),
+  10,
+);
+
+const sizing = (wft: number, act: number, local: number, pollers: number, cache: number) => ({
+  WORKER_WORKFLOW_TASK_SLOTS: String(wft),
+  WORKER_ACTIVITY_SLOTS: String(act),
+  WORKER_LOCAL_ACTIVITY_SLOTS: String(local),
+  WORKER_POLLERS: String(pollers),
+  WORKER_CACHED_WORKFLOWS: String(cache),
+});
+
+const sweeps: Record<string, Variant[]> = {
+  sizing: [
+    {
+      label: 'sdk-defaults',
+      engine: 'ours',
+      env: sizing(40, 100, 100, 10, sdkDefaultCache),
+      note: `the SDK's defaults: 40 workflow-task, 100 activity and 100 local-activity slots, 10 pollers, ${sdkDefaultCache} cached`,
+    },
+    { label: 'wft2', engine: 'ours', env: sizing(2, 4, 4, 2, 1000), note: '2 / 4 / 4 slots, 2 pollers, 1000 cached' },
+    { label: 'wft4', engine: 'ours', env: sizing(4, 8, 8, 2, 1000), note: '4 / 8 / 8 slots, 2 pollers, 1000 cached' },
+    {
+      label: 'wft8',
+      engine: 'ours',
+      env: sizing(8, 16, 16, 4, 1000),
+      note: '8 / 16 / 16 slots, 4 pollers, 1000 cached',
+    },
+    {
+      label: 'wft8-cache100',
+      engine: 'ours',
+      env: sizing(8, 16, 16, 4, 100),
+      note: '8 / 16 / 16 slots, 4 pollers, 100 cached (fewer than the parked loyalty sagas: evictions, replays)',
+    },
+  ],
+  eager: [
+    {
+      label: 'in-process',
+      engine: 'ours-inprocess',
+      env: {},
+      note: 'worker in the client process, one NativeConnection, no eager start',
+    },
+    {
+      label: 'in-process-eager',
+      engine: 'ours-eager',
+      env: {},
+      note: 'the same, every start with requestEagerStart',
+    },
+  ],
+};
+
+const argv = process.argv.slice(2);
+const name = argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? '';
+const num = (flag: string, dflt: number) => (argv.includes(flag) ? Number(argv[argv.indexOf(flag) + 1]) : dflt);
+const rounds = num('--rounds', 3);
+const seconds = num('--seconds', 10);
+const unloadedCount = num('--unloaded', 20);
+const LOADS = [1, 8, 32, 128] as const;
+
+interface Measure {
+  load: number;
+  sagas: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  serverCpuMs: number;
+  workerCpuMs: number;
+  errors: number;
+}
+
+interface RoundResult {
+  round: number;
+  measures: Measure[];
+  workerPeakMb: number | null;
+  loadAverage: string;
+  dataProblems: number;
+}
+
+async function runOne(engine: Engine, db: import('mongodb').Db, round: number): Promise<RoundResult> {
+  await seed(db);
+  const orders: PlannedOrder[] = [];
+  const plan = () => {
+    const o = planOrder('fail10', `${engine.name}-r${round}-${Date.now().toString(36)}`);
+    orders.push(o);
+    return o;
+  };
+  const workerPid = engine.processes.worker?.pid;
+  const cpu = () => ({
+    server: treeCpuSeconds(engine.processes['temporal server']!.pid),
+    // in-process engines run the worker in this process
+    worker:
+      workerPid !== undefined
+        ? treeCpuSeconds(workerPid)
+        : process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+  });
+  const run = async (errors: string[], latencies: number[]) => {
+    const o = plan();
+    const t = performance.now();
+    try {
+      const status = await engine.runSaga(o.input);
+      if (status !== (o.failAt === null ? 'COMPLETED' : 'COMPENSATED')) errors.push(`${o.input.orderId}: ${status}`);
+      else latencies.push(performance.now() - t);
+    } catch (err) {
+      errors.push(String(err).slice(0, 200));
+    }
+  };
+  for (let i = 0; i < 5; i++) await run([], []); // warm-up
+  const measures: Measure[] = [];
+  for (const load of LOADS) {
+    const errors: string[] = [];
+    const latencies: number[] = [];
+    const before = cpu();
+    const t0 = performance.now();
+    let sagas = 0;
+    if (load === 1) {
+      for (let i = 0; i < unloadedCount; i++, sagas++) await run(errors, latencies);
+    } else {
+      const end = t0 + seconds * 1000;
+      await Promise.all(
+        Array.from({ length: load }, async () => {
+          while (performance.now() < end) {
+            await run(errors, latencies);
+            sagas++;
+          }
+        }),
+      );
+    }
+    const secs = (performance.now() - t0) / 1000;
+    const after = cpu();
+    const s = summarize(latencies);
+    measures.push({
+      load,
+      sagas,
+      perSecond: sagas / secs,
+      p50: s.p50,
+      p99: s.p99,
+      serverCpuMs: ((after.server - before.server) * 1000) / Math.max(1, sagas),
+      workerCpuMs: ((after.worker - before.worker) * 1000) / Math.max(1, sagas),
+      errors: errors.length,
+    });
+    if (errors.length) console.log(`    ${errors.length} errors, e.g. ${errors.slice(0, 2).join(' | ')}`);
+  }
+  const check = await checkAll(db, orders);
+  return {
+    round,
+    measures,
+    workerPeakMb: workerPid !== undefined ? treePeakMb(workerPid).largest : null,
+    loadAverage: loadAverage(),
+    dataProblems: check.problems.length,
+  };
+}
+
+const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+
+function render(
+  sweep: string,
+  variants: Variant[],
+  results: Record<string, RoundResult[]>,
+  meta: Record<string, unknown>,
+): string {
+  const L: string[] = [`# Sweep: ${sweep}`, ''];
+  L.push(`Run ${String(meta.date)}. Machine: ${JSON.stringify(meta.machine)}.`);
+  L.push(
+    `${rounds} interleaved rounds; per round and variant: ${unloadedCount} sagas one at a time, then ${seconds} s closed loop at 8, 32 and 128 in flight; fail10 mix. Medians over rounds. Load average at start ${String(meta.loadStart)}, at end ${String(meta.loadEnd)}.`,
+    '',
+  );
+  L.push('| variant | settings |', '| --- | --- |');
+  for (const v of variants) L.push(`| ${v.label} | ${v.note} |`);
+  L.push('');
+  L.push(
+    '| variant | in flight | sagas/s | p50 ms | p99 ms | server CPU ms/saga | worker CPU ms/saga | errors | data problems |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const v of variants) {
+    const rs = results[v.label] ?? [];
+    const problems = rs.reduce((a, r) => a + r.dataProblems, 0);
+    for (const load of LOADS) {
+      const ms = rs.map((r) => r.measures.find((m) => m.load === load)!).filter(Boolean);
+      const med = (f: (m: Measure) => number) => median(ms.map(f));
+      L.push(
+        `| ${v.label} | ${load === 1 ? 'one at a time' : load} | ${fmt(
+          med((m) => m.perSecond),
+          1,
+        )} | ${fmt(med((m) => m.p50))} | ${fmt(med((m) => m.p99))} | ${fmt(
+          med((m) => m.serverCpuMs),
+          1,
+        )} | ${fmt(
+          med((m) => m.workerCpuMs),
+          1,
+        )} | ${ms.reduce((a, m) => a + m.errors, 0)} | ${problems} |`,
+      );
+    }
+  }
+  const peaks = variants.map((v) => {
+    const p = (results[v.label] ?? []).map((r) => r.workerPeakMb).filter((x): x is number => x !== null);
+    return `${v.label} ${p.length ? `${fmt(median(p))} MB` : 'n/a (in the client process)'}`;
+  });
+  L.push('', `Worker peak resident memory (median over rounds): ${peaks.join('; ')}.`, '');
+  return L.join('\n');
+}
+
+async function main(): Promise<void> {
+  const variants = sweeps[name];
+  if (!variants) throw new Error(`name a sweep: ${Object.keys(sweeps).join(' or ')}`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const dir = path.resolve(__dirname, '..', '.data', 'bench', `sweep-${name}-${stamp}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const ferret = await startFerretDb({
+    port: await freePort(),
+    dataDir: path.join(dir, 'ferretdb'),
+    logFile: path.join(dir, 'ferretdb.log'),
+  });
+  const mongo = new MongoClient(ferret.uri);
+  const loadStart = loadAverage();
+  const results: Record<string, RoundResult[]> = {};
+  for (let round = 1; round <= rounds; round++) {
+    // rotate the order each round so no variant always runs first or last
+    const order = variants.map((_, i) => variants[(i + round - 1) % variants.length]!);
+    for (const v of order) {
+      const saved = { ...process.env };
+      Object.assign(process.env, v.env);
+      let engine: Engine;
+      try {
+        engine = await engines[v.engine]!({
+          dir: path.join(dir, `r${round}`, v.label),
+          mongoUri: ferret.uri,
+          mongoDb: `sweep_${v.label.replace(/-/g, '_')}`,
+        });
+      } finally {
+        process.env = saved;
+      }
+      try {
+        const r = await runOne(engine, mongo.db(`sweep_${v.label.replace(/-/g, '_')}`), round);
+        (results[v.label] ??= []).push(r);
+        console.log(
+          `round ${round} ${v.label.padEnd(16)} ${r.measures.map((m) => `${m.load === 1 ? '1' : m.load}: ${fmt(m.perSecond, 1)}/s p50 ${fmt(m.p50)} p99 ${fmt(m.p99)}`).join(' | ')}  peak ${fmt(r.workerPeakMb ?? NaN)} MB  data problems ${r.dataProblems}  load ${r.loadAverage}`,
+        );
+      } finally {
+        await engine.stop();
+      }
+    }
+  }
+  await mongo.close();
+  await ferret.stop();
+  const meta = {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}`,
+      memoryGb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    loadStart,
+    loadEnd: loadAverage(),
+  };
+  const out = path.join(__dirname, 'results');
+  fs.writeFileSync(
+    path.join(out, `sweep-${name}.json`),
+    JSON.stringify({ ...meta, sweep: name, rounds, seconds, unloaded: unloadedCount, variants, results }, null, 2) +
+      '\n',
+  );
+  fs.writeFileSync(path.join(out, `sweep-${name}.md`), render(name, variants, results, meta));
+  console.log(`results: bench/results/sweep-${name}.{md,json}; raw logs in ${dir}`);
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await stopAll();
+    process.exit();
+  });
