@@ -12,10 +12,18 @@ export interface WorkerSizing {
 }
 
 /**
- * The sizing used when the environment sets none: measured on a 2-core machine with `npm run bench:sizing`
- * (bench/results/worker-sizing.md, docs/performance.md).
+ * The sizing used when the environment sets none. Measured on a 2-core machine (`npm run bench:sweep -- sizing`,
+ * bench/results/sweep-sizing.md): the SDK's slot and poller defaults do as well as any smaller setting, and 2 or 4
+ * workflow-task slots are clearly worse (higher latency and CPU per saga); so these are the SDK's own values,
+ * written out. The workflow cache is left to the SDK, which sizes it from the heap limit: 100 and 1000 cached
+ * workflows measured the same at a few hundred parked sagas.
  */
-export const DEFAULT_SIZING: Required<WorkerSizing> | Record<string, never> = {};
+export const DEFAULT_SIZING: Readonly<WorkerSizing> = {
+  workflowTaskSlots: 40,
+  activitySlots: 100,
+  localActivitySlots: 100,
+  pollers: 10,
+};
 
 /** Worker options for a sizing: unset fields fall back to DEFAULT_SIZING, then to the SDK's defaults. */
 export function sizingOptions(sizing: WorkerSizing = {}): Partial<WorkerOptions> {

@@ -12,6 +12,8 @@ describe('worker sizing', () => {
     expect(o.maxConcurrentActivityTaskExecutions).toBe(DEFAULT_SIZING.activitySlots);
     expect(o.maxConcurrentLocalActivityExecutions).toBe(DEFAULT_SIZING.localActivitySlots);
     expect(o.maxCachedWorkflows).toBe(DEFAULT_SIZING.cachedWorkflows);
+    expect(o.maxConcurrentWorkflowTaskPolls).toBe(10);
+    expect(o.maxConcurrentActivityTaskPolls).toBe(10);
   });
 
   test('each variable sets its worker option', () => {
