@@ -7,6 +7,7 @@
  *   npm run bench:sweep -- sizing     worker slots, pollers and workflow cache (workers/sizing.ts)
  *   npm run bench:sweep -- eager      eager workflow start, worker in the client's process
  *   options: --rounds 3 --seconds 10 --unloaded 20
+ *   npm run bench:sweep -- sizing --render    rewrite the Markdown from the JSON of the last run
  *
  * Per variant and load (one at a time; 8, 32 and 128 in flight, closed loop): the median over rounds
  * of sagas/s, p50 and p99 latency, CPU ms per saga of the Temporal server and of the worker, and the
@@ -20,15 +21,9 @@ import { MongoClient } from 'mongodb';
 import { freePort, startFerretDb, stopAll } from '../scripts/lib/servers';
 import { engines, type Engine } from './lib/engines';
 import { loadAverage, treeCpuSeconds, treePeakMb } from './lib/procstat';
-import { median, summarize } from './lib/stats';
+import { summarize } from './lib/stats';
+import { fmt, LOADS, render, type Measure, type RoundResult, type Variant } from './lib/sweep-report';
 import { checkAll, planOrder, seed, type PlannedOrder } from './lib/workload';
-
-interface Variant {
-  label: string;
-  engine: string;
-  env: Record<string, string>;
-  note: string;
-}
 
 /** The SDK's own default cache size for this Node's heap (worker-options.d.ts, reuseV8Context on). */
 const sdkDefaultCache = Math.max(
@@ -89,26 +84,6 @@ const num = (flag: string, dflt: number) => (argv.includes(flag) ? Number(argv[a
 const rounds = num('--rounds', 3);
 const seconds = num('--seconds', 10);
 const unloadedCount = num('--unloaded', 20);
-const LOADS = [1, 8, 32, 128] as const;
-
-interface Measure {
-  load: number;
-  sagas: number;
-  perSecond: number;
-  p50: number;
-  p99: number;
-  serverCpuMs: number;
-  workerCpuMs: number;
-  errors: number;
-}
-
-interface RoundResult {
-  round: number;
-  measures: Measure[];
-  workerPeakMb: number | null;
-  loadAverage: string;
-  dataProblems: number;
-}
 
 async function runOne(engine: Engine, db: import('mongodb').Db, round: number): Promise<RoundResult> {
   await seed(db);
@@ -184,58 +159,25 @@ async function runOne(engine: Engine, db: import('mongodb').Db, round: number): 
   };
 }
 
-const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–');
-
-function render(
-  sweep: string,
-  variants: Variant[],
-  results: Record<string, RoundResult[]>,
-  meta: Record<string, unknown>,
-): string {
-  const L: string[] = [`# Sweep: ${sweep}`, ''];
-  L.push(`Run ${String(meta.date)}. Machine: ${JSON.stringify(meta.machine)}.`);
-  L.push(
-    `${rounds} interleaved rounds; per round and variant: ${unloadedCount} sagas one at a time, then ${seconds} s closed loop at 8, 32 and 128 in flight; fail10 mix. Medians over rounds. Load average at start ${String(meta.loadStart)}, at end ${String(meta.loadEnd)}.`,
-    '',
-  );
-  L.push('| variant | settings |', '| --- | --- |');
-  for (const v of variants) L.push(`| ${v.label} | ${v.note} |`);
-  L.push('');
-  L.push(
-    '| variant | in flight | sagas/s | p50 ms | p99 ms | server CPU ms/saga | worker CPU ms/saga | errors | data problems |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  );
-  for (const v of variants) {
-    const rs = results[v.label] ?? [];
-    const problems = rs.reduce((a, r) => a + r.dataProblems, 0);
-    for (const load of LOADS) {
-      const ms = rs.map((r) => r.measures.find((m) => m.load === load)!).filter(Boolean);
-      const med = (f: (m: Measure) => number) => median(ms.map(f));
-      L.push(
-        `| ${v.label} | ${load === 1 ? 'one at a time' : load} | ${fmt(
-          med((m) => m.perSecond),
-          1,
-        )} | ${fmt(med((m) => m.p50))} | ${fmt(med((m) => m.p99))} | ${fmt(
-          med((m) => m.serverCpuMs),
-          1,
-        )} | ${fmt(
-          med((m) => m.workerCpuMs),
-          1,
-        )} | ${ms.reduce((a, m) => a + m.errors, 0)} | ${problems} |`,
-      );
-    }
-  }
-  const peaks = variants.map((v) => {
-    const p = (results[v.label] ?? []).map((r) => r.workerPeakMb).filter((x): x is number => x !== null);
-    return `${v.label} ${p.length ? `${fmt(median(p))} MB` : 'n/a (in the client process)'}`;
-  });
-  L.push('', `Worker peak resident memory (median over rounds): ${peaks.join('; ')}.`, '');
-  return L.join('\n');
-}
-
 async function main(): Promise<void> {
   const variants = sweeps[name];
   if (!variants) throw new Error(`name a sweep: ${Object.keys(sweeps).join(' or ')}`);
+  const out = path.join(__dirname, 'results');
+  if (argv.includes('--render')) {
+    const saved = JSON.parse(fs.readFileSync(path.join(out, `sweep-${name}.json`), 'utf8')) as Record<
+      string,
+      unknown
+    > & {
+      rounds: number;
+      seconds: number;
+      unloaded: number;
+      variants: Variant[];
+      results: Record<string, RoundResult[]>;
+    };
+    fs.writeFileSync(path.join(out, `sweep-${name}.md`), render(name, saved, saved.variants, saved.results, saved));
+    console.log(`rewrote bench/results/sweep-${name}.md`);
+    return;
+  }
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const dir = path.resolve(__dirname, '..', '.data', 'bench', `sweep-${name}-${stamp}`);
   fs.mkdirSync(dir, { recursive: true });
@@ -286,13 +228,15 @@ async function main(): Promise<void> {
     loadStart,
     loadEnd: loadAverage(),
   };
-  const out = path.join(__dirname, 'results');
   fs.writeFileSync(
     path.join(out, `sweep-${name}.json`),
     JSON.stringify({ ...meta, sweep: name, rounds, seconds, unloaded: unloadedCount, variants, results }, null, 2) +
       '\n',
   );
-  fs.writeFileSync(path.join(out, `sweep-${name}.md`), render(name, variants, results, meta));
+  fs.writeFileSync(
+    path.join(out, `sweep-${name}.md`),
+    render(name, { rounds, seconds, unloaded: unloadedCount }, variants, results, meta),
+  );
   console.log(`results: bench/results/sweep-${name}.{md,json}; raw logs in ${dir}`);
 }
 

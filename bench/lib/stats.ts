@@ -9,9 +9,10 @@ export function summarize(latencies: number[]) {
   return { p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s.at(-1) ?? NaN };
 }
 
+/** The middle value; the mean of the two middle values when there is an even number. */
 export function median(xs: number[]): number {
-  return percentile(
-    [...xs].sort((a, b) => a - b),
-    50,
-  );
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
