@@ -5,7 +5,8 @@
  *   on 8233 (TEMPORAL_PORT, TEMPORAL_UI_PORT), search attributes registered; skipped when TEMPORAL_ADDRESS is set.
  * - FerretDB with its data in .data/ferretdb/ on 127.0.0.1:27017 (FERRETDB_PORT); skipped when MONGODB_URI is set.
  * - The worker (workers/main.ts) and the API (api/main.ts, listening on PORT, default 3000), run with tsx
- *   (`node --import tsx`: one process each, so SIGTERM reaches the program itself).
+ *   (`node --import tsx`: one process each, so SIGTERM reaches the program itself). With API_EMBEDDED_WORKER=true
+ *   the API runs the worker itself and no worker process is started.
  *
  * Ctrl-C / SIGTERM stops the API, then the worker, then the servers; a second one (a second or more later) kills
  * everything at once. If a child exits on its own, everything is stopped and the exit code is 1.
@@ -108,28 +109,32 @@ async function main(): Promise<number> {
   env[ENV.temporalCli] = tools.temporal;
 
   // --- our processes ---
-  const children: ManagedProcess[] = [];
-  for (const [name, file] of [
-    ['worker', 'workers/main.ts'],
-    ['api', 'api/main.ts'],
-  ] as const) {
+  // API_EMBEDDED_WORKER=true: the API runs the worker itself (and starts sagas eagerly); no worker process.
+  const embedded = process.env.API_EMBEDDED_WORKER === 'true';
+  const entries = [...(embedded ? [] : ([['worker', 'workers/main.ts']] as const)), ['api', 'api/main.ts']] as const;
+  const children = new Map<string, ManagedProcess>();
+  for (const [name, file] of entries) {
     if (!fs.existsSync(path.join(repoRoot, file))) throw new Error(`${file} does not exist`);
-    children.push(
+    const grace =
+      name === 'worker'
+        ? graceSeconds('WORKER_SHUTDOWN_GRACE_SECONDS')
+        : graceSeconds('API_SHUTDOWN_GRACE_SECONDS') + (embedded ? graceSeconds('WORKER_SHUTDOWN_GRACE_SECONDS') : 0);
+    children.set(
+      name,
       spawnManaged(name, process.execPath, ['--import', 'tsx', file], {
         env,
         // after SIGTERM the API drains requests, the worker lets running activities finish: give them that time
-        stopTimeoutMs:
-          (graceSeconds(name === 'worker' ? 'WORKER_SHUTDOWN_GRACE_SECONDS' : 'API_SHUTDOWN_GRACE_SECONDS') + 15) *
-          1000,
+        stopTimeoutMs: (grace + 15) * 1000,
       }),
     );
   }
-  const [worker, api] = children as [ManagedProcess, ManagedProcess];
-  watched.push(...children);
+  const api = children.get('api')!;
+  const worker = children.get('worker');
+  watched.push(...children.values());
 
   const apiPort = process.env.PORT || '3000';
   log('running:');
-  log(`  API                  http://localhost:${apiPort}`);
+  log(`  API                  http://localhost:${apiPort}${embedded ? ' (with the worker embedded)' : ''}`);
   log(`  Temporal Web UI      ${temporalUiUrl ?? '(unknown: set TEMPORAL_UI_URL)'}`);
   log(`  Temporal gRPC        ${temporalAddress}`);
   log(`  MongoDB              ${mongodbUri} (database ${env[ENV.mongodbDb]})`);
@@ -152,8 +157,10 @@ async function main(): Promise<number> {
 
   log('stopping API');
   await api.stop();
-  log('stopping worker');
-  await worker.stop();
+  if (worker) {
+    log('stopping worker');
+    await worker.stop();
+  }
   log('stopping servers');
   await stopAll();
   log('stopped');

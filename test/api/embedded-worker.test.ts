@@ -5,6 +5,7 @@ import { orderWorkflowId, type OrderState } from '../../common/order';
 import { repoRoot } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
 import { http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { holdingWorker } from './support';
 
 /**
  * API_EMBEDDED_WORKER=true: the API process runs the sagas it starts, with no worker process on its task
@@ -21,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.stop());
 
-function startApi(taskQueue: string) {
+function startApi(taskQueue: string, extraEnv: Record<string, string> = {}) {
   const child = spawn(tsx, ['api/main.ts'], {
     cwd: repoRoot,
     env: {
@@ -35,6 +36,7 @@ function startApi(taskQueue: string) {
       API_EMBEDDED_WORKER: 'true',
       HOST: '127.0.0.1',
       PORT: '0',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -86,5 +88,45 @@ test('the API runs the sagas it starts, eagerly, and drains its worker on SIGTER
     expect(api.output()).toContain('API stopped');
   } finally {
     if (api.child.exitCode === null && api.child.signalCode === null) api.child.kill('SIGKILL');
+  }
+});
+
+test('SIGTERM mid-saga: the running payment finishes within the grace time, the API exits 0, the next worker completes the saga once', async () => {
+  // The API's worker is the only one on the harness's queue until it exits.
+  if (h.worker.getState() === 'RUNNING') h.worker.shutdown();
+  const api = startApi(h.taskQueue, {
+    SAGA_FAULTS: 'processPayment:delayMs=2000',
+    WORKER_SHUTDOWN_GRACE_SECONDS: '10',
+  });
+  let next: Awaited<ReturnType<typeof holdingWorker>> | undefined;
+  try {
+    const baseUrl = await api.started;
+    expect(api.output()).toContain('SAGA_FAULTS is set');
+    const date = '2027-07-02';
+    const before = await snapshot(h, s, date);
+    const order = orderBody(s, { deliveryDate: date });
+    expect((await http(baseUrl, 'POST', '/orders', order)).status).toBe(202);
+    const handle = h.client.workflow.getHandle(orderWorkflowId(order.orderId));
+    const events = async () => (await handle.fetchHistory()).events ?? [];
+    for (let i = 0; !(await events()).some((e) => e.activityTaskStartedEventAttributes); i++) {
+      if (i > 100) throw new Error('processPayment never started');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    api.child.kill('SIGTERM');
+    expect(await api.exited).toBe(0);
+    // The payment that was running when SIGTERM came finished before the process exited.
+    expect((await events()).some((e) => e.activityTaskCompletedEventAttributes)).toBe(true);
+
+    next = await holdingWorker(h);
+    expect((await waitForSaga<OrderState>(handle)).status).toBe('COMPLETED');
+    const after = await snapshot(h, s, date, order.orderId);
+    expect(after.stock).toBe(before.stock! - 2);
+    expect(after.vehicleLoad).toBe(before.vehicleLoad + 1);
+    expect(await h.cols.payments.countDocuments({ orderId: order.orderId, status: 'CHARGED' })).toBe(1);
+    expect(after.liveShipments).toBe(1);
+  } finally {
+    if (api.child.exitCode === null && api.child.signalCode === null) api.child.kill('SIGKILL');
+    await next?.stop();
   }
 });

@@ -65,6 +65,7 @@ describe('configuration', () => {
     ['MONGODB_DB', 'a/b'],
     ['SERVED_COUNTRIES', 'IE,Ireland'],
     ['API_SHUTDOWN_GRACE_SECONDS', '-1'],
+    ['API_EMBEDDED_WORKER', 'yes'],
   ])('%s=%s stops the API at start with exit code 1 and a message naming the variable', (name, value) => {
     const result = spawnSync(tsx, ['api/main.ts'], {
       cwd: repoRoot,
