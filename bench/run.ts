@@ -30,7 +30,7 @@ const engineArg = argv[argv.indexOf('--engines') + 1];
 const engineNames =
   argv.includes('--engines') && engineArg
     ? engineArg.split(',')
-    : ['ours', 'temporal-plain', 'restate', 'dbos', 'ours-sqlite-default'];
+    : ['ours', 'ours-eager', 'temporal-plain', 'restate', 'dbos', 'ours-sqlite-default'];
 const outArg = argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : undefined;
 if (outArg !== undefined && !/^[a-z0-9-]+$/.test(outArg)) throw new Error('--out takes a name of a-z, 0-9 and -');
 const cfg = quick
@@ -285,8 +285,10 @@ async function main(): Promise<void> {
     peakMb.ferretdb = treePeakMb(ferret.process.pid).largest;
     const sagas = mixes.flatMap((x) => x.scenarios).reduce((a, s) => a + s.sagas, 0);
     const ferretCpuPerSaga = (treeCpuSeconds(ferret.process.pid) - ferretCpu0) / Math.max(1, sagas);
+    const note = engine.note?.();
+    if (note) console.log(`  ${name}: ${note}`);
     await engine.stop();
-    results.push({ engine: name, mixes, peakMb, ferretCpuPerSaga });
+    results.push({ engine: name, mixes, peakMb, ferretCpuPerSaga, ...(note ? { note } : {}) });
   }
   await mongo.close();
   await ferret.stop();

@@ -19,6 +19,8 @@ export interface Engine {
   runSaga(input: OrderSagaInput): Promise<string>;
   /** Number of history events of a saga (Temporal engines only). */
   historyEvents?(orderId: string): Promise<number>;
+  /** Engine-specific remark for the report. */
+  note?(): string;
   stop(): Promise<void>;
 }
 
@@ -123,8 +125,8 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean)
       const history = await client.workflow.getHandle(orderWorkflowId(orderId)).fetchHistory();
       return history.events?.length ?? 0;
     },
+    note: () => `${eagerStarts} of ${starts} starts were eager`,
     async stop() {
-      console.log(`  ${name}: ${eagerStarts} of ${starts} starts were eager`);
       worker.shutdown();
       await running;
       await connection.close();

@@ -32,6 +32,8 @@ export interface EngineResult {
   /** Peak resident memory (VmHWM) in MB of the largest process of each role. */
   peakMb: Record<string, number>;
   ferretCpuPerSaga?: number;
+  /** Engine-specific remark, e.g. how many starts were eager. */
+  note?: string;
 }
 
 export interface Report {
@@ -81,6 +83,10 @@ export function renderMarkdown(r: Report): string {
     '',
   );
   L.push(`Settings: ${JSON.stringify(r.config)}.`, '');
+  L.push('Engines:', '');
+  for (const e of r.results)
+    L.push(`- **${e.engine}**: ${DESCRIPTIONS[e.engine] ?? ''}${e.note ? ` (${e.note})` : ''}`);
+  L.push('');
   L.push('## Summary', '');
   L.push(
     '| engine | mix | unloaded p50/p95/p99/max ms | best closed-loop sagas/s (in flight) | p50/p95/p99/max ms there | max sustained open-loop rate (p99 ≤ bound) | CPU s/saga by process | peak MB by process | history events/saga (completed / compensated) | data check |',
@@ -160,6 +166,21 @@ const COLORS: Record<string, string> = {
   restate: '#2ca02c',
   dbos: '#d62728',
   'ours-sqlite-default': '#9467bd',
+  'ours-eager': '#17becf',
+  'ours-inprocess': '#8c564b',
+};
+
+/** What each engine row is. */
+const DESCRIPTIONS: Record<string, string> = {
+  ours: 'as shipped: workers/main.ts in its own process, the dev server in WAL mode',
+  'ours-eager':
+    "as with API_EMBEDDED_WORKER=true: the worker in the starting process on one NativeConnection, every saga started eagerly; the worker's CPU is in the driver figure",
+  'ours-inprocess': "the same without eager start; the worker's CPU is in the driver figure",
+  'temporal-plain': 'Temporal as the official samples write it: regular activities, default worker options',
+  restate: 'Restate server (RocksDB) and a Node service, one durable step per participant call',
+  dbos: 'DBOS Transact on PostgreSQL (fsync on), one step per participant call',
+  'ours-sqlite-default':
+    "ours with the dev server on SQLite's default pragmas (a labelled relaxed-vs-durable contrast)",
 };
 
 /** p99 latency (log scale) against completed sagas/s, one line per engine, all-succeed mix, closed and open loop. */
