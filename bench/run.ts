@@ -6,6 +6,7 @@
  *   npm run bench -- --quick           a short run (about 2–4 minutes), for a first look
  *   npm run bench -- --engines ours,restate   a subset
  *   npm run bench -- --quick --engines ours-inprocess,ours-eager --out eager   results under another name
+ *   npx tsx bench/run.ts --render      rewrite latest.{md,svg} from latest.json (with --quick / --out: those)
  *
  * Per engine and mix (all succeed; 10% fail at a random step and compensate): one saga at a time,
  * a closed-loop sweep (8, 32, 128 in flight), an open-loop run at stepped arrival rates (latency
@@ -247,6 +248,15 @@ function machine() {
 }
 
 async function main(): Promise<void> {
+  if (argv.includes('--render')) {
+    // Rewrite the Markdown and the chart from the JSON of an earlier run (after a change to the report).
+    const base = path.join(__dirname, 'results', outArg ?? (quick ? 'quick' : 'latest'));
+    const saved = JSON.parse(fs.readFileSync(`${base}.json`, 'utf8')) as Parameters<typeof renderMarkdown>[0];
+    fs.writeFileSync(`${base}.md`, renderMarkdown(saved));
+    fs.writeFileSync(`${base}.svg`, renderChart(saved));
+    console.log(`rewrote ${path.relative(process.cwd(), base)}.{md,svg}`);
+    return;
+  }
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const dir = path.resolve(__dirname, '..', '.data', 'bench', stamp);
   fs.mkdirSync(dir, { recursive: true });

@@ -6,6 +6,7 @@
  *
  *   npm run bench:sweep -- sizing     worker slots, pollers and workflow cache (workers/sizing.ts)
  *   npm run bench:sweep -- eager      eager workflow start, worker in the client's process
+ *   npm run bench:sweep -- partitions one task queue partition instead of the default four
  *   options: --rounds 3 --seconds 10 --unloaded 20
  *   npm run bench:sweep -- sizing --render    rewrite the Markdown from the JSON of the last run
  *
@@ -60,6 +61,22 @@ const sweeps: Record<string, Variant[]> = {
       engine: 'ours',
       env: sizing(8, 16, 16, 4, 100),
       note: '8 / 16 / 16 slots, 4 pollers, 100 cached (fewer than the parked loyalty sagas: evictions, replays)',
+    },
+  ],
+  partitions: [
+    {
+      label: 'default-partitions',
+      engine: 'ours',
+      env: {},
+      note: "the dev server's default task queue partitions (4)",
+    },
+    {
+      label: 'one-partition',
+      engine: 'ours',
+      env: {
+        BENCH_TEMPORAL_DYNAMIC_CONFIG: 'matching.numTaskqueueReadPartitions=1;matching.numTaskqueueWritePartitions=1',
+      },
+      note: 'one read and one write partition per task queue (dev server --dynamic-config-value)',
     },
   ],
   eager: [

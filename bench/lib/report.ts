@@ -180,7 +180,7 @@ const DESCRIPTIONS: Record<string, string> = {
   restate: 'Restate server (RocksDB) and a Node service, one durable step per participant call',
   dbos: 'DBOS Transact on PostgreSQL (fsync on), one step per participant call',
   'ours-sqlite-default':
-    "ours with the dev server on SQLite's default pragmas (a labelled relaxed-vs-durable contrast)",
+    "ours with the dev server on SQLite's defaults (rollback journal, an fsync per commit): stricter than WAL/normal, for contrast",
 };
 
 /** p99 latency (log scale) against completed sagas/s, one line per engine, all-succeed mix, closed and open loop. */

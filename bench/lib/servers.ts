@@ -31,6 +31,10 @@ export async function startTemporal(dir: string, mode: SqliteMode): Promise<{ ad
   args.push('--log-level', 'warn', '--ui-disable-news-fetch', '--db-filename', path.join(dir, 'temporal.db'));
   if (mode === 'wal') args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  // A sweep may set dynamic config (`key=value;key=value`), e.g. the number of task queue partitions.
+  for (const kv of (process.env.BENCH_TEMPORAL_DYNAMIC_CONFIG ?? '').split(';').filter(Boolean)) {
+    args.push('--dynamic-config-value', kv);
+  }
   const proc = spawnManaged('temporal', tools.temporal, args, { logFile: path.join(dir, 'temporal.log') });
   const address = `127.0.0.1:${port}`;
   await until('the Temporal dev server', 60_000, async () => {
