@@ -125,7 +125,8 @@ export function renderMarkdown(r: Report): string {
     L.push('|---|---|---|---|---|');
     const allCpu = (e: EngineResult, m: MixResult) =>
       Object.entries(totalCpu(m))
-        .filter(([k]) => k !== 'driver')
+        // the load generator's own CPU is left out, except where the worker runs inside it
+        .filter(([k]) => k !== 'driver' || WORKER_IN_DRIVER.has(e.engine))
         .reduce((a, [, v]) => a + v, 0) + (e.ferretCpuPerSaga ?? 0);
     for (const e of r.results.filter((x) => !x.error)) {
       for (const m of e.mixes) {
@@ -169,6 +170,9 @@ const COLORS: Record<string, string> = {
   'ours-eager': '#17becf',
   'ours-inprocess': '#8c564b',
 };
+
+/** Engines whose worker runs in the load generator's process: its CPU is in the driver figure. */
+const WORKER_IN_DRIVER = new Set(['ours-eager', 'ours-inprocess']);
 
 /** What each engine row is. */
 const DESCRIPTIONS: Record<string, string> = {
