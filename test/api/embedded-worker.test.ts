@@ -101,7 +101,6 @@ test('SIGTERM mid-saga: the running payment finishes within the grace time, the 
   let next: Awaited<ReturnType<typeof holdingWorker>> | undefined;
   try {
     const baseUrl = await api.started;
-    expect(api.output()).toContain('SAGA_FAULTS is set');
     const date = '2027-07-02';
     const before = await snapshot(h, s, date);
     const order = orderBody(s, { deliveryDate: date });
@@ -115,6 +114,8 @@ test('SIGTERM mid-saga: the running payment finishes within the grace time, the 
 
     api.child.kill('SIGTERM');
     expect(await api.exited).toBe(0);
+    // (stderr, so only surely all there once the process has exited)
+    expect(api.output()).toContain('SAGA_FAULTS is set');
     // The payment that was running when SIGTERM came finished before the process exited.
     expect((await events()).some((e) => e.activityTaskCompletedEventAttributes)).toBe(true);
 
