@@ -1,10 +1,9 @@
 import { Context } from '@temporalio/activity';
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import Ajv2020 from 'ajv/dist/2020';
 import { createActivities } from '../../activities';
 import { openApiDocument } from '../../api/openapi';
-import { createSagaWorker } from '../../workers/create-worker';
-import { requireEnv, servedCountries, type Harness } from '../support/harness';
+import type { Harness } from '../support/harness';
+import { servedCountries, startTestWorker } from '../support/lane';
 
 /**
  * Replaces the harness's worker with one whose `processPayment` waits while its saga is held, so that a
@@ -14,7 +13,6 @@ import { requireEnv, servedCountries, type Harness } from '../support/harness';
 export async function holdingWorker(h: Harness, maxHoldMs = 6_000) {
   if (h.worker.getState() === 'RUNNING') h.worker.shutdown();
   const held = new Map<string, () => void>();
-  const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
   const real = createActivities({ db: h.db, servedCountries, temporal: h.client });
   const activities = {
     ...real,
@@ -32,18 +30,7 @@ export async function holdingWorker(h: Harness, maxHoldMs = 6_000) {
       return real.processPayment(...args);
     },
   };
-  const worker: Worker = await createSagaWorker({
-    connection,
-    namespace: 'default',
-    taskQueue: h.taskQueue,
-    db: h.db,
-    servedCountries,
-    temporal: h.client,
-    workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
-    shutdownGraceSeconds: 2,
-    overrides: { activities },
-  });
-  const running = worker.run();
+  const worker = await startTestWorker({ db: h.db, client: h.client }, { taskQueue: h.taskQueue, activities });
   return {
     /** Payments of this saga wait until `release`. */
     hold(workflowId: string) {
@@ -55,9 +42,7 @@ export async function holdingWorker(h: Harness, maxHoldMs = 6_000) {
     },
     async stop() {
       for (const release of held.values()) release();
-      worker.shutdown();
-      await running;
-      await connection.close();
+      await worker.stop();
     },
   };
 }

@@ -1,17 +1,13 @@
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { FaultPlan } from '../../activities/faults';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
 import { CustomerIdKey, SagaStatusKey } from '../../common/search-attributes';
 import type { orderSaga } from '../../workflows';
-import { createSagaWorker } from '../../workers/create-worker';
-import { requireEnv, servedCountries, type Harness } from '../support/harness';
+import type { Harness } from '../support/harness';
+import { startTestWorker, type TestWorker } from '../support/lane';
 
-export interface RunningWorker {
-  worker: Worker;
-  stop(): Promise<void>;
-}
+export type RunningWorker = TestWorker;
 
 /**
  * Starts a worker in this process with a fault plan (the `SAGA_FAULTS` hook, docs/faults.md) on `taskQueue`
@@ -28,27 +24,7 @@ export async function faultyWorker(
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
-  const worker = await createSagaWorker({
-    connection,
-    namespace: 'default',
-    taskQueue,
-    db: h.db,
-    servedCountries,
-    temporal: h.client,
-    workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
-    shutdownGraceSeconds: 2,
-    faults: plan,
-  });
-  const running = worker.run();
-  return {
-    worker,
-    async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      await connection.close();
-    },
-  };
+  return startTestWorker({ db: h.db, client: h.client }, { taskQueue, faults: plan });
 }
 
 /** Starts an order saga directly on a task queue, as the API does (the API always uses the harness's queue). */

@@ -1,10 +1,6 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { NativeConnection } from '@temporalio/worker';
-import { createApp } from '../../api/app';
-import { createSagaWorker } from '../../workers/create-worker';
 import { createFaultyActivities, Faults } from './activity-faults';
-import { requireEnv, servedCountries, type Harness } from './harness';
+import type { Harness } from './harness';
+import { servedCountries, startTestApi, startTestWorker } from './lane';
 
 /** A second worker and API on their own task queue, whose activities obey test-set fault rules. */
 export interface FaultyLane {
@@ -23,36 +19,19 @@ export interface FaultyLane {
 export async function startFaultyLane(h: Harness): Promise<FaultyLane> {
   const faults = new Faults();
   const taskQueue = `${h.taskQueue}-faults`;
-  const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
-  const worker = await createSagaWorker({
-    connection,
-    namespace: 'default',
+  const deps = { db: h.db, client: h.client };
+  const worker = await startTestWorker(deps, {
     taskQueue,
-    db: h.db,
-    servedCountries,
-    temporal: h.client,
-    workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
-    shutdownGraceSeconds: 2,
-    overrides: { activities: createFaultyActivities({ db: h.db, servedCountries, temporal: h.client }, faults) },
+    activities: createFaultyActivities({ db: h.db, servedCountries, temporal: h.client }, faults),
   });
-  const running = worker.run();
-  const server: Server = createApp({ temporal: h.client, db: h.db, taskQueue, bodyLimit: 100_000 }).listen(
-    0,
-    '127.0.0.1',
-  );
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const api = await startTestApi(deps, taskQueue);
   return {
     faults,
     taskQueue,
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    baseUrl: api.baseUrl,
     async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      await connection.close();
+      await api.stop();
+      await worker.stop();
     },
   };
 }

@@ -1,25 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import type { Db, MongoClient } from 'mongodb';
 import { collections, connectMongo, type Collections } from '../../activities/db';
-import { createApp } from '../../api/app';
 import { getStateQuery } from '../../common/definitions';
 import { finalSagaStatuses, SagaStatus, type SagaState } from '../../common/saga-state';
-import { createSagaWorker } from '../../workers/create-worker';
+import { requireEnv, startTestApi, startTestWorker } from './lane';
 
 let runtimeInstalled = false;
 
-export function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the tests with \`npm test\``);
-  return value;
-}
-
-export const servedCountries = ['US', 'IE', 'DE', 'FR', 'GB'];
+export { requireEnv, servedCountries } from './lane';
 
 export interface Harness {
   client: Client;
@@ -49,41 +41,22 @@ export async function startHarness(name: string): Promise<Harness> {
   const mongo: MongoClient = (await connectMongo(requireEnv('MONGODB_URI'), dbName)).client;
   const db = mongo.db(dbName);
   const address = requireEnv('TEMPORAL_ADDRESS');
-  const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
-  const worker = await createSagaWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    db,
-    servedCountries,
-    temporal: client,
-    workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
-    shutdownGraceSeconds: 2,
-  });
-  const running = worker.run();
-  const app = createApp({ temporal: client, db, taskQueue, bodyLimit: 100_000 });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const { port } = server.address() as AddressInfo;
+  const lane = await startTestWorker({ db, client }, { taskQueue });
+  const api = await startTestApi({ db, client }, taskQueue);
 
   return {
     client,
     db,
     cols: collections(db),
     taskQueue,
-    worker,
-    baseUrl: `http://127.0.0.1:${port}`,
-    server,
+    worker: lane.worker,
+    baseUrl: api.baseUrl,
+    server: api.server,
     async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      await nativeConnection.close();
+      await api.stop();
+      await lane.stop();
       await connection.close();
       await db.dropDatabase().catch(() => undefined);
       await mongo.close();

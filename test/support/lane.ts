@@ -1,0 +1,89 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Db } from 'mongodb';
+import type { Activities } from '../../activities';
+import type { FaultPlan } from '../../activities/faults';
+import { createApp } from '../../api/app';
+import { createSagaWorker } from '../../workers/create-worker';
+
+/**
+ * The one way tests start a saga worker and the API in this process (the harness, the faulty lane, the fault
+ * tests' workers, the holding worker): the real workflows from the bundle global-setup built, on their own
+ * connection, with a short shutdown grace.
+ */
+export const servedCountries = ['US', 'IE', 'DE', 'FR', 'GB'];
+
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests with \`npm test\``);
+  return value;
+}
+
+export interface LaneDeps {
+  db: Db;
+  /** Client of the test (and of the activities that signal other sagas). */
+  client: Client;
+}
+
+export interface TestWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** A running saga worker on `taskQueue`; `activities` replaces the real ones, `faults` wraps them (SAGA_FAULTS). */
+export async function startTestWorker(
+  { db, client }: LaneDeps,
+  { taskQueue, activities, faults }: { taskQueue: string; activities?: Activities; faults?: FaultPlan },
+): Promise<TestWorker> {
+  const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
+  try {
+    const worker = await createSagaWorker({
+      connection,
+      namespace: 'default',
+      taskQueue,
+      db,
+      servedCountries,
+      temporal: client,
+      workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
+      shutdownGraceSeconds: 2,
+      faults,
+      ...(activities ? { overrides: { activities } } : {}),
+    });
+    const running = worker.run();
+    return {
+      worker,
+      async stop() {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+        await connection.close();
+      },
+    };
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+}
+
+export interface TestApi {
+  baseUrl: string;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+/** The real API on a free port of 127.0.0.1, starting sagas on `taskQueue`. */
+export async function startTestApi({ db, client }: LaneDeps, taskQueue: string): Promise<TestApi> {
+  const server = createApp({ temporal: client, db, taskQueue, bodyLimit: 100_000 }).listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
