@@ -7,8 +7,7 @@ import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { Db, MongoClient } from 'mongodb';
 import { connectMongo } from '../activities/db';
 import type { Config } from '../common/config';
-import { createSagaWorker } from '../workers/create-worker';
-import { sizingFromConfig } from '../workers/sizing';
+import { createSagaWorker, workerOptionsFromConfig } from '../workers/create-worker';
 import { createApp } from './app';
 
 export interface RunningApi {
@@ -45,16 +44,10 @@ async function connectTemporal(config: Config, db: Db): Promise<Temporal> {
   try {
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, identity });
     const worker = await createSagaWorker({
+      ...workerOptionsFromConfig(config),
       connection,
-      namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.TASK_QUEUE,
       db,
-      servedCountries: config.SERVED_COUNTRIES,
       temporal: client,
-      shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
-      faults: config.SAGA_FAULTS,
-      sizing: sizingFromConfig(config),
-      ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
     });
     return { client, close: () => connection.close(), worker: { instance: worker, running: worker.run() } };
   } catch (err) {

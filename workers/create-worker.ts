@@ -3,7 +3,8 @@ import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/w
 import type { Db } from 'mongodb';
 import { createActivities } from '../activities';
 import type { FaultPlan } from '../activities/faults';
-import { sizingOptions, type WorkerSizing } from './sizing';
+import type { Config } from '../common/config';
+import { sizingFromConfig, sizingOptions, type WorkerSizing } from './sizing';
 
 export const workflowsPath = require.resolve('../workflows');
 
@@ -44,4 +45,19 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
     ...sizingOptions(options.sizing),
     ...options.overrides,
   });
+}
+
+/** The worker's options that come from the configuration (the worker process and the API's embedded worker). */
+export function workerOptionsFromConfig(
+  config: Config,
+): Omit<SagaWorkerOptions, 'connection' | 'db' | 'temporal' | 'overrides'> {
+  return {
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TASK_QUEUE,
+    servedCountries: config.SERVED_COUNTRIES,
+    shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
+    faults: config.SAGA_FAULTS,
+    sizing: sizingFromConfig(config),
+    ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
+  };
 }

@@ -3,8 +3,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { connectMongo } from '../activities/db';
 import { describeFaultPlan } from '../activities/faults';
 import { loadConfig } from '../common/config';
-import { createSagaWorker } from './create-worker';
-import { sizingFromConfig } from './sizing';
+import { createSagaWorker, workerOptionsFromConfig } from './create-worker';
 
 /**
  * The saga worker: polls the task queue until SIGINT/SIGTERM, then stops polling, lets running activities finish
@@ -17,16 +16,10 @@ async function run(): Promise<void> {
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     const worker = await createSagaWorker({
+      ...workerOptionsFromConfig(config),
       connection,
-      namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.TASK_QUEUE,
       db,
-      servedCountries: config.SERVED_COUNTRIES,
       temporal: new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }),
-      shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
-      faults: config.SAGA_FAULTS,
-      sizing: sizingFromConfig(config),
-      ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
     });
     if (config.SAGA_FAULTS) {
       console.warn(
