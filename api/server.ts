@@ -49,7 +49,10 @@ async function connectTemporal(config: Config, db: Db): Promise<Temporal> {
       db,
       temporal: client,
     });
-    return { client, close: () => connection.close(), worker: { instance: worker, running: worker.run() } };
+    const running = worker.run();
+    // Handled by the caller (api/main.ts exits 1 on it); this keeps an early failure from being unhandled.
+    running.catch(() => undefined);
+    return { client, close: () => connection.close(), worker: { instance: worker, running } };
   } catch (err) {
     await connection.close();
     throw err;
