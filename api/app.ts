@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { collections } from '../activities/db';
 import { admission } from './admission';
+import { DEFAULT_IDEMPOTENCY_RETENTION_MS } from './idempotency';
 import { AppError, errorHandler, notFoundHandler, requireJson } from './errors';
 import { openApiPath, operations } from './openapi';
 import { docsRoutes } from './routes/docs';
@@ -28,6 +29,8 @@ export interface AppDeps {
    * client on a NativeConnection shared with a running worker (API_EMBEDDED_WORKER; api/server.ts).
    */
   eagerStart?: boolean;
+  /** How long an Idempotency-Key is remembered (default 24 h). */
+  idempotencyRetentionMs?: number;
 }
 
 /** 405 with an `Allow` header for a documented path asked with a method it does not answer to. */
@@ -61,6 +64,7 @@ export function createApp({
   eventsPollMs = 300,
   temporalCallMs = 5_000,
   eagerStart = false,
+  idempotencyRetentionMs = DEFAULT_IDEMPOTENCY_RETENTION_MS,
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -72,9 +76,20 @@ export function createApp({
   app.use(requireJson);
   app.use(express.json({ limit: bodyLimit, strict: true }));
   app.use(participantRoutes(collections(db)));
-  app.use(orderRoutes({ temporal, db, taskQueue, eventsPollMs, temporalCallMs, shutdown, eagerStart }));
   app.use(
-    transportOrderRoutes({ temporal, db, taskQueue, temporalCallMs, eagerStart }),
+    orderRoutes({
+      temporal,
+      db,
+      taskQueue,
+      eventsPollMs,
+      temporalCallMs,
+      shutdown,
+      eagerStart,
+      idempotencyRetentionMs,
+    }),
+  );
+  app.use(
+    transportOrderRoutes({ temporal, db, taskQueue, temporalCallMs, eagerStart, idempotencyRetentionMs }),
     loyaltyRoutes({ temporal, db, temporalCallMs }),
   );
   app.use(notFoundHandler);

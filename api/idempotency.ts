@@ -21,6 +21,9 @@ export interface IdempotencyRecord {
 
 export const IDEMPOTENCY_COLLECTION = 'idempotencyKeys';
 
+/** How long a key is remembered unless IDEMPOTENCY_KEY_RETENTION_HOURS says otherwise: 24 hours. */
+export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
+
 export function idempotencyKeys(db: Db): Collection<IdempotencyRecord> {
   return db.collection<IdempotencyRecord>(IDEMPOTENCY_COLLECTION);
 }
@@ -46,11 +49,13 @@ export function requestHash(body: unknown, operation?: string): string {
 
 /**
  * Claims `key` for a request, atomically (one single-document insert): returns the new record, or the
- * record an earlier request with the same key wrote.
+ * record an earlier request with the same key wrote. A record older than `retentionMs` is expired: it is
+ * replaced (one conditional single-document replace) and the key counts as new.
  */
 export async function claimKey(
   cols: Collection<IdempotencyRecord>,
   record: Omit<IdempotencyRecord, 'response' | 'createdAt'>,
+  retentionMs = DEFAULT_IDEMPOTENCY_RETENTION_MS,
 ): Promise<{ record: IdempotencyRecord; existed: boolean }> {
   const fresh: IdempotencyRecord = { ...record, response: null, createdAt: new Date() };
   try {
@@ -61,7 +66,25 @@ export async function claimKey(
   }
   const existing = await cols.findOne({ _id: record._id });
   if (!existing) throw new Error(`idempotency record ${record._id} vanished`);
+  if (existing.createdAt.getTime() < fresh.createdAt.getTime() - retentionMs) {
+    // Only the request that replaces this very record (same createdAt) takes the key over.
+    const replaced = await cols.replaceOne({ _id: record._id, createdAt: existing.createdAt }, fresh);
+    if (replaced.modifiedCount === 1) return { record: fresh, existed: false };
+    const current = await cols.findOne({ _id: record._id });
+    if (!current) throw new Error(`idempotency record ${record._id} vanished`);
+    return { record: current, existed: true };
+  }
   return { record: existing, existed: true };
+}
+
+/** Deletes the records older than `retentionMs`; returns how many. The API runs it periodically. */
+export async function purgeExpiredKeys(
+  cols: Collection<IdempotencyRecord>,
+  retentionMs = DEFAULT_IDEMPOTENCY_RETENTION_MS,
+  now = new Date(),
+): Promise<number> {
+  const { deletedCount } = await cols.deleteMany({ createdAt: { $lt: new Date(now.getTime() - retentionMs) } });
+  return deletedCount;
 }
 
 /** Stores the answer of the first request that got one; later answers keep the first. */
@@ -101,6 +124,8 @@ export interface StartOnce<T extends { orderId: string }> {
   location: (orderId: string) => string;
   /** Starts the saga (idempotent by its workflow id); a 409 AppError when the order id is already used. */
   start: (orderId: string, key: string | undefined) => Promise<T>;
+  /** How long a key is remembered (default 24 h); after that it counts as new. */
+  retentionMs?: number;
 }
 
 /**
@@ -112,7 +137,7 @@ export interface StartOnce<T extends { orderId: string }> {
 export async function answerStartOnce<T extends { orderId: string }>(
   req: Request,
   res: Response,
-  { keys, key, body, operation, orderId, location, start }: StartOnce<T>,
+  { keys, key, body, operation, orderId, location, start, retentionMs }: StartOnce<T>,
 ): Promise<void> {
   if (key === undefined) {
     const started = await start(orderId, undefined);
@@ -120,7 +145,7 @@ export async function answerStartOnce<T extends { orderId: string }>(
     return;
   }
   const hash = requestHash(body, operation);
-  const { record } = await claimKey(keys, { _id: key, requestHash: hash, orderId });
+  const { record } = await claimKey(keys, { _id: key, requestHash: hash, orderId }, retentionMs);
   if (record.requestHash !== hash) {
     throw AppError.unprocessable('This Idempotency-Key was used with a different body; use a new key');
   }

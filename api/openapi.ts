@@ -436,7 +436,9 @@ function parameters(op: Operation): Record<string, unknown>[] {
       name: 'Idempotency-Key',
       in: 'header',
       required: false,
-      description: 'Makes retries safe: the same key and body answer the first answer again.',
+      description:
+        'Makes retries safe: the same key and body answer the first answer again. A key is remembered for ' +
+        'IDEMPOTENCY_KEY_RETENTION_HOURS (default 24 hours); after that it counts as new.',
       schema: jsonSchema(IdempotencyKey, 'input'),
     });
   }

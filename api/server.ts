@@ -9,6 +9,7 @@ import { connectMongo } from '../activities/db';
 import type { Config } from '../common/config';
 import { createSagaWorker, workerOptionsFromConfig } from '../workers/create-worker';
 import { createApp } from './app';
+import { idempotencyKeys, purgeExpiredKeys } from './idempotency';
 
 export interface RunningApi {
   server: Server;
@@ -60,6 +61,22 @@ async function connectTemporal(config: Config, db: Db): Promise<Temporal> {
 }
 
 /**
+ * Deletes expired Idempotency-Key records at start and then every hour (or every retention period, if
+ * shorter). A failed purge is logged and tried again at the next tick; it never stops the API.
+ */
+function periodicPurge(db: Db, retentionMs: number): { stop(): void } {
+  const run = () =>
+    purgeExpiredKeys(idempotencyKeys(db), retentionMs).then(
+      (n) => n > 0 && console.log(`deleted ${n} expired Idempotency-Key records`),
+      (err: unknown) => console.error(`purging expired Idempotency-Key records failed: ${String(err)}`),
+    );
+  void run();
+  const timer = setInterval(() => void run(), Math.min(retentionMs, 60 * 60 * 1000));
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+/**
  * Connects to Temporal and MongoDB and listens. `stop()` stops accepting connections, ends event streams,
  * lets requests in flight finish, drains the embedded worker if there is one, then closes the clients.
  */
@@ -71,6 +88,8 @@ export async function startApi(config: Config): Promise<RunningApi> {
     mongo = connected.client;
     temporal = await connectTemporal(config, connected.db);
     const shutdown = new AbortController();
+    const retentionMs = config.IDEMPOTENCY_KEY_RETENTION_HOURS * 60 * 60 * 1000;
+    const purge = periodicPurge(connected.db, retentionMs);
     const app = createApp({
       temporal: temporal.client,
       db: connected.db,
@@ -78,6 +97,7 @@ export async function startApi(config: Config): Promise<RunningApi> {
       bodyLimit: config.BODY_LIMIT,
       shutdown: shutdown.signal,
       eagerStart: temporal.worker !== undefined,
+      idempotencyRetentionMs: retentionMs,
     });
     const server = app.listen(config.PORT, config.HOST);
     await once(server, 'listening');
@@ -90,6 +110,7 @@ export async function startApi(config: Config): Promise<RunningApi> {
       async stop() {
         // Event streams end, /ready answers 503; requests in flight finish, then the clients close.
         shutdown.abort();
+        purge.stop();
         await new Promise<void>((resolve) => {
           // Keep-alive connections that go idle once their request finished are closed too.
           const sweep = setInterval(() => server.closeIdleConnections(), 100);

@@ -61,6 +61,18 @@ const schema = z.object({
     .transform(Number)
     .pipe(z.number().min(1024, 'must be at least 1024 bytes').max(10_000_000, 'must be at most 10000000 bytes'))
     .default(100_000),
+  /** Hours an `Idempotency-Key` is remembered; after that the key counts as new and its record is deleted. */
+  IDEMPOTENCY_KEY_RETENTION_HOURS: z
+    .string()
+    .regex(/^\d{1,4}$/, 'must be a whole number of hours from 1 to 8760')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(1, 'must be a whole number of hours from 1 to 8760')
+        .max(8760, 'must be a whole number of hours from 1 to 8760'),
+    )
+    .default(24),
   /** Seconds the API waits for in-flight requests after SIGTERM before it exits anyway. */
   API_SHUTDOWN_GRACE_SECONDS: z.coerce
     .number('must be a number of seconds')

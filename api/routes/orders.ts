@@ -30,6 +30,8 @@ export interface OrderRoutesDeps {
   temporalCallMs: number;
   /** Start sagas eagerly (AppDeps.eagerStart). */
   eagerStart: boolean;
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyRetentionMs: number;
   /** Aborted when the API shuts down: open event streams end. */
   shutdown: AbortSignal;
 }
@@ -59,6 +61,7 @@ export function orderRoutes({
   temporalCallMs,
   shutdown,
   eagerStart,
+  idempotencyRetentionMs,
 }: OrderRoutesDeps): Router {
   const router = Router();
   const keys = idempotencyKeys(db);
@@ -117,6 +120,7 @@ export function orderRoutes({
     const body = parse(CreateOrder, req.body, 'body');
     await answerStartOnce(req, res, {
       keys,
+      retentionMs: idempotencyRetentionMs,
       key,
       body,
       orderId: body.orderId ?? randomUUID(),

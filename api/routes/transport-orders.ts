@@ -54,6 +54,8 @@ export interface TransportOrderRoutesDeps {
   temporalCallMs: number;
   /** Start sagas eagerly (AppDeps.eagerStart). */
   eagerStart: boolean;
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyRetentionMs: number;
 }
 
 /** Parcels, transport vehicles, and the transport order saga with its approve/reject decision. */
@@ -63,6 +65,7 @@ export function transportOrderRoutes({
   taskQueue,
   temporalCallMs,
   eagerStart,
+  idempotencyRetentionMs,
 }: TransportOrderRoutesDeps): Router {
   const router = Router();
   const withDeadline = <T>(fn: () => Promise<T>) => temporal.connection.withDeadline(Date.now() + temporalCallMs, fn);
@@ -151,6 +154,7 @@ export function transportOrderRoutes({
     const { decisionTimeoutSeconds, priority } = body;
     await answerStartOnce(req, res, {
       keys,
+      retentionMs: idempotencyRetentionMs,
       key,
       body,
       operation: 'startTransportOrder',

@@ -1,6 +1,6 @@
 import { orderWorkflowId, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
-import { IDEMPOTENCY_COLLECTION } from '../../api/idempotency';
+import { IDEMPOTENCY_COLLECTION, idempotencyKeys, purgeExpiredKeys } from '../../api/idempotency';
 import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
 import { eventually, holdingWorker, readEvents } from './support';
@@ -262,6 +262,42 @@ describe('POST /orders with Idempotency-Key', () => {
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ type: 'urn:problem:unprocessable', status: 422 });
     await expect(h.client.workflow.getHandle(orderWorkflowId(other.orderId)).describe()).rejects.toThrow();
+  });
+
+  test('a key older than the retention (24 h) counts as new: with another body it starts that order', async () => {
+    const key = unique('key');
+    const dayAndAnHourAgo = new Date(Date.now() - 25 * 60 * 60 * 1000);
+    await idempotencyKeys(h.db).insertOne({
+      _id: key,
+      requestHash: 'a body of long ago',
+      orderId: unique('old'),
+      response: { status: 202, body: { orderId: 'long ago' } },
+      createdAt: dayAndAnHourAgo,
+    });
+    const body = orderBody(s, { deliveryDate: nextDate() });
+    const res = await http(h.baseUrl, 'POST', '/orders', body, { 'Idempotency-Key': key });
+    expect(res.status).toBe(202);
+    expect(res.headers.get('idempotent-replayed')).toBeNull();
+    expect(res.body.orderId).toBe(body.orderId);
+    await h.client.workflow.getHandle(orderWorkflowId(body.orderId)).describe(); // started
+    const record = await idempotencyKeys(h.db).findOne({ _id: key });
+    expect(record?.orderId).toBe(body.orderId);
+    expect(record!.createdAt.getTime()).toBeGreaterThan(dayAndAnHourAgo.getTime());
+    // and from now on it is an ordinary key again: a retry replays
+    const retry = await http(h.baseUrl, 'POST', '/orders', body, { 'Idempotency-Key': key });
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body).toEqual(res.body);
+  });
+
+  test('expired records are deleted, recent ones kept', async () => {
+    const keys = idempotencyKeys(h.db);
+    const [old, recent] = [unique('old'), unique('recent')];
+    const record = (createdAt: Date) => ({ requestHash: 'h', orderId: unique('o'), response: null, createdAt });
+    await keys.insertOne({ _id: old, ...record(new Date(Date.now() - 25 * 60 * 60 * 1000)) });
+    await keys.insertOne({ _id: recent, ...record(new Date(Date.now() - 23 * 60 * 60 * 1000)) });
+    expect(await purgeExpiredKeys(keys)).toBe(1);
+    expect(await keys.countDocuments({ _id: old })).toBe(0);
+    expect(await keys.countDocuments({ _id: recent })).toBe(1);
   });
 
   test('a key with a 409 answer replays the 409', async () => {

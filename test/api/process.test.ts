@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { orderWorkflowId, type OrderState } from '../../common/order';
+import { idempotencyKeys } from '../../api/idempotency';
 import { repoRoot } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
 import { requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
@@ -66,6 +67,7 @@ describe('configuration', () => {
     ['SERVED_COUNTRIES', 'IE,Ireland'],
     ['API_SHUTDOWN_GRACE_SECONDS', '-1'],
     ['API_EMBEDDED_WORKER', 'yes'],
+    ['IDEMPOTENCY_KEY_RETENTION_HOURS', '0'],
   ])('%s=%s stops the API at start with exit code 1 and a message naming the variable', (name, value) => {
     const result = spawnSync(tsx, ['api/main.ts'], {
       cwd: repoRoot,
@@ -76,6 +78,33 @@ describe('configuration', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`Invalid configuration: .*${name}\\b`));
     expect(result.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+  });
+});
+
+describe('expired Idempotency-Key records', () => {
+  test('the API deletes them when it starts (and every hour after)', async () => {
+    const keys = idempotencyKeys(h.db);
+    const key = unique('expired');
+    await keys.insertOne({
+      _id: key,
+      requestHash: 'h',
+      orderId: unique('o'),
+      response: null,
+      createdAt: new Date(Date.now() - 2 * 60 * 60 * 1000),
+    });
+    const api = startProcess('api/main.ts', /listening on http/, childEnv({ IDEMPOTENCY_KEY_RETENTION_HOURS: '1' }));
+    try {
+      await api.started;
+      for (let i = 0; (await keys.countDocuments({ _id: key })) > 0; i++) {
+        if (i > 50) throw new Error(`the expired record is still there: ${api.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      api.child.kill('SIGTERM');
+      expect(await api.exited).toBe(0);
+      expect(api.output()).toMatch(/deleted [1-9]\d* expired Idempotency-Key records/);
+    } finally {
+      killIfRunning(api.child);
+    }
   });
 });
 
