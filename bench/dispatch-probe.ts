@@ -15,14 +15,14 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { stopAll } from '../scripts/lib/servers';
+import { parseArgs, runMain, wholeNumberFlag } from './lib/cli';
 import { startTemporal } from './lib/servers';
 import { median } from './lib/stats';
 
-const argv = process.argv.slice(2);
-const num = (flag: string, dflt: number) => (argv.includes(flag) ? Number(argv[argv.indexOf(flag) + 1]) : dflt);
-const servers = num('--servers', 3);
-const workflows = num('--workflows', 15);
+const { servers, workflows } = parseArgs(() => ({
+  servers: wholeNumberFlag('--servers', 3, 1, 20),
+  workflows: wholeNumberFlag('--workflows', 15, 1, 1000),
+}));
 
 const ms = (e: temporal.api.history.v1.IHistoryEvent) =>
   Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
@@ -72,12 +72,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await stopAll();
-    process.exit();
-  });
+runMain(main);

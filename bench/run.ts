@@ -18,22 +18,31 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
-import { freePort, startFerretDb, stopAll } from '../scripts/lib/servers';
+import { freePort, startFerretDb } from '../scripts/lib/servers';
+import { argv, flagValue, parseArgs, runMain, UsageError } from './lib/cli';
 import { engines, type Engine } from './lib/engines';
 import { loadAverage, treeCpuSeconds, treePeakMb } from './lib/procstat';
 import { renderChart, renderMarkdown, type EngineResult, type MixResult, type Scenario } from './lib/report';
 import { summarize } from './lib/stats';
 import { checkAll, planOrder, seed, type Mix, type PlannedOrder } from './lib/workload';
 
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick');
-const engineArg = argv[argv.indexOf('--engines') + 1];
-const engineNames =
-  argv.includes('--engines') && engineArg
-    ? engineArg.split(',')
-    : ['ours', 'ours-eager', 'temporal-plain', 'restate', 'dbos', 'ours-sqlite-default'];
-const outArg = argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : undefined;
-if (outArg !== undefined && !/^[a-z0-9-]+$/.test(outArg)) throw new Error('--out takes a name of a-z, 0-9 and -');
+const { quick, engineNames, outArg, render } = parseArgs(() => {
+  const names = flagValue('--engines')?.split(',') ?? [
+    'ours',
+    'ours-eager',
+    'temporal-plain',
+    'restate',
+    'dbos',
+    'ours-sqlite-default',
+  ];
+  const unknown = names.filter((n) => !(n in engines));
+  if (unknown.length) {
+    throw new UsageError(`unknown engine ${unknown.join(', ')}; known: ${Object.keys(engines).join(', ')}`);
+  }
+  const out = flagValue('--out');
+  if (out !== undefined && !/^[a-z0-9-]+$/.test(out)) throw new UsageError('--out takes a name of a-z, 0-9 and -');
+  return { quick: argv.includes('--quick'), engineNames: names, outArg: out, render: argv.includes('--render') };
+});
 const cfg = quick
   ? { unloaded: 8, closed: [8, 32], closedSeconds: 4, openSteps: [0.6, 1.0], openSeconds: 4 }
   : { unloaded: 30, closed: [8, 32, 128], closedSeconds: 12, openSteps: [0.5, 0.8, 1.0, 1.25], openSeconds: 10 };
@@ -248,7 +257,7 @@ function machine() {
 }
 
 async function main(): Promise<void> {
-  if (argv.includes('--render')) {
+  if (render) {
     // Rewrite the Markdown and the chart from the JSON of an earlier run (after a change to the report).
     const base = path.join(__dirname, 'results', outArg ?? (quick ? 'quick' : 'latest'));
     const saved = JSON.parse(fs.readFileSync(`${base}.json`, 'utf8')) as Parameters<typeof renderMarkdown>[0];
@@ -273,8 +282,7 @@ async function main(): Promise<void> {
   const mongo = new MongoClient(ferret.uri);
   const results: EngineResult[] = [];
   for (const name of engineNames) {
-    const make = engines[name];
-    if (!make) throw new Error(`unknown engine ${name}; known: ${Object.keys(engines).join(', ')}`);
+    const make = engines[name]!;
     const mongoDb = `bench_${name.replace(/-/g, '_')}`;
     const ferretCpu0 = treeCpuSeconds(ferret.process.pid);
     let engine: Engine;
@@ -320,12 +328,4 @@ async function main(): Promise<void> {
   console.log(`results: bench/results/${base}.{md,json,svg}; raw logs in ${dir}`);
 }
 
-main()
-  .catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await stopAll();
-    process.exit(); // open client handles (Temporal connection, fetch keep-alive) must not keep the run alive
-  });
+runMain(main);

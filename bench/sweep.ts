@@ -19,7 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { MongoClient } from 'mongodb';
-import { freePort, startFerretDb, stopAll } from '../scripts/lib/servers';
+import { freePort, startFerretDb } from '../scripts/lib/servers';
+import { argv, parseArgs, runMain, UsageError, wholeNumberFlag } from './lib/cli';
 import { engines, type Engine } from './lib/engines';
 import { loadAverage, treeCpuSeconds, treePeakMb } from './lib/procstat';
 import { summarize } from './lib/stats';
@@ -95,12 +96,24 @@ const sweeps: Record<string, Variant[]> = {
   ],
 };
 
-const argv = process.argv.slice(2);
-const name = argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? '';
-const num = (flag: string, dflt: number) => (argv.includes(flag) ? Number(argv[argv.indexOf(flag) + 1]) : dflt);
-const rounds = num('--rounds', 3);
-const seconds = num('--seconds', 10);
-const unloadedCount = num('--unloaded', 20);
+const {
+  name,
+  rounds,
+  seconds,
+  unloadedCount,
+  render: renderOnly,
+} = parseArgs(() => {
+  const valued = ['--rounds', '--seconds', '--unloaded'];
+  const sweep = argv.find((a, i) => !a.startsWith('--') && !valued.includes(argv[i - 1] ?? '')) ?? '';
+  if (!(sweep in sweeps)) throw new UsageError(`name a sweep: ${Object.keys(sweeps).join(', ')}`);
+  return {
+    name: sweep,
+    rounds: wholeNumberFlag('--rounds', 3, 1, 20),
+    seconds: wholeNumberFlag('--seconds', 10, 1, 600),
+    unloadedCount: wholeNumberFlag('--unloaded', 20, 1, 1000),
+    render: argv.includes('--render'),
+  };
+});
 
 async function runOne(engine: Engine, db: import('mongodb').Db, round: number): Promise<RoundResult> {
   await seed(db);
@@ -177,10 +190,9 @@ async function runOne(engine: Engine, db: import('mongodb').Db, round: number): 
 }
 
 async function main(): Promise<void> {
-  const variants = sweeps[name];
-  if (!variants) throw new Error(`name a sweep: ${Object.keys(sweeps).join(' or ')}`);
+  const variants = sweeps[name]!;
   const out = path.join(__dirname, 'results');
-  if (argv.includes('--render')) {
+  if (renderOnly) {
     const saved = JSON.parse(fs.readFileSync(path.join(out, `sweep-${name}.json`), 'utf8')) as Record<
       string,
       unknown
@@ -257,12 +269,4 @@ async function main(): Promise<void> {
   console.log(`results: bench/results/sweep-${name}.{md,json}; raw logs in ${dir}`);
 }
 
-main()
-  .catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await stopAll();
-    process.exit();
-  });
+runMain(main);
