@@ -4,7 +4,9 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import fs from 'node:fs';
 import { MongoClient } from 'mongodb';
+import { loadConfig } from '../../common/config';
 import { createSagaWorker } from '../../workers/create-worker';
+import { sizingFromConfig } from '../../workers/sizing';
 import type { ManagedProcess } from '../../scripts/lib/servers';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import { SERVED_COUNTRIES } from './workload';
@@ -31,6 +33,32 @@ export interface EngineContext {
 }
 
 const engineDir = (ctx: EngineContext, name: string) => path.join(ctx.dir, name);
+
+/** Starting a saga and reading its history, the same for every Temporal engine. */
+function temporalSagaCalls(
+  client: Client,
+  taskQueue: string,
+  workflowType: string,
+  { eager = false, onStarted }: { eager?: boolean; onStarted?: (eagerly: boolean) => void } = {},
+): Pick<Engine, 'runSaga' | 'historyEvents'> {
+  return {
+    async runSaga(input) {
+      const handle = await client.workflow.start(workflowType, {
+        taskQueue,
+        workflowId: orderWorkflowId(input.orderId),
+        args: [input],
+        ...(eager ? { requestEagerStart: true } : {}),
+      });
+      onStarted?.(handle.eagerlyStarted);
+      const result = (await handle.result()) as OrderState | string;
+      return typeof result === 'string' ? result : result.status;
+    },
+    async historyEvents(orderId) {
+      const history = await client.workflow.getHandle(orderWorkflowId(orderId)).fetchHistory();
+      return history.events?.length ?? 0;
+    },
+  };
+}
 
 async function temporalEngine(
   name: string,
@@ -59,19 +87,7 @@ async function temporalEngine(
   return {
     name,
     processes: { 'temporal server': temporal.proc, worker: workerProc },
-    async runSaga(input) {
-      const handle = await client.workflow.start(worker.workflowType, {
-        taskQueue,
-        workflowId: orderWorkflowId(input.orderId),
-        args: [input],
-      });
-      const result = (await handle.result()) as OrderState | string;
-      return typeof result === 'string' ? result : result.status;
-    },
-    async historyEvents(orderId) {
-      const history = await client.workflow.getHandle(orderWorkflowId(orderId)).fetchHistory();
-      return history.events?.length ?? 0;
-    },
+    ...temporalSagaCalls(client, taskQueue, worker.workflowType),
     async stop() {
       await connection.close();
       await workerProc.stop();
@@ -101,7 +117,8 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean)
     db: mongo.db(ctx.mongoDb),
     servedCountries: SERVED_COUNTRIES,
     temporal: client,
-    sizing: sizingFromEnv(),
+    // the same WORKER_* variables workers/main.ts reads
+    sizing: sizingFromConfig(loadConfig()),
   });
   const running = worker.run();
   let eagerStarts = 0;
@@ -109,22 +126,13 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean)
   return {
     name,
     processes: { 'temporal server': temporal.proc },
-    async runSaga(input) {
-      const handle = await client.workflow.start(ORDER_SAGA, {
-        taskQueue,
-        workflowId: orderWorkflowId(input.orderId),
-        args: [input],
-        requestEagerStart: eager,
-      });
-      starts++;
-      if (handle.eagerlyStarted) eagerStarts++;
-      const result = (await handle.result()) as OrderState;
-      return result.status;
-    },
-    async historyEvents(orderId) {
-      const history = await client.workflow.getHandle(orderWorkflowId(orderId)).fetchHistory();
-      return history.events?.length ?? 0;
-    },
+    ...temporalSagaCalls(client, taskQueue, ORDER_SAGA, {
+      eager,
+      onStarted: (eagerly) => {
+        starts++;
+        if (eagerly) eagerStarts++;
+      },
+    }),
     note: () => `${eagerStarts} of ${starts} starts were eager`,
     async stop() {
       worker.shutdown();
@@ -157,18 +165,6 @@ function installRuntimeOnce(logFile: string): void {
     ),
   });
   runtimeInstalled = true;
-}
-
-/** Worker sizing for the in-process engines, from the same variables workers/main.ts reads. */
-function sizingFromEnv() {
-  const n = (v: string | undefined) => (v ? Number(v) : undefined);
-  return {
-    workflowTaskSlots: n(process.env.WORKER_WORKFLOW_TASK_SLOTS),
-    activitySlots: n(process.env.WORKER_ACTIVITY_SLOTS),
-    localActivitySlots: n(process.env.WORKER_LOCAL_ACTIVITY_SLOTS),
-    pollers: n(process.env.WORKER_POLLERS),
-    cachedWorkflows: n(process.env.WORKER_CACHED_WORKFLOWS),
-  };
 }
 
 const root = path.join(__dirname, '..', '..');
