@@ -1,5 +1,5 @@
-import { describeFaultPlan } from '../activities/faults';
 import { loadConfig } from '../common/config';
+import { warnIfFaultsInjected } from '../workers/create-worker';
 import { startApi } from './server';
 
 /**
@@ -13,11 +13,7 @@ async function run(): Promise<void> {
   const api = await startApi(config);
   console.log(`API listening on http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${api.port}`);
   if (api.embeddedWorker) {
-    if (config.SAGA_FAULTS) {
-      console.warn(
-        `SAGA_FAULTS is set: injecting faults (a test hook, never for production): ${describeFaultPlan(config.SAGA_FAULTS)}`,
-      );
-    }
+    warnIfFaultsInjected(config.SAGA_FAULTS);
     console.log(`Embedded worker polling task queue '${config.TASK_QUEUE}'; sagas start eagerly`);
     // A failed embedded worker leaves the API unable to run what it starts here: exit, let the supervisor restart.
     api.embeddedWorker.catch((err: unknown) => {

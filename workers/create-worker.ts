@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import { createActivities } from '../activities';
-import type { FaultPlan } from '../activities/faults';
+import { describeFaultPlan, type FaultPlan } from '../activities/faults';
 import type { Config } from '../common/config';
 import { sizingFromConfig, sizingOptions, type WorkerSizing } from './sizing';
 
@@ -60,4 +60,13 @@ export function workerOptionsFromConfig(
     sizing: sizingFromConfig(config),
     ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
   };
+}
+
+/** The line a process that injects faults prints at start (the worker process, the API with its embedded worker). */
+export function warnIfFaultsInjected(faults: FaultPlan | undefined): void {
+  if (faults) {
+    console.warn(
+      `SAGA_FAULTS is set: injecting faults (a test hook, never for production): ${describeFaultPlan(faults)}`,
+    );
+  }
 }

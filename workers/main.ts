@@ -1,9 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { connectMongo } from '../activities/db';
-import { describeFaultPlan } from '../activities/faults';
 import { loadConfig } from '../common/config';
-import { createSagaWorker, workerOptionsFromConfig } from './create-worker';
+import { createSagaWorker, warnIfFaultsInjected, workerOptionsFromConfig } from './create-worker';
 
 /**
  * The saga worker: polls the task queue until SIGINT/SIGTERM, then stops polling, lets running activities finish
@@ -21,11 +20,7 @@ async function run(): Promise<void> {
       db,
       temporal: new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }),
     });
-    if (config.SAGA_FAULTS) {
-      console.warn(
-        `SAGA_FAULTS is set: injecting faults (a test hook, never for production): ${describeFaultPlan(config.SAGA_FAULTS)}`,
-      );
-    }
+    warnIfFaultsInjected(config.SAGA_FAULTS);
     console.log(`Worker polling task queue '${config.TASK_QUEUE}' on ${config.TEMPORAL_ADDRESS}`);
     // The SDK's Runtime listens for SIGINT/SIGTERM/SIGQUIT/SIGUSR2 and shuts the worker down: it stops polling,
     // lets running activities finish for up to WORKER_SHUTDOWN_GRACE_SECONDS, and `run()` resolves.
