@@ -1,18 +1,14 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import type { temporal } from '@temporalio/proto';
 import { orderWorkflowId, type OrderState } from '../../common/order';
-import { repoRoot } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
 import { http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
-import { holdingWorker } from './support';
+import { holdingWorker, killIfRunning, processEnv, startProcess } from './support';
 
 /**
  * API_EMBEDDED_WORKER=true: the API process runs the sagas it starts, with no worker process on its task
- * queue, and starts them eagerly (the server hands the first workflow task back with the start).
+ * queue (the first test uses a queue no other worker polls: whatever runs there, the API process ran), and
+ * starts them eagerly (the server hands the first workflow task back with the start).
  */
-const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
-
 let h: Harness;
 let s: Seeded;
 beforeAll(async () => {
@@ -22,36 +18,20 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.stop());
 
+/** `api/main.ts` with its worker embedded; `started` gives its base URL once the worker polls too. */
 function startApi(taskQueue: string, extraEnv: Record<string, string> = {}) {
-  const child = spawn(tsx, ['api/main.ts'], {
-    cwd: repoRoot,
-    env: {
-      PATH: process.env.PATH,
-      TEMPORAL_ADDRESS: requireEnv('TEMPORAL_ADDRESS'),
-      MONGODB_URI: requireEnv('MONGODB_URI'),
-      MONGODB_DB: h.db.databaseName,
-      WORKFLOW_BUNDLE_PATH: requireEnv('WORKFLOW_BUNDLE_PATH'),
-      // a task queue no other worker polls: whatever runs there, the API process ran
-      TASK_QUEUE: taskQueue,
-      API_EMBEDDED_WORKER: 'true',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const env = processEnv(h, {
+    WORKFLOW_BUNDLE_PATH: requireEnv('WORKFLOW_BUNDLE_PATH'),
+    TASK_QUEUE: taskQueue,
+    API_EMBEDDED_WORKER: 'true',
+    ...extraEnv,
   });
-  let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const started = new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1];
-      if (port && output.includes('Embedded worker polling')) resolve(`http://127.0.0.1:${port}`);
-    });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    void exited.then((code) => reject(new Error(`api/main.ts exited with ${code}: ${output}`)));
-  });
-  return { child, started, exited, output: () => output };
+  const proc = startProcess(
+    'api/main.ts',
+    /listening on http:\/\/127\.0\.0\.1:(\d+)[\s\S]*Embedded worker polling/,
+    env,
+  );
+  return { ...proc, started: proc.started.then((m) => `http://127.0.0.1:${m[1]}`) };
 }
 
 test('the API runs the sagas it starts, eagerly, and drains its worker on SIGTERM', async () => {
@@ -87,7 +67,7 @@ test('the API runs the sagas it starts, eagerly, and drains its worker on SIGTER
     expect(await api.exited).toBe(0);
     expect(api.output()).toContain('API stopped');
   } finally {
-    if (api.child.exitCode === null && api.child.signalCode === null) api.child.kill('SIGKILL');
+    killIfRunning(api.child);
   }
 });
 
@@ -127,7 +107,7 @@ test('SIGTERM mid-saga: the running payment finishes within the grace time, the 
     expect(await h.cols.payments.countDocuments({ orderId: order.orderId, status: 'CHARGED' })).toBe(1);
     expect(after.liveShipments).toBe(1);
   } finally {
-    if (api.child.exitCode === null && api.child.signalCode === null) api.child.kill('SIGKILL');
+    killIfRunning(api.child);
     await next?.stop();
   }
 });

@@ -1,15 +1,13 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
-import path from 'node:path';
 import { orderWorkflowId, type OrderState } from '../../common/order';
 import { idempotencyKeys } from '../../api/idempotency';
 import { repoRoot } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
-import { requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
-import { holdingWorker, readEvents } from './support';
+import { startHarness, waitForSaga, type Harness } from '../support/harness';
+import { holdingWorker, killIfRunning, processEnv, readEvents, startProcess, tsx } from './support';
 
 /** The real entry points as processes: configuration errors, and SIGTERM for the API and the worker. */
-const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
 
 let h: Harness;
 let s: Seeded;
@@ -20,40 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.stop());
 
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    TEMPORAL_ADDRESS: requireEnv('TEMPORAL_ADDRESS'),
-    MONGODB_URI: requireEnv('MONGODB_URI'),
-    MONGODB_DB: h.db.databaseName,
-    TASK_QUEUE: h.taskQueue,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    ...extra,
-  };
-}
-
-/** Starts `tsx <entry>` and resolves once a stdout line matches `ready`. */
-function startProcess(entry: string, ready: RegExp, env: NodeJS.ProcessEnv) {
-  const child = spawn(tsx, [entry], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const started = new Promise<RegExpMatchArray>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = output.match(ready);
-      if (match) resolve(match);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    void exited.then((code) => reject(new Error(`${entry} exited with ${code}: ${output}`)));
-  });
-  return { child, started, exited, output: () => output };
-}
-
-const killIfRunning = (child: ChildProcess) => {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-};
+const childEnv = (extra: Record<string, string> = {}) => processEnv(h, extra);
 
 describe('configuration', () => {
   test.each([

@@ -1,9 +1,12 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import Ajv2020 from 'ajv/dist/2020';
 import { createActivities } from '../../activities';
 import { openApiDocument } from '../../api/openapi';
+import { repoRoot } from '../../scripts/lib/servers';
 import type { Harness } from '../support/harness';
-import { servedCountries, startTestWorker } from '../support/lane';
+import { requireEnv, servedCountries, startTestWorker } from '../support/lane';
 
 /**
  * Replaces the harness's worker with one whose `processPayment` waits while its saga is held, so that a
@@ -159,3 +162,41 @@ export class ContractChecker {
     this.seen.add(`${method.toUpperCase()} ${path} ${res.status}`);
   }
 }
+
+/** The real entry points run as processes (`tsx api/main.ts`, `tsx workers/main.ts`). */
+export const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
+
+/** The environment of an entry point run against the harness's servers, database and task queue. */
+export function processEnv(h: Harness, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    TEMPORAL_ADDRESS: requireEnv('TEMPORAL_ADDRESS'),
+    MONGODB_URI: requireEnv('MONGODB_URI'),
+    MONGODB_DB: h.db.databaseName,
+    TASK_QUEUE: h.taskQueue,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ...extra,
+  };
+}
+
+/** Starts `tsx <entry>`; `started` resolves once its output matches `ready`, and rejects if it exits first. */
+export function startProcess(entry: string, ready: RegExp, env: NodeJS.ProcessEnv) {
+  const child = spawn(tsx, [entry], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const started = new Promise<RegExpMatchArray>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(ready);
+      if (match) resolve(match);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    void exited.then((code) => reject(new Error(`${entry} exited with ${code}: ${output}`)));
+  });
+  return { child, started, exited, output: () => output };
+}
+
+export const killIfRunning = (child: ChildProcess) => {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+};
