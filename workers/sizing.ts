@@ -34,12 +34,15 @@ export function sizingOptions(sizing: WorkerSizing = {}): Partial<WorkerOptions>
   if (s.localActivitySlots !== undefined) out.maxConcurrentLocalActivityExecutions = s.localActivitySlots;
   if (s.cachedWorkflows !== undefined) out.maxCachedWorkflows = s.cachedWorkflows;
   if (s.pollers !== undefined) {
-    // The SDK requires at least 2 workflow pollers while workflows are cached (one for the sticky queue), and no
-    // more pollers than slots.
+    // Poller counts reach the SDK (1.24) only as poller behaviours; its maxConcurrent*TaskPolls options are no
+    // longer read. At least 2 workflow pollers while workflows are cached (one is for the sticky queue), and
+    // never more pollers than slots.
     const wftSlots = s.workflowTaskSlots ?? 40;
     const minWorkflowPolls = s.cachedWorkflows === 0 ? 1 : 2;
-    out.maxConcurrentWorkflowTaskPolls = Math.min(Math.max(s.pollers, minWorkflowPolls), wftSlots);
-    out.maxConcurrentActivityTaskPolls = Math.min(s.pollers, s.activitySlots ?? 100);
+    const workflowPolls = Math.min(Math.max(s.pollers, minWorkflowPolls), wftSlots);
+    const activityPolls = Math.min(s.pollers, s.activitySlots ?? 100);
+    out.workflowTaskPollerBehavior = { type: 'simple-maximum', maximum: workflowPolls };
+    out.activityTaskPollerBehavior = { type: 'simple-maximum', maximum: activityPolls };
   }
   return out;
 }

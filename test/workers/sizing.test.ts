@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { MongoClient } from 'mongodb';
 import { ConfigError, loadConfig } from '../../common/config';
+import { createSagaWorker } from '../../workers/create-worker';
 import { DEFAULT_SIZING, sizingOptions } from '../../workers/sizing';
+import { requireEnv, servedCountries } from '../support/lane';
 
 describe('worker sizing', () => {
   test('unset variables give the measured defaults', () => {
@@ -12,8 +17,8 @@ describe('worker sizing', () => {
     expect(o.maxConcurrentActivityTaskExecutions).toBe(DEFAULT_SIZING.activitySlots);
     expect(o.maxConcurrentLocalActivityExecutions).toBe(DEFAULT_SIZING.localActivitySlots);
     expect(o.maxCachedWorkflows).toBe(DEFAULT_SIZING.cachedWorkflows);
-    expect(o.maxConcurrentWorkflowTaskPolls).toBe(10);
-    expect(o.maxConcurrentActivityTaskPolls).toBe(10);
+    expect(o.workflowTaskPollerBehavior).toEqual({ type: 'simple-maximum', maximum: 10 });
+    expect(o.activityTaskPollerBehavior).toEqual({ type: 'simple-maximum', maximum: 10 });
   });
 
   test('each variable sets its worker option', () => {
@@ -36,19 +41,25 @@ describe('worker sizing', () => {
       maxConcurrentWorkflowTaskExecutions: 12,
       maxConcurrentActivityTaskExecutions: 30,
       maxConcurrentLocalActivityExecutions: 7,
-      maxConcurrentWorkflowTaskPolls: 3,
-      maxConcurrentActivityTaskPolls: 3,
+      workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: 3 },
+      activityTaskPollerBehavior: { type: 'simple-maximum', maximum: 3 },
       maxCachedWorkflows: 250,
     });
   });
 
   test('pollers stay within what the SDK accepts', () => {
     // at least 2 workflow pollers while caching (one is for the sticky queue); never more pollers than slots
-    expect(sizingOptions({ pollers: 1, cachedWorkflows: 100 }).maxConcurrentWorkflowTaskPolls).toBe(2);
-    expect(sizingOptions({ pollers: 1, cachedWorkflows: 0 }).maxConcurrentWorkflowTaskPolls).toBe(1);
+    expect(sizingOptions({ pollers: 1, cachedWorkflows: 100 }).workflowTaskPollerBehavior).toEqual({
+      type: 'simple-maximum',
+      maximum: 2,
+    });
+    expect(sizingOptions({ pollers: 1, cachedWorkflows: 0 }).workflowTaskPollerBehavior).toEqual({
+      type: 'simple-maximum',
+      maximum: 1,
+    });
     const o = sizingOptions({ pollers: 50, workflowTaskSlots: 4, activitySlots: 6 });
-    expect(o.maxConcurrentWorkflowTaskPolls).toBe(4);
-    expect(o.maxConcurrentActivityTaskPolls).toBe(6);
+    expect(o.workflowTaskPollerBehavior).toEqual({ type: 'simple-maximum', maximum: 4 });
+    expect(o.activityTaskPollerBehavior).toEqual({ type: 'simple-maximum', maximum: 6 });
   });
 
   test.each([
@@ -75,4 +86,47 @@ describe('worker sizing', () => {
     expect(result.stderr).toMatch(/Invalid configuration: .*WORKER_POLLERS\b/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
+});
+
+test('createSagaWorker hands the sizing to the SDK (a real worker against the test Temporal server)', async () => {
+  const address = requireEnv('TEMPORAL_ADDRESS');
+  const connection = await NativeConnection.connect({ address });
+  const clientConnection = await Connection.connect({ address });
+  const mongo = new MongoClient(requireEnv('MONGODB_URI'));
+  const workers: Worker[] = [];
+  try {
+    const create = async (sizing?: Parameters<typeof createSagaWorker>[0]['sizing']) => {
+      const worker = await createSagaWorker({
+        connection,
+        namespace: 'default',
+        taskQueue: `sizing-${Date.now()}`,
+        db: mongo.db('sizing_test'),
+        servedCountries,
+        temporal: new Client({ connection: clientConnection }),
+        workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
+        sizing,
+      });
+      workers.push(worker);
+      return worker;
+    };
+    const sized = await create({ workflowTaskSlots: 12, activitySlots: 30, pollers: 3, cachedWorkflows: 250 });
+    expect(sized.options.tuner.workflowTaskSlotSupplier).toEqual({ type: 'fixed-size', numSlots: 12 });
+    expect(sized.options.tuner.activityTaskSlotSupplier).toEqual({ type: 'fixed-size', numSlots: 30 });
+    expect(sized.options.tuner.localActivityTaskSlotSupplier).toEqual({ type: 'fixed-size', numSlots: 100 });
+    expect(sized.options.maxCachedWorkflows).toBe(250);
+    expect(sized.options.workflowTaskPollerBehavior).toEqual({ type: 'simple-maximum', maximum: 3 });
+    const byDefault = await create();
+    expect(byDefault.options.tuner.workflowTaskSlotSupplier).toEqual({ type: 'fixed-size', numSlots: 40 });
+    expect(byDefault.options.activityTaskPollerBehavior).toEqual({ type: 'simple-maximum', maximum: 10 });
+  } finally {
+    // A worker holds its connection until it has run and shut down.
+    for (const worker of workers) {
+      const running = worker.run();
+      worker.shutdown();
+      await running;
+    }
+    await connection.close();
+    await clientConnection.close();
+    await mongo.close();
+  }
 });
