@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { reportingAttempts } from './attempts';
-import { collections } from './db';
+import { collections } from '../store/db';
 import { withFaults, type FaultPlan } from './faults';
 import { createCreditActivities } from './participants/customers';
 import { createLoyaltyActivities } from './participants/loyalty';
@@ -9,7 +9,7 @@ import { createParcelActivities } from './participants/parcels';
 import { createPaymentActivities } from './participants/payments';
 import { createInventoryActivities } from './participants/products';
 import { createShipmentActivities } from './participants/shipments';
-import { transportCollections } from './participants/transport-collections';
+import { transportCollections } from '../store/transport-collections';
 import { createTransportOrderActivities } from './participants/transport-orders';
 import { createTransportVehicleActivities } from './participants/transport-vehicles';
 import { createVehicleActivities } from './participants/vehicles';

@@ -1,7 +1,7 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
-import { collections } from '../activities/db';
+import { collections } from '../store/db';
 import { admission } from './admission';
 import { DEFAULT_IDEMPOTENCY_RETENTION_MS } from './idempotency';
 import { AppError, errorHandler, notFoundHandler, requireJson } from './errors';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { Db, MongoClient } from 'mongodb';
-import { connectMongo } from '../activities/db';
+import { connectMongo } from '../store/db';
 import type { Config } from '../common/config';
 import { createSagaWorker, workerOptionsFromConfig } from '../workers/create-worker';
 import { createApp } from './app';

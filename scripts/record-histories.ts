@@ -24,7 +24,7 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { connectMongo } from '../activities/db';
+import { connectMongo } from '../store/db';
 import { createApp } from '../api/app';
 import { getStateQuery, retryCompensationSignal } from '../common/definitions';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../common/order';

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { connectMongo } from '../activities/db';
+import { connectMongo } from '../store/db';
 import { loadConfig } from '../common/config';
 import { createSagaWorker, warnIfFaultsInjected, workerOptionsFromConfig } from './create-worker';
 

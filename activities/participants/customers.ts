@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
 import { BusinessFailure } from '../../common/failures';
-import { fromCents, type Collections, type CustomerDoc } from '../db';
-import { applyHold, releaseHold, type HoldFields } from './holds';
+import { fromCents, type Collections } from '../../store/db';
+import { applyHold, releaseHold, type HoldFields } from '../../store/holds';
 
 const credit: HoldFields = { counter: 'creditAvailableCents', holds: 'creditHolds', released: 'creditReleased' };
 
@@ -42,34 +42,5 @@ export function createCreditActivities({ customers }: Pick<Collections, 'custome
     async releaseCredit({ key, customerId }: ReleaseCreditInput): Promise<CompensationOutcome> {
       return releaseHold(col, credit, customerId, key);
     },
-  };
-}
-
-/** Public view of a customer, as the API shows it (amounts in currency units). */
-export interface Customer {
-  id: string;
-  name: string;
-  creditLimit: number;
-  creditAvailable: number;
-}
-
-export function toCustomer(doc: CustomerDoc): Customer {
-  return {
-    id: doc._id,
-    name: doc.name,
-    creditLimit: fromCents(doc.creditLimitCents),
-    creditAvailable: fromCents(doc.creditAvailableCents),
-  };
-}
-
-export function newCustomerDoc(id: string, name: string, creditLimitCents: number): CustomerDoc {
-  return {
-    _id: id,
-    name,
-    creditLimitCents,
-    creditAvailableCents: creditLimitCents,
-    creditHolds: {},
-    creditReleased: {},
-    createdAt: new Date(),
   };
 }

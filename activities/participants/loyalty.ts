@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { CUSTOMER_LOYALTY, loyaltyWorkflowId, orderCompletedSignal } from '../../common/loyalty';
-import { createRecord, type RecordStatuses } from './records';
-import type { TransportCollections } from './transport-collections';
+import { createRecord, type RecordStatuses } from '../../store/records';
+import type { TransportCollections } from '../../store/transport-collections';
 
 const discount: RecordStatuses = { active: 'GRANTED', reversed: 'REVOKED' };
 

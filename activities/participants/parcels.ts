@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
 import { BusinessFailure } from '../../common/failures';
-import { fieldKey } from '../keys';
-import { serialized } from '../serialize';
-import type { ParcelDoc, TransportCollections } from './transport-collections';
+import { fieldKey } from '../../store/keys';
+import { serialized } from '../../store/serialize';
+import type { TransportCollections } from '../../store/transport-collections';
 
 export interface AddParcelInput {
   /** `transport-<orderId>:addParcel:<parcelId>` */
@@ -73,20 +73,4 @@ export function createParcelActivities({ parcels }: Pick<TransportCollections, '
       });
     },
   };
-}
-
-/** Public view of a parcel, as the API shows it. */
-export interface Parcel {
-  id: string;
-  weightKg: number;
-  /** The transport order it is on, or null. */
-  transportOrderId: string | null;
-}
-
-export function toParcel(doc: ParcelDoc): Parcel {
-  return { id: doc._id, weightKg: doc.weightKg, transportOrderId: doc.transportOrderId };
-}
-
-export function newParcelDoc(id: string, weightKg: number): ParcelDoc {
-  return { _id: id, weightKg, transportOrderId: null, addedBy: null, removed: {}, createdAt: new Date() };
 }

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
 import { BusinessFailure } from '../../common/failures';
-import type { Collections } from '../db';
-import { createRecord, reverseRecord, type RecordStatuses } from './records';
+import type { Collections } from '../../store/db';
+import { createRecord, reverseRecord, type RecordStatuses } from '../../store/records';
 
 const charge: RecordStatuses = { active: 'CHARGED', reversed: 'REFUNDED' };
 

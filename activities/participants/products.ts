@@ -2,8 +2,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
 import { BusinessFailure } from '../../common/failures';
 import type { OrderItem } from '../../common/order';
-import { fromCents, type Collections, type ProductDoc } from '../db';
-import { applyHold, releaseHold, type HoldFields } from './holds';
+import type { Collections } from '../../store/db';
+import { applyHold, releaseHold, type HoldFields } from '../../store/holds';
 
 const stock: HoldFields = { counter: 'stock', holds: 'stockHolds', released: 'stockReleased' };
 
@@ -77,19 +77,4 @@ export function createInventoryActivities({ products }: Pick<Collections, 'produ
       return outcomes.includes('already-undone') ? 'already-undone' : 'nothing-to-undo';
     },
   };
-}
-
-export interface Product {
-  sku: string;
-  name: string;
-  price: number;
-  stock: number;
-}
-
-export function toProduct(doc: ProductDoc): Product {
-  return { sku: doc._id, name: doc.name, price: fromCents(doc.priceCents), stock: doc.stock };
-}
-
-export function newProductDoc(sku: string, name: string, priceCents: number, stockCount: number): ProductDoc {
-  return { _id: sku, name, priceCents, stock: stockCount, stockHolds: {}, stockReleased: {}, createdAt: new Date() };
 }

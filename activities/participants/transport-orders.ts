@@ -1,7 +1,7 @@
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
-import { createRecord, reverseRecord, type RecordStatuses } from './records';
-import { serialized } from '../serialize';
-import type { TransportCollections } from './transport-collections';
+import { createRecord, reverseRecord, type RecordStatuses } from '../../store/records';
+import { serialized } from '../../store/serialize';
+import type { TransportCollections } from '../../store/transport-collections';
 
 const transportOrder: RecordStatuses = { active: 'CREATED', reversed: 'CANCELLED' };
 

@@ -2,10 +2,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
 import { BusinessFailure } from '../../common/failures';
 import type { TransportPriority } from '../../common/transport';
-import { fromCents } from '../db';
-import { fieldKey } from '../keys';
-import { serialized } from '../serialize';
-import type { TransportCollections, TransportVehicleDoc } from './transport-collections';
+import { fieldKey } from '../../store/keys';
+import { serialized } from '../../store/serialize';
+import type { TransportCollections } from '../../store/transport-collections';
 
 /** How far ahead the earliest free date is looked for. */
 export const RESERVATION_HORIZON_DAYS = 366;
@@ -142,45 +141,5 @@ export function createTransportVehicleActivities({
         throw new Error(`Could not release vehicle ${vehicleId} for ${key}: the document kept changing`);
       });
     },
-  };
-}
-
-/** Public view of a transport vehicle, as the API shows it (price in currency units). */
-export interface TransportVehicle {
-  id: string;
-  name: string;
-  capacityKg: number;
-  pricePerService: number;
-  /** Reserved dates, earliest first. */
-  reservations: { date: string; orderId: string; priority: TransportPriority }[];
-}
-
-export function toTransportVehicle(doc: TransportVehicleDoc): TransportVehicle {
-  return {
-    id: doc._id,
-    name: doc.name,
-    capacityKg: doc.capacityKg,
-    pricePerService: fromCents(doc.pricePerServiceCents),
-    reservations: Object.entries(doc.reservations)
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([date, r]) => ({ date, orderId: r.orderId, priority: r.priority })),
-  };
-}
-
-export function newTransportVehicleDoc(
-  id: string,
-  name: string,
-  capacityKg: number,
-  pricePerServiceCents: number,
-): TransportVehicleDoc {
-  return {
-    _id: id,
-    name,
-    capacityKg,
-    pricePerServiceCents,
-    reservations: {},
-    reservedBy: {},
-    released: {},
-    createdAt: new Date(),
   };
 }

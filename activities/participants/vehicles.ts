@@ -2,9 +2,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MongoServerError, type Filter } from 'mongodb';
 import type { CompensationOutcome } from '../../common/attempted';
 import { BusinessFailure } from '../../common/failures';
-import type { Collections, VehicleDoc } from '../db';
-import { fieldKey } from '../keys';
-import { serialized } from '../serialize';
+import type { Collections, VehicleDoc } from '../../store/db';
+import { fieldKey } from '../../store/keys';
+import { serialized } from '../../store/serialize';
 
 export interface ReserveVehicleInput {
   key: string;
@@ -110,18 +110,4 @@ export function createVehicleActivities({
         return firstRelease ? 'nothing-to-undo' : 'already-undone';
       }),
   };
-}
-
-export interface Vehicle {
-  id: string;
-  name: string;
-  capacityPerDay: number;
-}
-
-export function toVehicle(doc: VehicleDoc): Vehicle {
-  return { id: doc._id, name: doc.name, capacityPerDay: doc.capacityPerDay };
-}
-
-export function newVehicleDoc(id: string, name: string, capacityPerDay: number): VehicleDoc {
-  return { _id: id, name, capacityPerDay, load: {}, bookings: {}, createdAt: new Date() };
 }

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
-import { collections } from '../../activities/db';
+import { collections } from '../../store/db';
 import { getLoyaltyQuery, loyaltyWorkflowId, type LoyaltyState } from '../../common/loyalty';
 import { AppError } from '../errors';
 import { IdParam } from '../schemas';

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import type { Collections } from '../../activities/db';
-import { newCustomerDoc, toCustomer } from '../../activities/participants/customers';
-import { newProductDoc, toProduct } from '../../activities/participants/products';
-import { newVehicleDoc, toVehicle } from '../../activities/participants/vehicles';
-import { toCents } from '../../activities/db';
+import type { Collections } from '../../store/db';
+import { newCustomerDoc, newProductDoc, newVehicleDoc, toCustomer, toProduct, toVehicle } from '../../store/views';
+import { toCents } from '../../store/db';
 import { AppError } from '../errors';
 import { insertOnce } from '../mongo-errors';
 import { CreateCustomer, CreateProduct, CreateVehicle, IdParam, SkuParam } from '../schemas';

@@ -10,10 +10,9 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import type { z } from 'zod';
-import { collections, toCents } from '../../activities/db';
-import { newParcelDoc, toParcel } from '../../activities/participants/parcels';
-import { transportCollections } from '../../activities/participants/transport-collections';
-import { newTransportVehicleDoc, toTransportVehicle } from '../../activities/participants/transport-vehicles';
+import { collections, toCents } from '../../store/db';
+import { transportCollections } from '../../store/transport-collections';
+import { newParcelDoc, newTransportVehicleDoc, toParcel, toTransportVehicle } from '../../store/views';
 import { getStateQuery } from '../../common/definitions';
 import { SagaStatus } from '../../common/saga-state';
 import { CustomerIdKey, SagaStatusKey } from '../../common/search-attributes';

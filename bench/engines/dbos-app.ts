@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { DBOS } from '@dbos-inc/dbos-sdk';
 import { createParticipants } from '../../activities';
-import { connectMongo } from '../../activities/db';
+import { connectMongo } from '../../store/db';
 import { orderWorkflowId, type OrderSagaInput } from '../../common/order';
 import { runOrderSaga } from '../lib/peer-saga';
 import { SERVED_COUNTRIES } from '../lib/workload';

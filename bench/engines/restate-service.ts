@@ -5,7 +5,7 @@
 import './node20-polyfill';
 import * as restate from '@restatedev/restate-sdk';
 import { createParticipants } from '../../activities';
-import { connectMongo } from '../../activities/db';
+import { connectMongo } from '../../store/db';
 import type { OrderSagaInput } from '../../common/order';
 import { runOrderSaga } from '../lib/peer-saga';
 import { SERVED_COUNTRIES } from '../lib/workload';

@@ -1,7 +1,7 @@
 /** Worker for the plain-Temporal baseline: default worker options, the participants as regular activities. */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createParticipants } from '../../activities';
-import { connectMongo } from '../../activities/db';
+import { connectMongo } from '../../store/db';
 import { SERVED_COUNTRIES } from '../lib/workload';
 import { env } from './env';
 

@@ -7,11 +7,10 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Db } from 'mongodb';
-import { collections } from '../../activities/db';
-import { fieldKey } from '../../activities/keys';
+import { collections } from '../../store/db';
+import { fieldKey } from '../../store/keys';
 import { DECLINED_TOKEN } from '../../activities/participants/payments';
-import { newCustomerDoc } from '../../activities/participants/customers';
-import { newProductDoc } from '../../activities/participants/products';
+import { newCustomerDoc, newProductDoc } from '../../store/views';
 import { orderWorkflowId, type OrderSagaInput } from '../../common/order';
 
 export const SERVED_COUNTRIES = ['US', 'IE', 'DE', 'FR', 'GB'];

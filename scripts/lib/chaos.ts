@@ -15,7 +15,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { connectMongo } from '../../activities/db';
+import { connectMongo } from '../../store/db';
 import { createApp } from '../../api/app';
 import { getStateQuery } from '../../common/definitions';
 import { ORDER_SAGA, orderWorkflowId, type OrderItem, type OrderState } from '../../common/order';

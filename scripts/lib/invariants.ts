@@ -8,8 +8,8 @@
  * these sagas only, from the baseline on.
  */
 import type { Db } from 'mongodb';
-import { collections } from '../../activities/db';
-import { fieldKey } from '../../activities/keys';
+import { collections } from '../../store/db';
+import { fieldKey } from '../../store/keys';
 import { OrderStep, orderWorkflowId, type OrderItem } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
 

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, MongoClient } from 'mongodb';
 import { createParticipants } from '../../activities';
-import { collections, connectMongo, type Collections } from '../../activities/db';
-import { newCustomerDoc } from '../../activities/participants/customers';
-import { newProductDoc } from '../../activities/participants/products';
-import { newVehicleDoc } from '../../activities/participants/vehicles';
+import { collections, connectMongo, type Collections } from '../../store/db';
+import { newCustomerDoc, newProductDoc, newVehicleDoc } from '../../store/views';
 import { requireEnv } from '../support/harness';
 
 /**

@@ -1,4 +1,4 @@
-import { transportCollections } from '../../activities/participants/transport-collections';
+import { transportCollections } from '../../store/transport-collections';
 import { CUSTOMER_LOYALTY, loyaltyWorkflowId, orderCompletedSignal, type LoyaltyState } from '../../common/loyalty';
 import { orderWorkflowId } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';

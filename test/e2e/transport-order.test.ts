@@ -1,7 +1,7 @@
 import { getStateQuery } from '../../common/definitions';
 import { SagaStatus } from '../../common/saga-state';
 import { transportWorkflowId, type TransportOrderState } from '../../common/transport';
-import { transportCollections } from '../../activities/participants/transport-collections';
+import { transportCollections } from '../../store/transport-collections';
 import { idempotencyKeys } from '../../api/idempotency';
 import { seed, unique } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';

@@ -1,4 +1,4 @@
-import { fieldKey } from '../../activities/keys';
+import { fieldKey } from '../../store/keys';
 import { orderWorkflowId, type OrderState } from '../../common/order';
 import { SagaStatus, StepStatus } from '../../common/saga-state';
 import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { chaosTable, runChaos } from '../../scripts/lib/chaos';
 import { checkInvariants } from '../../scripts/lib/invariants';
 import { repoRoot } from '../../scripts/lib/servers';
-import { collections, connectMongo } from '../../activities/db';
+import { collections, connectMongo } from '../../store/db';
 import { requireEnv } from '../support/harness';
 
 /**

@@ -4,7 +4,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import type { Db, MongoClient } from 'mongodb';
-import { collections, connectMongo, type Collections } from '../../activities/db';
+import { collections, connectMongo, type Collections } from '../../store/db';
 import { getStateQuery } from '../../common/definitions';
 import { finalSagaStatuses, SagaStatus, type SagaState } from '../../common/saga-state';
 import { requireEnv, startTestApi, startTestWorker } from './lane';

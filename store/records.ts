@@ -1,6 +1,6 @@
 import { MongoServerError, type Collection, type Filter, type UpdateFilter } from 'mongodb';
-import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
-import { serialized } from '../serialize';
+import type { CompensationOutcome, EffectOutcome } from '../common/attempted';
+import { serialized } from './serialize';
 
 /**
  * Idempotent records keyed by saga and step (a payment, a shipment): one document whose `_id` is the

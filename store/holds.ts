@@ -1,7 +1,7 @@
 import type { Collection, Document, Filter, UpdateFilter } from 'mongodb';
-import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
-import { fieldKey } from '../keys';
-import { serialized } from '../serialize';
+import type { CompensationOutcome, EffectOutcome } from '../common/attempted';
+import { fieldKey } from './keys';
+import { serialized } from './serialize';
 
 /**
  * Idempotent holds on a counter inside one document (credit on a customer, stock on a product).

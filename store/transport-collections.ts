@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import type { TransportPriority } from '../../common/transport';
+import type { TransportPriority } from '../common/transport';
 
 /** Documents of the transport participants, as stored. Amounts are integer cents. */
 export interface ParcelDoc {
