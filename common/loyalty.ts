@@ -1,9 +1,13 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 /**
- * Workflow type, id scheme, signal, query and input of the customer loyalty saga: one long-running
- * workflow per customer, started by the first completed order (signal-with-start) and continued as
- * new before its history grows large.
+ * Workflow type, id scheme, signal, query and input of the customer loyalty workflow: an entity
+ * workflow, not a saga. One long-running workflow per customer holds that customer's loyalty state
+ * (orders counted, discounts granted); it has no steps to compensate and no `getState` query (it
+ * answers `getLoyaltyQuery`). Started by the first completed order (signal-with-start) and continued
+ * as new before its history grows large. The names below (type `customerLoyalty`, id
+ * `loyalty-<customerId>`, `orderCompleted`, `getLoyalty`) are in recorded histories and running
+ * workflows: never rename them.
  */
 export const CUSTOMER_LOYALTY = 'customerLoyalty';
 
@@ -16,7 +20,7 @@ export const ORDERS_PER_DISCOUNT = 10;
 /** The discount granted, in percent. */
 export const LOYALTY_DISCOUNT_PERCENT = 10;
 /**
- * How many recent order ids the saga remembers to drop duplicate signals. Duplicates come from the
+ * How many recent order ids the workflow remembers to drop duplicate signals. Duplicates come from the
  * notifying activity being retried, seconds or minutes apart; a customer would have to complete this
  * many other orders in between for one to slip through. Bounded so that the state carried across
  * continue-as-new stays small for a customer of many years.
@@ -60,7 +64,7 @@ export interface CustomerLoyaltyInput {
     /** Most recent last, at most `RECENT_ORDER_IDS`. */
     recentOrderIds: string[];
   };
-  /** History length after which the saga continues as new (tests set it small). */
+  /** History length after which the workflow continues as new (tests set it small). */
   continueAsNewAfterEvents?: number;
 }
 

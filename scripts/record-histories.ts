@@ -106,6 +106,36 @@ async function runToEnd(ctx: RecordContext, input: OrderSagaInput): Promise<Work
   return handle;
 }
 
+/**
+ * A `retryCompensation` sent while nothing has failed yet: processPayment is held by a gate, the signal is sent and
+ * handled by a workflow task, then the payment is declined and releaseInventory fails non-retryably once. Returns
+ * once the saga has either retried that compensation at once (COMPENSATED: the stray signal was remembered) or gone
+ * FAILED to wait for an operator (the stray signal was ignored), whichever the workflow code does.
+ */
+async function strayRetrySignal(
+  ctx: RecordContext,
+  name: string,
+): Promise<{ handle: WorkflowHandle; waited: boolean }> {
+  const gate = new Gate();
+  const input = ctx.order(await ctx.seed('a'), { token: 'tok_declined' });
+  const workflowId = orderWorkflowId(input.orderId);
+  ctx.faults.add({ activity: 'processPayment', workflowId, gate });
+  ctx.faults.add({ activity: 'releaseInventory', workflowId, failNonRetryableCalls: 1 });
+  const handle = await ctx.start(input);
+  await withTimeout(gate.entered, 30_000, `${name}: processPayment never started`);
+  await handle.signal(retryCompensationSignal);
+  // Let the saga handle the signal while it is RUNNING, in a workflow task of its own, before the payment fails.
+  for (let handled = false; !handled;) {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const signalled = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes);
+    handled = signalled >= 0 && events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes);
+    if (!handled) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  gate.release();
+  const state = await ctx.waitForStatus(handle, [SagaStatus.FAILED, SagaStatus.COMPENSATED]);
+  return { handle, waited: state.status === SagaStatus.FAILED };
+}
+
 // -----------------------------------------------------------------------------------------------------------------
 // The scenarios. Names become file names: keep them stable, add new ones rather than changing old ones.
 // -----------------------------------------------------------------------------------------------------------------
@@ -188,6 +218,33 @@ const scenarios: Record<string, Scenario> = {
       });
       const handle = await ctx.start(input);
       await ctx.waitForStatus(handle, [SagaStatus.FAILED]);
+      await handle.signal(retryCompensationSignal);
+      await handle.result();
+      return handle;
+    },
+  },
+  'stray-retry-signal-remembered': {
+    description:
+      "Before patched('retry-compensation-only-when-failed'): retryCompensation is sent while processPayment runs " +
+      '(nothing failed yet) and remembered; the payment is declined, releaseInventory fails non-retryably and is ' +
+      'retried at once, with no operator.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: async (ctx, name) => {
+      const { handle, waited } = await strayRetrySignal(ctx, name);
+      if (waited) throw new Error(`${name}: the saga ignored the stray signal; record this with the code before it`);
+      await handle.result();
+      return handle;
+    },
+  },
+  'stray-retry-signal-ignored': {
+    description:
+      "After patched('retry-compensation-only-when-failed'): retryCompensation is sent while processPayment runs " +
+      '(nothing failed yet) and ignored; the payment is declined, releaseInventory fails non-retryably, the saga ' +
+      "goes FAILED and waits; only the operator's later retryCompensation retries it, and the compensations finish.",
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: async (ctx, name) => {
+      const { handle, waited } = await strayRetrySignal(ctx, name);
+      if (!waited) throw new Error(`${name}: the stray signal was remembered; record this with the patched code`);
       await handle.signal(retryCompensationSignal);
       await handle.result();
       return handle;

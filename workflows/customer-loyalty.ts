@@ -1,5 +1,7 @@
 /**
- * The customer loyalty saga: one per customer, running for as long as the customer buys.
+ * The customer loyalty workflow: an entity workflow, not a saga. One per customer, running for as
+ * long as the customer buys, it is the customer's loyalty record (orders counted, discounts granted)
+ * and changes it only in response to signals.
  *
  *   orderCompleted(orderId) ──▶ seen recently? drop it : count it
  *   every 10th order         ──▶ grantLoyaltyDiscount (idempotent by loyalty-<customerId>:discount-<n>)
@@ -10,7 +12,11 @@
  * signal-with-start), so no completed order is missed. A signal is counted in its handler, in the
  * same workflow task that delivers it: it is in the state handed over by continue-as-new, and a
  * signal that arrives while the hand-over is being completed makes the server reject the hand-over
- * and deliver it to this run first. Nothing here compensates: a granted discount stays granted.
+ * and deliver it to this run first.
+ *
+ * Why it is not a saga: there is no multi-step transaction to undo (a granted discount stays granted,
+ * its grant is retried until done), so it does not use the compensation engine, has no `SagaStatus`
+ * and does not answer `getState`; its query is `getLoyalty`.
  */
 import {
   allHandlersFinished,

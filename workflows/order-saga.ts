@@ -11,7 +11,7 @@
  * Any step's business failure, retries running out, or a cancellation undoes the started steps in
  * reverse order. Every participant call is idempotent by `workflowId:step`.
  *
- * Once COMPLETED, the order is reported to the customer's loyalty saga (`recordCompletedOrder`,
+ * Once COMPLETED, the order is reported to the customer's loyalty workflow (`recordCompletedOrder`,
  * signal-with-start): not a step, nothing to undo, retried until it succeeds, not cancellable.
  * Introduced behind `patched('loyalty-signal')` so that sagas recorded before it replay unchanged.
  *

@@ -93,12 +93,24 @@ export async function readEvents(
   return { status: res.status, headers: res.headers, events };
 }
 
-export async function eventually<T>(fn: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+/**
+ * Calls `fn` every 250 ms until `ok` accepts its value, and returns that value. Throws when `timeoutMs` passes
+ * first, saying what it waited for (`what`, by default the source of `ok`) and the last value seen.
+ */
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs = 15_000,
+  what = ok.toString(),
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
     if (ok(value)) return value;
-    if (Date.now() > deadline) return value;
+    if (Date.now() > deadline) {
+      const last = JSON.stringify(value)?.slice(0, 1000);
+      throw new Error(`eventually: not reached within ${timeoutMs} ms: ${what}; last value: ${last}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

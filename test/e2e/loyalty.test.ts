@@ -37,8 +37,8 @@ async function until(customerId: string, done: (s: LoyaltyState) => boolean): Pr
   throw new Error(`loyalty of ${customerId} never got there: ${JSON.stringify((await loyalty(customerId)).body)}`);
 }
 
-describe('the customer loyalty saga, end to end on the real servers', () => {
-  test('a first completed order starts the loyalty saga by itself (signal-with-start from the order saga)', async () => {
+describe('the customer loyalty entity workflow, end to end on the real servers', () => {
+  test('a first completed order starts the loyalty workflow by itself (signal-with-start from the order saga)', async () => {
     const s = await seed(h);
     expect(await loyalty(s.customerId)).toMatchObject({
       status: 200,

@@ -1,41 +1,45 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { ConfigError, loadConfig } from '../../common/config';
-import { createSagaWorker } from '../../workers/create-worker';
-import { DEFAULT_SIZING, sizingOptions } from '../../workers/sizing';
+import { createSagaWorker, workerOptionsFromConfig } from '../../workers/create-worker';
+import { sizingOptions } from '../../workers/sizing';
 import { requireEnv, servedCountries } from '../support/lane';
 
+/** The worker options the environment `env` gives, the way the worker process reads them. */
+const optionsFromEnv = (env: Record<string, string>) => sizingOptions(workerOptionsFromConfig(loadConfig(env)).sizing);
+
 describe('worker sizing', () => {
-  test('unset variables give the measured defaults', () => {
+  test('unset variables give the documented defaults: 40 / 100 / 100 slots, 10 pollers per kind, cache left to the SDK', () => {
     const c = loadConfig({});
     expect(c.WORKER_WORKFLOW_TASK_SLOTS).toBeUndefined();
-    const o = sizingOptions({});
-    expect(o.maxConcurrentWorkflowTaskExecutions).toBe(DEFAULT_SIZING.workflowTaskSlots);
-    expect(o.maxConcurrentActivityTaskExecutions).toBe(DEFAULT_SIZING.activitySlots);
-    expect(o.maxConcurrentLocalActivityExecutions).toBe(DEFAULT_SIZING.localActivitySlots);
-    expect(o.maxCachedWorkflows).toBe(DEFAULT_SIZING.cachedWorkflows);
+    // The values README's configuration table and docs/performance.md state (the SDK's own defaults).
+    const o = optionsFromEnv({});
+    expect(o.maxConcurrentWorkflowTaskExecutions).toBe(40);
+    expect(o.maxConcurrentActivityTaskExecutions).toBe(100);
+    expect(o.maxConcurrentLocalActivityExecutions).toBe(100);
+    expect(o.maxCachedWorkflows).toBeUndefined();
     expect(o.workflowTaskPollerBehavior).toEqual({ type: 'simple-maximum', maximum: 10 });
     expect(o.activityTaskPollerBehavior).toEqual({ type: 'simple-maximum', maximum: 10 });
+    expect(Object.keys(o).sort()).toEqual([
+      'activityTaskPollerBehavior',
+      'maxConcurrentActivityTaskExecutions',
+      'maxConcurrentLocalActivityExecutions',
+      'maxConcurrentWorkflowTaskExecutions',
+      'workflowTaskPollerBehavior',
+    ]);
   });
 
   test('each variable sets its worker option', () => {
-    const c = loadConfig({
-      WORKER_WORKFLOW_TASK_SLOTS: '12',
-      WORKER_ACTIVITY_SLOTS: '30',
-      WORKER_LOCAL_ACTIVITY_SLOTS: '7',
-      WORKER_POLLERS: '3',
-      WORKER_CACHED_WORKFLOWS: '250',
-    });
     expect(
-      sizingOptions({
-        workflowTaskSlots: c.WORKER_WORKFLOW_TASK_SLOTS,
-        activitySlots: c.WORKER_ACTIVITY_SLOTS,
-        localActivitySlots: c.WORKER_LOCAL_ACTIVITY_SLOTS,
-        pollers: c.WORKER_POLLERS,
-        cachedWorkflows: c.WORKER_CACHED_WORKFLOWS,
+      optionsFromEnv({
+        WORKER_WORKFLOW_TASK_SLOTS: '12',
+        WORKER_ACTIVITY_SLOTS: '30',
+        WORKER_LOCAL_ACTIVITY_SLOTS: '7',
+        WORKER_POLLERS: '3',
+        WORKER_CACHED_WORKFLOWS: '250',
       }),
     ).toEqual({
       maxConcurrentWorkflowTaskExecutions: 12,
@@ -88,36 +92,61 @@ describe('worker sizing', () => {
   });
 });
 
-test('createSagaWorker hands the sizing to the SDK (a real worker against the test Temporal server)', async () => {
+test('createSagaWorker hands the sizing to the SDK, and its defaults are what the SDK compiles by itself (real workers against the test Temporal server)', async () => {
   const address = requireEnv('TEMPORAL_ADDRESS');
   const connection = await NativeConnection.connect({ address });
   const clientConnection = await Connection.connect({ address });
   const mongo = new MongoClient(requireEnv('MONGODB_URI'));
   const workers: Worker[] = [];
   try {
-    const create = async (sizing?: Parameters<typeof createSagaWorker>[0]['sizing']) => {
+    const workflowBundle = { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') };
+    /** The saga worker as the worker process builds it from the environment `env`. */
+    const create = async (env: Record<string, string> = {}) => {
       const worker = await createSagaWorker({
+        ...workerOptionsFromConfig(loadConfig(env)),
         connection,
         namespace: 'default',
         taskQueue: `sizing-${Date.now()}`,
         db: mongo.db('sizing_test'),
         servedCountries,
         temporal: new Client({ connection: clientConnection }),
-        workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
-        sizing,
+        workflowBundle,
       });
       workers.push(worker);
       return worker;
     };
-    const sized = await create({ workflowTaskSlots: 12, activitySlots: 30, pollers: 3, cachedWorkflows: 250 });
+    const sized = await create({
+      WORKER_WORKFLOW_TASK_SLOTS: '12',
+      WORKER_ACTIVITY_SLOTS: '30',
+      WORKER_POLLERS: '3',
+      WORKER_CACHED_WORKFLOWS: '250',
+    });
     expect(sized.options.tuner.workflowTaskSlotSupplier).toEqual({ type: 'fixed-size', numSlots: 12 });
     expect(sized.options.tuner.activityTaskSlotSupplier).toEqual({ type: 'fixed-size', numSlots: 30 });
     expect(sized.options.tuner.localActivityTaskSlotSupplier).toEqual({ type: 'fixed-size', numSlots: 100 });
     expect(sized.options.maxCachedWorkflows).toBe(250);
     expect(sized.options.workflowTaskPollerBehavior).toEqual({ type: 'simple-maximum', maximum: 3 });
+    expect(sized.options.activityTaskPollerBehavior).toEqual({ type: 'simple-maximum', maximum: 3 });
     const byDefault = await create();
     expect(byDefault.options.tuner.workflowTaskSlotSupplier).toEqual({ type: 'fixed-size', numSlots: 40 });
+    expect(byDefault.options.tuner.activityTaskSlotSupplier).toEqual({ type: 'fixed-size', numSlots: 100 });
+    expect(byDefault.options.tuner.localActivityTaskSlotSupplier).toEqual({ type: 'fixed-size', numSlots: 100 });
+    expect(byDefault.options.workflowTaskPollerBehavior).toEqual({ type: 'simple-maximum', maximum: 10 });
     expect(byDefault.options.activityTaskPollerBehavior).toEqual({ type: 'simple-maximum', maximum: 10 });
+
+    // "The SDK's own values, written out": a worker given no sizing at all compiles to the same.
+    const sdkOwn = await Worker.create({
+      connection,
+      taskQueue: `sizing-sdk-${Date.now()}`,
+      workflowBundle,
+      activities: {},
+    });
+    workers.push(sdkOwn);
+    expect(byDefault.options.tuner).toEqual(sdkOwn.options.tuner);
+    expect(byDefault.options.workflowTaskPollerBehavior).toEqual(sdkOwn.options.workflowTaskPollerBehavior);
+    expect(byDefault.options.activityTaskPollerBehavior).toEqual(sdkOwn.options.activityTaskPollerBehavior);
+    expect(byDefault.options.maxCachedWorkflows).toBe(sdkOwn.options.maxCachedWorkflows);
+    expect(byDefault.options.maxCachedWorkflows).toBeGreaterThan(0);
   } finally {
     // A worker holds its connection until it has run and shut down.
     for (const worker of workers) {

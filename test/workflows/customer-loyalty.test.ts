@@ -1,5 +1,5 @@
 /**
- * The customer loyalty saga's logic with a mocked discount participant: counting, every 10th order
+ * The customer loyalty entity workflow's logic with a mocked discount participant: counting, every 10th order
  * granting one discount, duplicates counted once, and the count carried across continue-as-new (forced
  * early with a small history threshold).
  *
@@ -51,7 +51,7 @@ async function until<T>(read: () => Promise<T>, done: (t: T) => boolean): Promis
   throw new Error(`condition not reached; last: ${JSON.stringify(last)}`);
 }
 
-describe('customer loyalty saga (time-skipping, mocked discount participant)', () => {
+describe('customer loyalty entity workflow (dev server, mocked discount participant)', () => {
   test('25 completed orders give exactly 2 discounts, across continue-as-new, and duplicates count once', async () => {
     const { granted, activities } = mockDiscounts();
     const taskQueue = `loyalty-${randomUUID()}`;

@@ -9,6 +9,11 @@
  *                                          ▼
  *                     FAILED (compensation named) ── retryCompensation signal ──▶ resumes there
  *
+ * `retryCompensation` is honoured only while the saga is FAILED; one that arrives at any other time (a stray or
+ * early signal while the saga runs, a duplicate while the operator's retry runs) is ignored, so the next failing
+ * compensation still waits for an operator. Sagas that handled such a signal before
+ * `patched('retry-compensation-only-when-failed')` remembered it and replay that way.
+ *
  * A step's compensation is pushed *before* the step runs: a step whose effect landed but whose
  * result was lost (timeout, retries exhausted, worker killed) is still undone. That is safe because
  * every compensation is idempotent and does nothing for an effect that never happened.
@@ -21,6 +26,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -30,6 +36,12 @@ import { getStateQuery, retryCompensationSignal } from '../../common/definitions
 import { SagaFailure } from '../../common/failures';
 import { SagaStatus, StepStatus, type SagaState, type StepError, type StepState } from '../../common/saga-state';
 import { SagaStatusKey } from '../../common/search-attributes';
+
+/**
+ * Patch id: a `retryCompensation` that arrives while the saga is not FAILED is ignored. Without the patch (sagas
+ * that handled such a signal before it) it was remembered and made the next failed compensation retry at once.
+ */
+export const RETRY_ONLY_WHEN_FAILED = 'retry-compensation-only-when-failed';
 
 /** Runs one activity with the UI summary the engine gives it. */
 export type Invocation<R> = (meta: { summary: string }) => Promise<Attempted<R>>;
@@ -108,6 +120,11 @@ export class Saga<S extends SagaState> {
   constructor(readonly state: S) {
     setHandler(getStateQuery, () => this.state);
     setHandler(retryCompensationSignal, () => {
+      // patched() only where the old code would differ: a signal sent while FAILED writes no marker.
+      if (this.state.status !== SagaStatus.FAILED && patched(RETRY_ONLY_WHEN_FAILED)) {
+        log.warn('retryCompensation ignored: the saga is not FAILED', { status: this.state.status });
+        return;
+      }
       this.retryRequested = true;
     });
     this.setStatus(state.status);

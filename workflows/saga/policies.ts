@@ -36,7 +36,7 @@ export const compensationCall = {
 
 /**
  * For effects that must happen eventually and have no business failure to stop them (granting an
- * earned discount, telling the loyalty saga an order completed): retry without a limit, backing off
+ * earned discount, telling the loyalty workflow an order completed): retry without a limit, backing off
  * to one attempt a minute, so an outage delays them but never loses them.
  */
 export const untilDoneCall = {

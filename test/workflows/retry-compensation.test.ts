@@ -1,0 +1,182 @@
+/**
+ * The compensation engine's `retryCompensation` signal, on the order saga with mocked participants (time-skipping
+ * test server): the signal is honoured only while the saga is FAILED, waiting for an operator. One sent earlier (a
+ * stray or early signal while the saga runs, a duplicate while the operator's retry runs) is ignored, so the next
+ * compensation failure still waits for an operator instead of retrying at once.
+ */
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { getStateQuery, retryCompensationSignal } from '../../common/definitions';
+import { BusinessFailure } from '../../common/failures';
+import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
+import { SagaStatus, StepStatus } from '../../common/saga-state';
+import type { orderSaga } from '../../workflows';
+import { done, mockWorker, ok, timeSkippingEnv } from './support';
+
+/** A call held until the test lets it go; `entered` resolves when it arrives. */
+function hold() {
+  let release!: () => void;
+  let enter!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const entered = new Promise<void>((resolve) => (enter = resolve));
+  return { entered, release, pass: () => (enter(), released) };
+}
+
+type Held = ReturnType<typeof hold>;
+
+/**
+ * Participants for an order whose payment is declined (after `payment`, when given, lets it go), and whose
+ * `releaseInventory` runs call by call as `inventory` says: held first if a hold is given, then failing
+ * non-retryably or succeeding. Records every compensation call in order.
+ */
+function mockParticipants({ payment, inventory }: { payment?: Held; inventory: { hold?: Held; fail: boolean }[] }) {
+  const compensations: string[] = [];
+  let inventoryCalls = 0;
+  const activities = {
+    priceOrder: () => done({ totalCents: 2000 }),
+    reserveCredit: () => done('applied'),
+    reserveInventory: () => done('applied'),
+    async processPayment() {
+      await payment?.pass();
+      throw ApplicationFailure.nonRetryable('Card declined', BusinessFailure.PaymentDeclined);
+    },
+    refundPayment() {
+      compensations.push('refundPayment');
+      return done('undone');
+    },
+    async releaseInventory() {
+      const call = inventory[inventoryCalls++] ?? { fail: false };
+      compensations.push('releaseInventory');
+      await call.hold?.pass();
+      if (call.fail) throw ApplicationFailure.nonRetryable('Injected failure of releaseInventory', 'InjectedFault');
+      return ok('undone');
+    },
+    releaseCredit() {
+      compensations.push('releaseCredit');
+      return done('undone');
+    },
+  };
+  return { compensations, activities };
+}
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+});
+afterAll(async () => env?.teardown());
+
+async function withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `retry-compensation-${randomUUID()}`;
+  const worker: Worker = await mockWorker(env, taskQueue, activities);
+  return worker.runUntil(fn(taskQueue));
+}
+
+async function start(taskQueue: string) {
+  const orderId = randomUUID().slice(0, 8);
+  const input: OrderSagaInput = {
+    orderId,
+    customerId: 'cust-1',
+    items: [{ sku: 'sku-1', quantity: 2 }],
+    payment: { token: 'tok_declined' },
+    shippingAddress: { line1: '1 Main Street', city: 'Dublin', postalCode: 'D01 F5P2', country: 'IE' },
+    deliveryDate: '2027-03-01',
+  };
+  return env.client.workflow.start<typeof orderSaga>(ORDER_SAGA, {
+    taskQueue,
+    workflowId: orderWorkflowId(orderId),
+    args: [input],
+  });
+}
+
+type Handle = Awaited<ReturnType<typeof start>>;
+
+const state = async (handle: Handle) => (await handle.query(getStateQuery)) as OrderState;
+
+/** Polls the state until the saga reaches one of `statuses` (time does not skip while we only query). */
+async function untilStatus(handle: Handle, statuses: SagaStatus[]): Promise<OrderState> {
+  let last: OrderState | undefined;
+  for (let i = 0; i < 200; i++) {
+    last = await state(handle);
+    if (statuses.includes(last.status)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`saga never reached ${statuses.join(' or ')}; last status ${last?.status}`);
+}
+
+/** Sends `retryCompensation` and waits until a workflow task has handled it. */
+async function signalAndWaitHandled(handle: Handle): Promise<void> {
+  await handle.signal(retryCompensationSignal);
+  for (let i = 0; i < 200; i++) {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const signalled = events.map((e) => Boolean(e.workflowExecutionSignaledEventAttributes)).lastIndexOf(true);
+    if (events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the retryCompensation signal was never handled by a workflow task');
+}
+
+describe('retryCompensation is honoured only while the saga is FAILED (time-skipping, mocked participants)', () => {
+  test('a retryCompensation sent while the saga is RUNNING is ignored: a failed compensation still waits for the operator', async () => {
+    const payment = hold();
+    const { compensations, activities } = mockParticipants({ payment, inventory: [{ fail: true }, { fail: false }] });
+    await withWorker(activities, async (taskQueue) => {
+      const handle = await start(taskQueue);
+      await payment.entered;
+      expect((await state(handle)).status).toBe(SagaStatus.RUNNING);
+      await signalAndWaitHandled(handle); // the stray signal, before anything failed
+      payment.release();
+
+      const failed = await untilStatus(handle, [SagaStatus.FAILED, SagaStatus.COMPENSATED]);
+      expect(failed.status).toBe(SagaStatus.FAILED);
+      expect(failed.compensationFailure).toMatchObject({ step: 'reserveInventory', compensation: 'releaseInventory' });
+      expect(compensations).toEqual(['refundPayment', 'releaseInventory']);
+
+      // Still waiting: nothing retries without an operator.
+      expect((await state(handle)).status).toBe(SagaStatus.FAILED);
+      expect(compensations).toEqual(['refundPayment', 'releaseInventory']);
+
+      // The operator's signal, sent while FAILED, is honoured.
+      await handle.signal(retryCompensationSignal);
+      const final = await handle.result();
+      expect(final.status).toBe(SagaStatus.COMPENSATED);
+      expect(final.steps.find((s) => s.name === 'reserveInventory')?.status).toBe(StepStatus.COMPENSATED);
+      expect(compensations).toEqual(['refundPayment', 'releaseInventory', 'releaseInventory', 'releaseCredit']);
+    });
+  });
+
+  test('a duplicate retryCompensation sent while the retry runs is ignored: the retry failing again waits for the operator', async () => {
+    const retry = hold();
+    const { compensations, activities } = mockParticipants({
+      inventory: [{ fail: true }, { hold: retry, fail: true }, { fail: false }],
+    });
+    await withWorker(activities, async (taskQueue) => {
+      const handle = await start(taskQueue);
+      expect((await untilStatus(handle, [SagaStatus.FAILED])).compensationFailure?.compensation).toBe(
+        'releaseInventory',
+      );
+
+      await handle.signal(retryCompensationSignal); // the operator's retry
+      await retry.entered;
+      expect((await state(handle)).status).toBe(SagaStatus.COMPENSATING);
+      await signalAndWaitHandled(handle); // a duplicate (a second operator, a retried request) while it runs
+      retry.release();
+
+      const failedAgain = await untilStatus(handle, [SagaStatus.FAILED, SagaStatus.COMPENSATED]);
+      expect(failedAgain.status).toBe(SagaStatus.FAILED);
+      expect(compensations).toEqual(['refundPayment', 'releaseInventory', 'releaseInventory']);
+
+      await handle.signal(retryCompensationSignal);
+      const final = await handle.result();
+      expect(final.status).toBe(SagaStatus.COMPENSATED);
+      expect(compensations).toEqual([
+        'refundPayment',
+        'releaseInventory',
+        'releaseInventory',
+        'releaseInventory',
+        'releaseCredit',
+      ]);
+    });
+  });
+});
