@@ -266,13 +266,16 @@ export function orderRoutes({
     const send = (event: string, data: unknown) => {
       res.write(`id: ${++eventId}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
+    /** Waits `ms`, or less if the stream ends; leaves no listener behind either way. */
     const sleep = (ms: number) =>
       new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        stop.signal.addEventListener('abort', () => {
+        const wake = () => {
           clearTimeout(timer);
+          stop.signal.removeEventListener('abort', wake);
           resolve();
-        });
+        };
+        const timer = setTimeout(wake, ms);
+        stop.signal.addEventListener('abort', wake, { once: true });
       });
 
     try {

@@ -1,3 +1,6 @@
+import { getEventListeners } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../api/app';
 import { orderWorkflowId, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
 import { IDEMPOTENCY_COLLECTION, idempotencyKeys, purgeExpiredKeys } from '../../api/idempotency';
@@ -211,6 +214,51 @@ describe('GET /orders/:orderId/events', () => {
     const res = await readEvents(`${h.baseUrl}/orders/${unique('nope')}/events`);
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
+  test('a stream that stays open for many polls holds one abort listener, not one more per poll', async () => {
+    // An API that polls every 10 ms: 1.5 s open is well over the 11 polls after which a leak warns.
+    const server = createApp({
+      temporal: h.client,
+      db: h.db,
+      taskQueue: h.taskQueue,
+      bodyLimit: 100_000,
+      eventsPollMs: 10,
+    }).listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // The most `abort` listeners any one signal (or other EventTarget) held at once while the stream was open;
+    // past 10, Node warns (MaxListenersExceededWarning).
+    let most = 0;
+    const add = EventTarget.prototype.addEventListener;
+    EventTarget.prototype.addEventListener = function (this: EventTarget, ...args: Parameters<typeof add>) {
+      add.apply(this, args);
+      if (args[0] === 'abort') most = Math.max(most, getEventListeners(this, 'abort').length);
+    };
+    const body = orderBody(s, { deliveryDate: nextDate() });
+    worker.hold(orderWorkflowId(body.orderId));
+    try {
+      await startOrder(body);
+      await eventually(
+        () => http(h.baseUrl, 'GET', `/orders/${body.orderId}`),
+        (r) => atPayment(r.body),
+      );
+      const stop = new AbortController();
+      const streamed = readEvents(`${baseUrl}/orders/${body.orderId}/events`, { signal: stop.signal });
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      stop.abort();
+      const { events } = await streamed;
+      expect(events[0]).toMatchObject({ event: 'state', data: { status: 'RUNNING' } });
+      expect(most).toBeLessThanOrEqual(2);
+    } finally {
+      EventTarget.prototype.addEventListener = add;
+      worker.release(orderWorkflowId(body.orderId));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+    await waitForSaga(h.client.workflow.getHandle(orderWorkflowId(body.orderId)));
   });
 });
 
