@@ -148,7 +148,8 @@ export const operations: Operation[] = [
     summary: 'Start an order saga',
     description:
       'Starts the saga and answers at once; follow it with `GET /orders/{orderId}` or its event stream. ' +
-      'Without `orderId` one is generated. With an `Idempotency-Key`, a retry with the same body answers ' +
+      'Without `orderId` one is generated. An unknown `customerId` answers 422 and nothing is started or ' +
+      'recorded (not even the Idempotency-Key). With an `Idempotency-Key`, a retry with the same body answers ' +
       'the first answer again (header `Idempotent-Replayed: true`) without starting anything.',
     tag: 'orders',
     idempotencyKey: true,
@@ -159,7 +160,8 @@ export const operations: Operation[] = [
         schema: OrderStarted,
         headers: { Location: 'URL of the order', 'Idempotent-Replayed': 'true when this answers a retry' },
       },
-      ...pick(400, 409, 413, 415, 422, 503),
+      ...pick(400, 409, 413, 415, 503),
+      422: { description: '`customerId` names no customer, or the Idempotency-Key was used with a different body' },
     },
   },
   {
@@ -286,6 +288,7 @@ export const operations: Operation[] = [
       '`GET /transport-orders/{orderId}`. Without `orderId` one is generated. The parcels are added in parallel, ' +
       'the cheapest vehicle that holds them is reserved and assigned, then the saga waits for `approve` or ' +
       '`reject` until `decisionTimeoutSeconds` (default 24 h) and compensates unless approved. An unknown ' +
+      '`customerId` answers 422 and nothing is started or recorded (not even the Idempotency-Key). An unknown ' +
       'parcel makes the saga compensate (failure `UnknownParcel`); an order id already used answers 409. ' +
       'With an `Idempotency-Key`, a retry with the same body answers the first answer again (header ' +
       '`Idempotent-Replayed: true`) without starting anything.',

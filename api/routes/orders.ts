@@ -9,6 +9,7 @@ import {
 import { defaultPayloadConverter } from '@temporalio/common';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import type { Db } from 'mongodb';
+import { collections } from '../../store/db';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import { getStateQuery, retryCompensationSignal } from '../../common/definitions';
 import { finalSagaStatuses, SagaStatus } from '../../common/saga-state';
@@ -65,6 +66,7 @@ export function orderRoutes({
 }: OrderRoutesDeps): Router {
   const router = Router();
   const keys = idempotencyKeys(db);
+  const { customers } = collections(db);
   const withDeadline = <T>(fn: () => Promise<T>) => temporal.connection.withDeadline(Date.now() + temporalCallMs, fn);
   const handleOf = (orderId: string) => temporal.workflow.getHandle(orderWorkflowId(orderId));
 
@@ -118,6 +120,11 @@ export function orderRoutes({
   router.post('/orders', async (req, res) => {
     const key = idempotencyKeyOf(req);
     const body = parse(CreateOrder, req.body, 'body');
+    // As for a transport order: an unknown customer answers 422 before anything is started or written (the
+    // Idempotency-Key is not claimed). The saga checks it again (UnknownCustomer) for other callers.
+    if (!(await customers.findOne({ _id: body.customerId }, { projection: { _id: 1 } }))) {
+      throw AppError.unprocessable(`Customer ${body.customerId} does not exist`);
+    }
     await answerStartOnce(req, res, {
       keys,
       retentionMs: idempotencyRetentionMs,
