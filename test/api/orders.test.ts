@@ -232,6 +232,7 @@ describe('GET /orders/:orderId/events', () => {
     // The most `abort` listeners any one signal (or other EventTarget) held at once while the stream was open;
     // past 10, Node warns (MaxListenersExceededWarning).
     let most = 0;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- put back as it was, and called with its `this`
     const add = EventTarget.prototype.addEventListener;
     EventTarget.prototype.addEventListener = function (this: EventTarget, ...args: Parameters<typeof add>) {
       add.apply(this, args);
