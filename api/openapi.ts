@@ -319,6 +319,47 @@ export const operations: Operation[] = [
   },
   {
     method: 'post',
+    path: '/transport-orders/:orderId/cancel',
+    operationId: 'cancelTransportOrder',
+    summary: 'Cancel a running transport order saga',
+    description:
+      'As for an order: requests cancellation (also while it waits for a decision); the saga undoes its ' +
+      'completed steps in reverse order and its state then says `cancelled: true`, status COMPENSATED. A saga ' +
+      'that is not RUNNING (finished, or already compensating) answers 409 and nothing changes.',
+    tag: 'transport-orders',
+    params: TransportOrderIdParam,
+    responses: {
+      202: {
+        description: 'Cancellation requested',
+        schema: CancelAccepted,
+        headers: { Location: 'URL of the transport order' },
+      },
+      ...pick(400, 404, 409, 503),
+    },
+  },
+  {
+    method: 'post',
+    path: '/transport-orders/:orderId/retry-compensation',
+    operationId: 'retryTransportOrderCompensation',
+    summary: "Retry a FAILED transport order saga's compensation",
+    description:
+      'As for an order, once the cause of a failed compensation is fixed: sends the saga its ' +
+      '`retryCompensation` signal and it retries from the compensation that failed (state ' +
+      '`compensationFailure` names it). A saga that is not FAILED answers 409 and nothing changes. Same as ' +
+      '`temporal workflow signal --workflow-id transport-<orderId> --name retryCompensation`.',
+    tag: 'transport-orders',
+    params: TransportOrderIdParam,
+    responses: {
+      202: {
+        description: 'Retry requested',
+        schema: RetryCompensationAccepted,
+        headers: { Location: 'URL of the transport order' },
+      },
+      ...pick(400, 404, 409, 503),
+    },
+  },
+  {
+    method: 'post',
     path: '/transport-orders/:orderId/approve',
     operationId: 'approveTransportOrder',
     summary: 'Approve a transport order waiting for a decision',

@@ -44,7 +44,7 @@ export interface TransportOrderRoutesDeps {
   idempotencyRetentionMs: number;
 }
 
-/** Parcels, transport vehicles, and the transport order saga with its approve/reject decision. */
+/** Parcels, transport vehicles, and the transport order saga: start, read, cancel, retry, approve or reject. */
 export function transportOrderRoutes({
   temporal,
   db,
@@ -120,6 +120,18 @@ export function transportOrderRoutes({
   router.get('/transport-orders/:orderId', async (req, res) => {
     const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
     res.json(await transportOrders.queryState(orderId));
+  });
+
+  router.post('/transport-orders/:orderId/cancel', async (req, res) => {
+    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
+    const accepted = await transportOrders.cancel(orderId);
+    res.status(202).location(transportOrders.kind.location(orderId)).json(accepted);
+  });
+
+  router.post('/transport-orders/:orderId/retry-compensation', async (req, res) => {
+    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
+    const accepted = await transportOrders.retryCompensation(orderId);
+    res.status(202).location(transportOrders.kind.location(orderId)).json(accepted);
   });
 
   router.post('/transport-orders/:orderId/approve', async (req, res) => {
