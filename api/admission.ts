@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { AppError } from './errors';
 
 export interface AdmissionOptions {
-  /** Saga-starting requests (POST) allowed in progress at once; more answer 503 at once. Default 64. */
+  /** Saga-starting requests allowed in progress at once; more answer 503 at once. Default 64. */
   maxStarting?: number;
   /** Retry-After of the 503, in seconds. Default 1. */
   retryAfterSeconds?: number;
@@ -11,16 +11,13 @@ export interface AdmissionOptions {
 /**
  * Admission control: when more saga-starting requests are in progress than the service can take, a
  * new one answers `503` with `Retry-After` at once instead of queueing behind the others until
- * every one of them times out. Reads (GET) are never refused. Nothing is started for a refused
- * request, so the client may simply retry it (with the same Idempotency-Key).
+ * every one of them times out. It counts the requests of the routes it is mounted on, and only those:
+ * the saga starts (`POST /orders`, `POST /transport-orders`; api/app.ts), never reads or the other writes.
+ * Nothing is started for a refused request, so the client may simply retry it (with the same Idempotency-Key).
  */
 export function admission({ maxStarting = 64, retryAfterSeconds = 1 }: AdmissionOptions = {}): RequestHandler {
   let starting = 0;
-  return (req, res, next) => {
-    if (req.method !== 'POST') {
-      next();
-      return;
-    }
+  return (_req, res, next) => {
     if (starting >= maxStarting) {
       throw AppError.unavailable(
         `Too many sagas are starting right now (${maxStarting} in progress); retry in ${retryAfterSeconds} s`,

@@ -2,7 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { collections } from '../store/db';
-import { admission } from './admission';
+import { admission, type AdmissionOptions } from './admission';
 import { DEFAULT_IDEMPOTENCY_RETENTION_MS } from './idempotency';
 import { AppError, errorHandler, notFoundHandler, requireJson } from './errors';
 import { openApiPath, operations } from './openapi';
@@ -31,6 +31,8 @@ export interface AppDeps {
   eagerStart?: boolean;
   /** How long an Idempotency-Key is remembered (default 24 h). */
   idempotencyRetentionMs?: number;
+  /** How many saga starts may be in progress at once, and the Retry-After beyond (defaults in admission.ts). */
+  admission?: AdmissionOptions;
 }
 
 /** 405 with an `Allow` header for a documented path asked with a method it does not answer to. */
@@ -65,6 +67,7 @@ export function createApp({
   temporalCallMs = 5_000,
   eagerStart = false,
   idempotencyRetentionMs = DEFAULT_IDEMPOTENCY_RETENTION_MS,
+  admission: admissionOptions,
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -72,7 +75,8 @@ export function createApp({
   app.use(healthRoutes({ temporal, db, shutdown }));
   app.use(docsRoutes());
   app.use(methodNotAllowed());
-  app.use(admission());
+  // Only the saga starts are counted, and before their body is read.
+  app.post(['/orders', '/transport-orders'], admission(admissionOptions));
   app.use(requireJson);
   app.use(express.json({ limit: bodyLimit, strict: true }));
   app.use(participantRoutes(collections(db)));

@@ -148,7 +148,8 @@ export const operations: Operation[] = [
     summary: 'Start an order saga',
     description:
       'Starts the saga and answers at once; follow it with `GET /orders/{orderId}` or its event stream. ' +
-      'Without `orderId` one is generated. With an `Idempotency-Key`, a retry with the same body answers ' +
+      'Without `orderId` one is generated. An unknown `customerId` answers 422 and nothing is started or ' +
+      'recorded (not even the Idempotency-Key). With an `Idempotency-Key`, a retry with the same body answers ' +
       'the first answer again (header `Idempotent-Replayed: true`) without starting anything.',
     tag: 'orders',
     idempotencyKey: true,
@@ -159,7 +160,8 @@ export const operations: Operation[] = [
         schema: OrderStarted,
         headers: { Location: 'URL of the order', 'Idempotent-Replayed': 'true when this answers a retry' },
       },
-      ...pick(400, 409, 413, 415, 422, 503),
+      ...pick(400, 409, 413, 415, 503),
+      422: { description: '`customerId` names no customer, or the Idempotency-Key was used with a different body' },
     },
   },
   {
@@ -286,6 +288,7 @@ export const operations: Operation[] = [
       '`GET /transport-orders/{orderId}`. Without `orderId` one is generated. The parcels are added in parallel, ' +
       'the cheapest vehicle that holds them is reserved and assigned, then the saga waits for `approve` or ' +
       '`reject` until `decisionTimeoutSeconds` (default 24 h) and compensates unless approved. An unknown ' +
+      '`customerId` answers 422 and nothing is started or recorded (not even the Idempotency-Key). An unknown ' +
       'parcel makes the saga compensate (failure `UnknownParcel`); an order id already used answers 409. ' +
       'With an `Idempotency-Key`, a retry with the same body answers the first answer again (header ' +
       '`Idempotent-Replayed: true`) without starting anything.',
@@ -312,6 +315,47 @@ export const operations: Operation[] = [
     responses: {
       200: { description: 'The saga state', schema: TransportOrderStateResponse },
       ...pick(400, 404, 503),
+    },
+  },
+  {
+    method: 'post',
+    path: '/transport-orders/:orderId/cancel',
+    operationId: 'cancelTransportOrder',
+    summary: 'Cancel a running transport order saga',
+    description:
+      'As for an order: requests cancellation (also while it waits for a decision); the saga undoes its ' +
+      'completed steps in reverse order and its state then says `cancelled: true`, status COMPENSATED. A saga ' +
+      'that is not RUNNING (finished, or already compensating) answers 409 and nothing changes.',
+    tag: 'transport-orders',
+    params: TransportOrderIdParam,
+    responses: {
+      202: {
+        description: 'Cancellation requested',
+        schema: CancelAccepted,
+        headers: { Location: 'URL of the transport order' },
+      },
+      ...pick(400, 404, 409, 503),
+    },
+  },
+  {
+    method: 'post',
+    path: '/transport-orders/:orderId/retry-compensation',
+    operationId: 'retryTransportOrderCompensation',
+    summary: "Retry a FAILED transport order saga's compensation",
+    description:
+      'As for an order, once the cause of a failed compensation is fixed: sends the saga its ' +
+      '`retryCompensation` signal and it retries from the compensation that failed (state ' +
+      '`compensationFailure` names it). A saga that is not FAILED answers 409 and nothing changes. Same as ' +
+      '`temporal workflow signal --workflow-id transport-<orderId> --name retryCompensation`.',
+    tag: 'transport-orders',
+    params: TransportOrderIdParam,
+    responses: {
+      202: {
+        description: 'Retry requested',
+        schema: RetryCompensationAccepted,
+        headers: { Location: 'URL of the transport order' },
+      },
+      ...pick(400, 404, 409, 503),
     },
   },
   {

@@ -4,6 +4,7 @@ import type { Db } from 'mongodb';
 import { collections } from '../../store/db';
 import { getLoyaltyQuery, loyaltyWorkflowId, type LoyaltyState } from '../../common/loyalty';
 import { AppError } from '../errors';
+import { withDeadline } from '../sagas/client';
 import { IdParam } from '../schemas';
 import { parse } from '../validation';
 
@@ -27,9 +28,7 @@ export function loyaltyRoutes({ temporal, db, temporalCallMs }: LoyaltyRoutesDep
     try {
       // Without a run id the handle follows continue-as-new to the customer's current run.
       const handle = temporal.workflow.getHandle(loyaltyWorkflowId(id));
-      const state: LoyaltyState = await temporal.connection.withDeadline(Date.now() + temporalCallMs, () =>
-        handle.query(getLoyaltyQuery),
-      );
+      const state: LoyaltyState = await withDeadline(temporal, temporalCallMs, () => handle.query(getLoyaltyQuery));
       res.json(state);
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;

@@ -1,36 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-  type Client,
-} from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { z } from 'zod';
-import { collections, toCents } from '../../store/db';
+import { toCents } from '../../store/db';
 import { transportCollections } from '../../store/transport-collections';
 import { newParcelDoc, newTransportVehicleDoc, toParcel, toTransportVehicle } from '../../store/views';
-import { getStateQuery } from '../../common/definitions';
-import { SagaStatus } from '../../common/saga-state';
-import { CustomerIdKey, SagaStatusKey } from '../../common/search-attributes';
 import {
-  DECISION_REFUSED,
-  decideUpdate,
   TRANSPORT_ORDER,
   TransportDecision,
   transportWorkflowId,
-  type DecideArgs,
-  type DecideResult,
   type TransportOrderInput,
   type TransportOrderState,
 } from '../../common/transport';
-import type { makeTransportOrder } from '../../workflows';
 import { AppError } from '../errors';
-import { answerStartOnce, idempotencyKeyOf, idempotencyKeys, idempotencyMemo, startedWithKey } from '../idempotency';
+import { idempotencyKeyOf } from '../idempotency';
 import { insertOnce } from '../mongo-errors';
+import { sagaClient } from '../sagas/client';
+import { sagaStarts } from '../sagas/start';
+import { decide } from '../sagas/transport-decision';
 import {
   ApproveBody,
   CreateParcel,
@@ -41,7 +29,6 @@ import {
   TransportOrderIdParam,
   TransportVehicleIdParam,
   type TransportDecisionAccepted,
-  type TransportOrderStarted,
 } from '../schemas-transport';
 import { parse } from '../validation';
 
@@ -57,7 +44,7 @@ export interface TransportOrderRoutesDeps {
   idempotencyRetentionMs: number;
 }
 
-/** Parcels, transport vehicles, and the transport order saga with its approve/reject decision. */
+/** Parcels, transport vehicles, and the transport order saga: start, read, cancel, retry, approve or reject. */
 export function transportOrderRoutes({
   temporal,
   db,
@@ -67,11 +54,17 @@ export function transportOrderRoutes({
   idempotencyRetentionMs,
 }: TransportOrderRoutesDeps): Router {
   const router = Router();
-  const withDeadline = <T>(fn: () => Promise<T>) => temporal.connection.withDeadline(Date.now() + temporalCallMs, fn);
-  const handleOf = (orderId: string) => temporal.workflow.getHandle(transportWorkflowId(orderId));
   const { parcels, transportVehicles } = transportCollections(db);
-  const { customers } = collections(db);
-  const keys = idempotencyKeys(db);
+  const transportOrders = sagaClient<TransportOrderInput, TransportOrderState>(
+    { temporal, taskQueue, temporalCallMs, eagerStart },
+    {
+      workflowType: TRANSPORT_ORDER,
+      noun: 'Transport order',
+      workflowId: transportWorkflowId,
+      location: (id) => `/transport-orders/${id}`,
+    },
+  );
+  const startOnce = sagaStarts(transportOrders, { db, idempotencyRetentionMs, operation: 'startTransportOrder' });
 
   router.post('/parcels', async (req, res) => {
     const body = parse(CreateParcel, req.body, 'body');
@@ -106,124 +99,45 @@ export function transportOrderRoutes({
     res.json(toTransportVehicle(doc));
   });
 
-  /** Starts the saga; `idempotencyKey` goes into its memo so that a retry can tell its own saga from another's. */
-  async function startSaga(
-    input: TransportOrderInput,
-    idempotencyKey: string | undefined,
-  ): Promise<z.infer<typeof TransportOrderStarted>> {
-    const { orderId, customerId } = input;
-    const workflowId = transportWorkflowId(orderId);
-    try {
-      const handle = await withDeadline(() =>
-        temporal.workflow.start<typeof makeTransportOrder>(TRANSPORT_ORDER, {
-          taskQueue,
-          workflowId,
-          args: [input],
-          typedSearchAttributes: [
-            { key: SagaStatusKey, value: SagaStatus.RUNNING },
-            { key: CustomerIdKey, value: customerId },
-          ],
-          ...idempotencyMemo(idempotencyKey),
-          staticSummary: `Transport order ${orderId} for customer ${customerId}`,
-          // A transport order id names one saga for good, even after it closed.
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          requestEagerStart: eagerStart,
-        }),
-      );
-      return { orderId, workflowId, runId: handle.firstExecutionRunId, status: SagaStatus.RUNNING };
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      if (idempotencyKey) {
-        // A retry whose first attempt started the saga but did not get to record the answer.
-        const description = await withDeadline(() => handleOf(orderId).describe());
-        if (startedWithKey(description, idempotencyKey)) {
-          return { orderId, workflowId, runId: description.runId, status: SagaStatus.RUNNING };
-        }
-      }
-      throw AppError.conflict(`Transport order ${orderId} has already been started`);
-    }
-  }
-
   router.post('/transport-orders', async (req, res) => {
     const key = idempotencyKeyOf(req);
     const body = parse(CreateTransportOrder, req.body, 'body');
-    if (!(await customers.findOne({ _id: body.customerId }, { projection: { _id: 1 } }))) {
-      throw AppError.unprocessable(`Customer ${body.customerId} does not exist`);
-    }
-    const { decisionTimeoutSeconds, priority } = body;
-    await answerStartOnce(req, res, {
-      keys,
-      retentionMs: idempotencyRetentionMs,
+    const { customerId, parcelIds, decisionTimeoutSeconds, priority } = body;
+    await startOnce(req, res, {
       key,
       body,
-      operation: 'startTransportOrder',
       orderId: body.orderId ?? randomUUID(),
-      location: (orderId) => `/transport-orders/${orderId}`,
-      start: (orderId, idempotencyKey) =>
-        startSaga(
-          {
-            orderId,
-            customerId: body.customerId,
-            parcelIds: body.parcelIds,
-            ...(decisionTimeoutSeconds !== undefined ? { decisionTimeoutMs: decisionTimeoutSeconds * 1000 } : {}),
-            ...(priority !== undefined ? { priority } : {}),
-          },
-          idempotencyKey,
-        ),
+      input: (orderId) => ({
+        orderId,
+        customerId,
+        parcelIds,
+        ...(decisionTimeoutSeconds !== undefined ? { decisionTimeoutMs: decisionTimeoutSeconds * 1000 } : {}),
+        ...(priority !== undefined ? { priority } : {}),
+      }),
     });
   });
 
-  async function readState(orderId: string): Promise<TransportOrderState> {
-    try {
-      return (await withDeadline(() => handleOf(orderId).query(getStateQuery))) as TransportOrderState;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw AppError.notFound(`Transport order ${orderId} does not exist`);
-      throw err;
-    }
-  }
-
   router.get('/transport-orders/:orderId', async (req, res) => {
     const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
-    res.json(await readState(orderId));
+    res.json(await transportOrders.queryState(orderId));
   });
 
-  /**
-   * Takes the decision with the saga's `decide` update: its validator refuses it (409) unless a decision is
-   * pending or the same one was already taken, atomically inside the workflow, so of two concurrent opposite
-   * decisions exactly one is accepted. Repeating the decision taken answers the same (a retry is harmless).
-   */
-  async function decide(orderId: string, args: DecideArgs): Promise<DecideResult> {
-    try {
-      return await withDeadline(() => handleOf(orderId).executeUpdate(decideUpdate, { args: [args] }));
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) {
-        if (err.cause instanceof ApplicationFailure && err.cause.type === DECISION_REFUSED) {
-          throw AppError.conflict(err.cause.message);
-        }
-        throw err;
-      }
-      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-        throw AppError.unavailable('Temporal did not answer in time; retry later');
-      }
-      // Unknown, or closed (an update cannot reach a closed run): its final state says which.
-      if (err instanceof WorkflowNotFoundError) return decidedWhenClosed(orderId, args.decision);
-      throw err;
-    }
-  }
+  router.post('/transport-orders/:orderId/cancel', async (req, res) => {
+    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
+    const accepted = await transportOrders.cancel(orderId);
+    res.status(202).location(transportOrders.kind.location(orderId)).json(accepted);
+  });
 
-  async function decidedWhenClosed(orderId: string, decision: DecideArgs['decision']): Promise<DecideResult> {
-    const state = await readState(orderId); // 404 when there is no such transport order
-    if (state.decision === decision) return { orderId, decision };
-    if (state.decision !== null) {
-      throw AppError.conflict(`Transport order ${orderId} was already decided: ${state.decision}`);
-    }
-    throw AppError.conflict(`Transport order ${orderId} has finished (status ${state.status}); it takes no decision`);
-  }
+  router.post('/transport-orders/:orderId/retry-compensation', async (req, res) => {
+    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
+    const accepted = await transportOrders.retryCompensation(orderId);
+    res.status(202).location(transportOrders.kind.location(orderId)).json(accepted);
+  });
 
   router.post('/transport-orders/:orderId/approve', async (req, res) => {
     const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
     parse(ApproveBody, req.body ?? {}, 'body');
-    const accepted: z.infer<typeof TransportDecisionAccepted> = await decide(orderId, {
+    const accepted: z.infer<typeof TransportDecisionAccepted> = await decide(transportOrders, orderId, {
       decision: TransportDecision.APPROVED,
     });
     res.status(202).location(`/transport-orders/${orderId}`).json(accepted);
@@ -232,7 +146,7 @@ export function transportOrderRoutes({
   router.post('/transport-orders/:orderId/reject', async (req, res) => {
     const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
     const { reason } = parse(RejectBody, req.body ?? {}, 'body');
-    const accepted: z.infer<typeof TransportDecisionAccepted> = await decide(orderId, {
+    const accepted: z.infer<typeof TransportDecisionAccepted> = await decide(transportOrders, orderId, {
       decision: TransportDecision.REJECTED,
       ...(reason !== undefined ? { reason } : {}),
     });

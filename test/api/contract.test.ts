@@ -6,7 +6,7 @@ import { MongoClient } from 'mongodb';
 import { createApp } from '../../api/app';
 import { openApiDocument } from '../../api/openapi';
 import { orderWorkflowId } from '../../common/order';
-import { transportWorkflowId } from '../../common/transport';
+import { TRANSPORT_ORDER, transportWorkflowId } from '../../common/transport';
 import { freePort, repoRoot, startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, unique, type Seeded } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
@@ -293,6 +293,40 @@ describe('transport orders and loyalty', () => {
     expect(final.status).toBe('COMPENSATED');
   });
 
+  test('cancel, retry-compensation: every documented answer', async () => {
+    const cancel = '/transport-orders/{orderId}/cancel';
+    const retry = '/transport-orders/{orderId}/retry-compensation';
+    const running = await startWithParcel();
+    await pending(running.orderId);
+    expect((await call('POST', retry, `/transport-orders/${running.orderId}/retry-compensation`)).status).toBe(409);
+    expect((await call('POST', cancel, `/transport-orders/${running.orderId}/cancel`)).status).toBe(202);
+    await waitForSaga(h.client.workflow.getHandle(transportWorkflowId(running.orderId)));
+    expect((await call('POST', cancel, `/transport-orders/${running.orderId}/cancel`)).status).toBe(409);
+    for (const [doc, verb] of [
+      [cancel, 'cancel'],
+      [retry, 'retry-compensation'],
+    ] as const) {
+      expect((await call('POST', doc, `/transport-orders/${unique('none')}/${verb}`)).status).toBe(404);
+      expect((await call('POST', doc, `/transport-orders/%7B%7D/${verb}`)).status).toBe(400);
+    }
+    // A saga whose compensation fails for good, on a worker of its own with the fault hook (docs/faults.md).
+    const taskQueue = `${h.taskQueue}-faulty-transport`;
+    const faulty = await faultyWorker(h, { cancelTransportOrder: { fatal: 'always' } }, taskQueue);
+    try {
+      const orderId = unique('tr');
+      const handle = await h.client.workflow.start(TRANSPORT_ORDER, {
+        taskQueue,
+        workflowId: transportWorkflowId(orderId),
+        args: [{ orderId, customerId: s.customerId, parcelIds: [unique('none')] }],
+      });
+      expect((await waitForSaga(handle)).status).toBe('FAILED');
+      expect((await call('POST', retry, `/transport-orders/${orderId}/retry-compensation`)).status).toBe(202);
+      await handle.terminate('contract test done');
+    } finally {
+      await faulty.stop();
+    }
+  });
+
   test('loyalty: every documented answer', async () => {
     const loyalty = '/customers/{id}/loyalty';
     const res = await call('GET', loyalty, `/customers/${s.customerId}/loyalty`);
@@ -361,6 +395,8 @@ describe('when Temporal and MongoDB cannot be reached', () => {
       ['GET', '/transport-vehicles/{id}', '/transport-vehicles/t1'],
       ['POST', '/transport-orders', '/transport-orders', { customerId: 'c1', parcelIds: ['p1'] }],
       ['GET', '/transport-orders/{orderId}', '/transport-orders/t1'],
+      ['POST', '/transport-orders/{orderId}/cancel', '/transport-orders/t1/cancel'],
+      ['POST', '/transport-orders/{orderId}/retry-compensation', '/transport-orders/t1/retry-compensation'],
       ['POST', '/transport-orders/{orderId}/approve', '/transport-orders/t1/approve'],
       ['POST', '/transport-orders/{orderId}/reject', '/transport-orders/t1/reject', { reason: 'r' }],
       ['GET', '/customers/{id}/loyalty', '/customers/c1/loyalty'],

@@ -1,8 +1,13 @@
+import { getEventListeners } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { createApp } from '../../api/app';
 import { orderWorkflowId, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
 import { IDEMPOTENCY_COLLECTION, idempotencyKeys, purgeExpiredKeys } from '../../api/idempotency';
 import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { startOrderSaga } from '../faults/support';
 import { eventually, holdingWorker, readEvents } from './support';
 
 let h: Harness;
@@ -212,6 +217,52 @@ describe('GET /orders/:orderId/events', () => {
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
+
+  test('a stream that stays open for many polls holds one abort listener, not one more per poll', async () => {
+    // An API that polls every 10 ms: 1.5 s open is well over the 11 polls after which a leak warns.
+    const server = createApp({
+      temporal: h.client,
+      db: h.db,
+      taskQueue: h.taskQueue,
+      bodyLimit: 100_000,
+      eventsPollMs: 10,
+    }).listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // The most `abort` listeners any one signal (or other EventTarget) held at once while the stream was open;
+    // past 10, Node warns (MaxListenersExceededWarning).
+    let most = 0;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- put back as it was, and called with its `this`
+    const add = EventTarget.prototype.addEventListener;
+    EventTarget.prototype.addEventListener = function (this: EventTarget, ...args: Parameters<typeof add>) {
+      add.apply(this, args);
+      if (args[0] === 'abort') most = Math.max(most, getEventListeners(this, 'abort').length);
+    };
+    const body = orderBody(s, { deliveryDate: nextDate() });
+    worker.hold(orderWorkflowId(body.orderId));
+    try {
+      await startOrder(body);
+      await eventually(
+        () => http(h.baseUrl, 'GET', `/orders/${body.orderId}`),
+        (r) => atPayment(r.body),
+      );
+      const stop = new AbortController();
+      const streamed = readEvents(`${baseUrl}/orders/${body.orderId}/events`, { signal: stop.signal });
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      stop.abort();
+      const { events } = await streamed;
+      expect(events[0]).toMatchObject({ event: 'state', data: { status: 'RUNNING' } });
+      expect(most).toBeLessThanOrEqual(2);
+    } finally {
+      EventTarget.prototype.addEventListener = add;
+      worker.release(orderWorkflowId(body.orderId));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+    await waitForSaga(h.client.workflow.getHandle(orderWorkflowId(body.orderId)));
+  });
 });
 
 describe('POST /orders with Idempotency-Key', () => {
@@ -324,4 +375,49 @@ describe('POST /orders with Idempotency-Key', () => {
       await expect(h.client.workflow.getHandle(orderWorkflowId(body.orderId)).describe()).rejects.toThrow();
     },
   );
+});
+
+describe('POST /orders for a customer that does not exist', () => {
+  /** Every collection's document count. */
+  async function counts(): Promise<Record<string, number>> {
+    const names = (await h.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+    const result: Record<string, number> = {};
+    for (const name of names) result[name] = await h.db.collection(name).countDocuments();
+    return result;
+  }
+
+  test('answers 422 naming the customer, starts and writes nothing; with the customer created a retry starts it', async () => {
+    const customerId = unique('nobody');
+    const body = { ...orderBody(s, { deliveryDate: nextDate() }), customerId };
+    const key = unique('key');
+    const before = await counts();
+
+    const res = await http(h.baseUrl, 'POST', '/orders', body, { 'Idempotency-Key': key });
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ type: 'urn:problem:unprocessable', status: 422 });
+    expect(res.body.detail).toContain(customerId);
+    await expect(h.client.workflow.getHandle(orderWorkflowId(body.orderId)).describe()).rejects.toThrow(
+      WorkflowNotFoundError,
+    );
+    expect(await counts()).toEqual(before); // not even the Idempotency-Key is claimed
+    expect((await http(h.baseUrl, 'POST', '/orders', body)).status).toBe(422); // without a key too
+
+    // The same request with the same key, once the customer exists, is a first request.
+    const created = await http(h.baseUrl, 'POST', '/customers', { id: customerId, name: 'Late', creditLimit: 1000 });
+    expect(created.status).toBe(201);
+    const retry = await http(h.baseUrl, 'POST', '/orders', body, { 'Idempotency-Key': key });
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect(retry.body.orderId).toBe(body.orderId);
+    const done = await waitForSaga<OrderState>(h.client.workflow.getHandle(orderWorkflowId(body.orderId)));
+    expect(done.status).toBe('COMPLETED');
+  });
+
+  test('the saga itself still refuses an unknown customer when started directly: COMPENSATED, UnknownCustomer', async () => {
+    const body = { ...orderBody(s, { deliveryDate: nextDate() }), customerId: unique('nobody') };
+    const state = await waitForSaga<OrderState>(await startOrderSaga(h, body));
+    expect(state.status).toBe('COMPENSATED');
+    expect(state.failure?.type).toBe('UnknownCustomer');
+  });
 });

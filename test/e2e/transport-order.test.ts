@@ -1,10 +1,19 @@
 import { getStateQuery } from '../../common/definitions';
 import { SagaStatus } from '../../common/saga-state';
-import { transportWorkflowId, type TransportOrderState } from '../../common/transport';
+import { CustomerIdKey, SagaStatusKey } from '../../common/search-attributes';
+import {
+  addParcelStep,
+  TRANSPORT_ORDER,
+  transportWorkflowId,
+  type TransportOrderInput,
+  type TransportOrderState,
+} from '../../common/transport';
 import { transportCollections } from '../../store/transport-collections';
 import { idempotencyKeys } from '../../api/idempotency';
 import { seed, unique } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { startTestWorker } from '../support/lane';
+import { faultyWorker } from '../faults/support';
 
 let h: Harness;
 let customerId: string;
@@ -300,6 +309,106 @@ describe('the transport order saga, end to end on the real servers', () => {
     expect(again.status).toBe(409);
     await untilPending(orderId);
     await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/reject`, {});
+    await waitForSaga(handle(orderId));
+  });
+});
+
+describe('cancelling and retrying a transport order through the API, as an order', () => {
+  test('cancel while it waits for a decision: 202, every step undone in reverse, state cancelled; again 409', async () => {
+    const ids = await parcels(2, 3);
+    const orderId = await start({ parcelIds: ids });
+    const pending = await untilPending(orderId);
+    expect(pending.status).toBe(SagaStatus.RUNNING);
+
+    const cancel = await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/cancel`);
+    expect(cancel.status).toBe(202);
+    expect(cancel.headers.get('location')).toBe(`/transport-orders/${orderId}`);
+    expect(cancel.body).toEqual({ orderId, cancelRequested: true, status: 'RUNNING' });
+
+    const state = await waitForSaga<TransportOrderState>(handle(orderId));
+    expect(state.status).toBe(SagaStatus.COMPENSATED);
+    expect(state.cancelled).toBe(true);
+    expect(state.failure).toMatchObject({ step: 'awaitDecision', type: 'Cancelled' });
+    expect(state.steps.filter((x) => x.compensation).map((x) => x.status)).toEqual(
+      state.steps.filter((x) => x.compensation).map(() => 'COMPENSATED'),
+    );
+    expect((await handle(orderId).describe()).status.name).toBe('CANCELLED');
+    const { scheduled } = await activityHistory(orderId);
+    expect(scheduled.slice(-(ids.length + 3)).map((x) => x.name)).toEqual([
+      'unassignVehicle',
+      'releaseVehicleResource',
+      ...ids.map(() => 'removeParcelFromTransport'),
+      'cancelTransportOrder',
+    ]);
+    expect((await parcelDocs(ids)).map((p) => p.transportOrderId)).toEqual([null, null]);
+    const vehicle = await http(h.baseUrl, 'GET', `/transport-vehicles/${state.vehicleId}`);
+    expect((vehicle.body.reservations as { orderId: string }[]).some((r) => r.orderId === orderId)).toBe(false);
+
+    const again = await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/cancel`);
+    expect(again.status).toBe(409);
+    expect(again.headers.get('content-type')).toContain('application/problem+json');
+    expect((await http(h.baseUrl, 'GET', `/transport-orders/${orderId}`)).body).toEqual(state);
+    expect((await http(h.baseUrl, 'POST', `/transport-orders/${unique('nope')}/cancel`)).status).toBe(404);
+    expect((await http(h.baseUrl, 'POST', '/transport-orders/%24gt/cancel')).status).toBe(400);
+  });
+
+  test('retry-compensation: a FAILED one retries from the compensation that failed and ends COMPENSATED', async () => {
+    // A compensation that fails for good, on a worker of its own with the fault hook (docs/faults.md).
+    const taskQueue = `${h.taskQueue}-faulty`;
+    const faulty = await faultyWorker(h, { removeParcelFromTransport: { fatal: 'always' } }, taskQueue);
+    const [p] = await parcels(1);
+    const orderId = unique('tr');
+    const input: TransportOrderInput = { orderId, customerId, parcelIds: [p!], decisionTimeoutMs: 1_000 };
+    let healthy: Awaited<ReturnType<typeof startTestWorker>> | undefined;
+    try {
+      await h.client.workflow.start(TRANSPORT_ORDER, {
+        taskQueue,
+        workflowId: transportWorkflowId(orderId),
+        args: [input],
+        typedSearchAttributes: [
+          { key: SagaStatusKey, value: SagaStatus.RUNNING },
+          { key: CustomerIdKey, value: customerId },
+        ],
+      });
+      const failed = await waitForSaga<TransportOrderState>(handle(orderId));
+      expect(failed.status).toBe(SagaStatus.FAILED);
+      expect((await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/cancel`)).status).toBe(409);
+
+      // The cause fixed: a worker without the fault, then the operator's retry.
+      await faulty.stop();
+      healthy = await startTestWorker({ db: h.db, client: h.client }, { taskQueue });
+      const retry = await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/retry-compensation`);
+      expect(retry.status).toBe(202);
+      expect(retry.headers.get('location')).toBe(`/transport-orders/${orderId}`);
+      expect(retry.body).toEqual({
+        orderId,
+        retryRequested: true,
+        compensation: 'removeParcelFromTransport',
+        step: addParcelStep(p!),
+      });
+      const state = await waitForSaga<TransportOrderState>(handle(orderId), { statuses: [SagaStatus.COMPENSATED] });
+      expect(state.compensationFailure).toBeNull();
+      expect((await parcelDocs([p!])).map((x) => x.transportOrderId)).toEqual([null]);
+
+      const late = await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/retry-compensation`);
+      expect(late.status).toBe(409);
+      expect(late.headers.get('content-type')).toContain('application/problem+json');
+    } finally {
+      if (faulty.worker.getState() !== 'STOPPED') await faulty.stop();
+      await healthy?.stop();
+    }
+  });
+
+  test('retry-compensation of one that is not FAILED answers 409, of an unknown one 404', async () => {
+    const [p] = await parcels(1);
+    const orderId = await start({ parcelIds: [p] });
+    await untilPending(orderId);
+    const res = await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/retry-compensation`);
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ type: 'urn:problem:conflict', status: 409 });
+    expect((await http(h.baseUrl, 'POST', `/transport-orders/${unique('nope')}/retry-compensation`)).status).toBe(404);
+    expect((await http(h.baseUrl, 'POST', '/transport-orders/%7B%7D/retry-compensation')).status).toBe(400);
+    expect((await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/reject`, {})).status).toBe(202);
     await waitForSaga(handle(orderId));
   });
 });

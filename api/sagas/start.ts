@@ -1,0 +1,55 @@
+import type { Request, Response } from 'express';
+import type { Db } from 'mongodb';
+import { collections } from '../../store/db';
+import type { SagaState } from '../../common/saga-state';
+import { AppError } from '../errors';
+import { answerStartOnce, idempotencyKeys } from '../idempotency';
+import type { SagaClient, SagaInput } from './client';
+
+export interface SagaStartsDeps {
+  db: Db;
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyRetentionMs: number;
+  /** Scopes the body hash of the key (api/idempotency.ts `requestHash`); none for `POST /orders`. */
+  operation?: string;
+}
+
+export interface StartRequest<I extends SagaInput> {
+  /** The validated `Idempotency-Key`, or undefined. */
+  key: string | undefined;
+  /** The validated body (hashed for the key); its `customerId` must name a customer. */
+  body: { customerId: string };
+  /** The body's order id, or a generated one (the key's record fixes it when there is a key). */
+  orderId: string;
+  /** The saga's input for the order id the start settles on. */
+  input: (orderId: string) => I;
+}
+
+/**
+ * Starting a saga from a request, the same for every saga type: an unknown customer answers 422 before
+ * anything is started or written (not even the Idempotency-Key: the same request is a first one once the
+ * customer exists), then the start runs once per key (`answerStartOnce`) and answers 202 with its Location.
+ */
+export function sagaStarts<I extends SagaInput, S extends SagaState>(
+  saga: SagaClient<I, S>,
+  { db, idempotencyRetentionMs, operation }: SagaStartsDeps,
+) {
+  const keys = idempotencyKeys(db);
+  const { customers } = collections(db);
+  return async function startOnce(req: Request, res: Response, { key, body, orderId, input }: StartRequest<I>) {
+    // The saga checks again (UnknownCustomer) when started by other callers.
+    if (!(await customers.findOne({ _id: body.customerId }, { projection: { _id: 1 } }))) {
+      throw AppError.unprocessable(`Customer ${body.customerId} does not exist`);
+    }
+    await answerStartOnce(req, res, {
+      keys,
+      retentionMs: idempotencyRetentionMs,
+      key,
+      body,
+      ...(operation !== undefined ? { operation } : {}),
+      orderId,
+      location: saga.kind.location,
+      start: (id, idempotencyKey) => saga.start(input(id), idempotencyKey),
+    });
+  };
+}
