@@ -13,10 +13,9 @@ import { Worker } from '@temporalio/worker';
 import { orderWorkflowId, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
 import { repoRoot, tools } from '../../scripts/lib/servers';
-import { Gate } from '../support/activity-faults';
-import { startFaultyLane, type FaultyLane } from '../support/faulty-lane';
 import { addVehicle, orderBody, seed, type Seeded } from '../support/fixtures';
 import { http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { Gate } from '../support/saga-hooks';
 
 interface Recipe {
   name: string;
@@ -85,7 +84,6 @@ async function run(name: string, values: Record<string, string> = {}): Promise<s
 }
 
 let h: Harness;
-let lane: FaultyLane;
 let customer: Seeded;
 let compensated: string;
 let completed: string;
@@ -98,13 +96,13 @@ async function startOrder(baseUrl: string, body: ReturnType<typeof orderBody>): 
   return h.client.workflow.getHandle(orderWorkflowId(body.orderId));
 }
 
-/** A saga on the faulty lane held at `activity` until the returned gate is released. */
+/** A saga held at `activity` (by the harness's hooks) until the returned gate is released. */
 async function heldSaga(activity: string, deliveryDate: string, token?: string) {
   const body = orderBody(await seed(h), { deliveryDate, ...(token === undefined ? {} : { token }) });
   const gate = new Gate();
   gates.push(gate);
-  lane.faults.add({ activity, workflowId: orderWorkflowId(body.orderId), gate });
-  const handle = await startOrder(lane.baseUrl, body);
+  h.hooks.add({ activity, workflowId: orderWorkflowId(body.orderId), gate });
+  const handle = await startOrder(h.baseUrl, body);
   await gate.entered;
   return { body, gate, handle };
 }
@@ -112,7 +110,6 @@ async function heldSaga(activity: string, deliveryDate: string, token?: string) 
 beforeAll(async () => {
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-recipes-'));
   h = await startHarness('cli');
-  lane = await startFaultyLane(h);
   await addVehicle(h, 10);
   customer = await seed(h);
   const declined = orderBody(customer, { token: 'tok_declined' });
@@ -125,7 +122,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const gate of gates) gate.release();
-  await lane?.stop();
   await h?.stop();
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
 });
@@ -203,8 +199,8 @@ describe('the CLI recipes of docs/cli.md, run with the real temporal binary', ()
   test('list-waiting-for-operator finds a FAILED saga, and retry-compensation lets it finish', async () => {
     const body = orderBody(await seed(h), { token: 'tok_declined', deliveryDate: '2027-04-02' });
     const workflowId = orderWorkflowId(body.orderId);
-    lane.faults.add({ activity: 'releaseInventory', workflowId, failNonRetryableCalls: 1 });
-    const handle = await startOrder(lane.baseUrl, body);
+    h.hooks.add({ activity: 'releaseInventory', workflowId, failNonRetryableCalls: 1 });
+    const handle = await startOrder(h.baseUrl, body);
     const failed = await waitForSaga<OrderState>(handle, { statuses: [SagaStatus.FAILED] });
     expect(failed.compensationFailure).toMatchObject({ compensation: 'releaseInventory' });
 
