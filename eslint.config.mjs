@@ -16,7 +16,12 @@ const localRooms = [
   'bench',
 ];
 
-/** `room` must not import from `forbidden` (folders of the repository). */
+/**
+ * `room` must not import from `forbidden` (folders of the repository).
+ * @param {string} room
+ * @param {string[]} forbidden
+ * @param {string} why
+ */
 const zone = (room, forbidden, why) => ({
   target: `./${room}`,
   from: forbidden.map((folder) => `./${folder}`),
