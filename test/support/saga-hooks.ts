@@ -1,8 +1,8 @@
 /**
  * The tests' one way to hold or break a saga in this process: rules by workflow id and activity, applied by an
  * activity inbound interceptor, the same mechanism as the product's fault injection (SAGA_FAULTS, which stays the
- * way into a worker that runs as a child process). Used by the harness's worker (`h.hooks`), the CLI and Web UI
- * tests and `scripts/record-histories*.ts`.
+ * way into a worker that runs as a child process). Used by the harness's worker (`h.hooks`: the API, CLI and
+ * process tests) and by `scripts/record-histories.ts`.
  *
  * Nothing here touches product code: `createSagaWorker({ activityInterceptors: [hooks.interceptor] })` runs the
  * interceptor inside attempt reporting, so a failure it throws is reported like a real one; a rule applies only to
