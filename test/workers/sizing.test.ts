@@ -76,7 +76,7 @@ describe('worker sizing', () => {
 
   test('the worker process refuses a bad sizing at start: exit 1, the variable named, no stack trace', () => {
     const root = path.resolve(__dirname, '..', '..');
-    const result = spawnSync(path.join(root, 'node_modules', '.bin', 'tsx'), ['workers/main.ts'], {
+    const result = spawnSync(path.join(root, 'node_modules', '.bin', 'tsx'), ['bootstrap/worker-main.ts'], {
       cwd: root,
       env: { PATH: process.env.PATH, WORKER_POLLERS: 'lots' },
       encoding: 'utf8',
