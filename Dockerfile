@@ -13,9 +13,11 @@ COPY common ./common
 COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
+COPY store ./store
 COPY api ./api
+COPY bootstrap ./bootstrap
 
 USER node
 EXPOSE 3000
 # One process, no npm/sh wrapper, so that SIGTERM reaches the program (see docker-compose.yml).
-CMD ["node", "--import", "tsx", "api/main.ts"]
+CMD ["node", "--import", "tsx", "bootstrap/api-main.ts"]

@@ -2,6 +2,54 @@
 import tseslint from 'typescript-eslint';
 import importPlugin from 'eslint-plugin-import';
 
+/** Every folder of our own that code imports from: the product's rooms and the tooling around them. */
+const localRooms = [
+  'activities',
+  'api',
+  'bootstrap',
+  'common',
+  'store',
+  'workers',
+  'workflows',
+  'scripts',
+  'test',
+  'bench',
+];
+
+/**
+ * `room` must not import from `forbidden` (folders of the repository).
+ * @param {string} room
+ * @param {string[]} forbidden
+ * @param {string} why
+ */
+const zone = (room, forbidden, why) => ({
+  target: `./${room}`,
+  from: forbidden.map((folder) => `./${folder}`),
+  message: `${room}/ must not import ${forbidden.join('/, ')}/: ${why}`,
+});
+
+/** The import directions between the rooms, enforced by `import/no-restricted-paths`. */
+const roomZones = [
+  zone('api', ['activities', 'workers', 'bootstrap'], 'the API is Express plus a Temporal client; bootstrap/ wires it'),
+  zone(
+    'common',
+    localRooms.filter((room) => room !== 'common'),
+    'what the rooms share imports only libraries',
+  ),
+  zone(
+    'store',
+    ['activities', 'api', 'workers', 'workflows', 'bootstrap'],
+    'the data room serves activities/ and api/',
+  ),
+  zone(
+    'activities',
+    ['api', 'workers', 'bootstrap', 'workflows'],
+    'the business operations know only store/ and common/',
+  ),
+  zone('workflows', ['store', 'api', 'workers', 'bootstrap'], 'workflows are deterministic code in a sandbox'),
+  zone('workers', ['api', 'bootstrap'], 'workers/ builds the saga worker; bootstrap/ wires it'),
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.tools/**', '.data/**', 'dist/**', 'coverage/**', 'test-artifacts/**', 'bench/**'] },
   ...tseslint.configs.recommendedTypeChecked,
@@ -18,6 +66,9 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'import/no-cycle': 'error',
+      // Rooms import one way (README, "Architecture"). The rule sees type-only imports too; the one a room needs,
+      // workflows importing the activities' types, is not a zone here but `no-restricted-imports` below.
+      'import/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: roomZones }],
     },
     settings: { 'import/resolver': { node: { extensions: ['.ts', '.js'] } } },
   },

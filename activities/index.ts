@@ -1,8 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
-import { reportingAttempts } from './attempts';
+import type { Attempted } from '../common/attempted';
 import { collections } from '../store/db';
-import { withFaults, type FaultPlan } from './faults';
 import { createCreditActivities } from './participants/customers';
 import { createLoyaltyActivities } from './participants/loyalty';
 import { createParcelActivities } from './participants/parcels';
@@ -19,12 +18,13 @@ export interface ActivityDependencies {
   servedCountries: readonly string[];
   /** For activities that signal other sagas (the loyalty saga); without it they fail and retry. */
   temporal?: Client;
-  /** Test hook (docs/faults.md): faults to inject into the activities. Absent in production. */
-  faults?: FaultPlan;
 }
 
-/** The participants' operations, as plain functions over their dependencies. */
-export function createParticipants({ db, servedCountries, temporal }: ActivityDependencies) {
+/**
+ * The participants' operations, as plain functions over their dependencies: the activities the worker registers.
+ * Each is idempotent by the `key` it is given (`workflowId:step`).
+ */
+export function createActivities({ db, servedCountries, temporal }: ActivityDependencies) {
   const cols = collections(db);
   const transport = transportCollections(db);
   return {
@@ -40,13 +40,15 @@ export function createParticipants({ db, servedCountries, temporal }: ActivityDe
   };
 }
 
-/**
- * The activities the worker registers: every participant operation, reporting its attempt number
- * in its result and its failures. Each is idempotent by the `key` it is given (`workflowId:step`).
- * With a fault plan (a test hook) the configured faults are injected inside that reporting.
- */
-export function createActivities(deps: ActivityDependencies) {
-  return reportingAttempts(withFaults(createParticipants(deps), deps.faults));
-}
+export type Participants = ReturnType<typeof createActivities>;
 
-export type Activities = ReturnType<typeof createActivities>;
+/**
+ * The activities as the workflows see them: every result carries the attempt that produced it, and every failure
+ * its attempt as the first detail. The worker's attempt-reporting interceptor does that
+ * (workers/interceptors/attempt-reporting.ts), which `createSagaWorker` always installs.
+ */
+export type Activities = {
+  [K in keyof Participants]: (
+    ...args: Parameters<Participants[K]>
+  ) => Promise<Attempted<Awaited<ReturnType<Participants[K]>>>>;
+};

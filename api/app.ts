@@ -26,7 +26,7 @@ export interface AppDeps {
   temporalCallMs?: number;
   /**
    * Ask the server to hand a new saga's first workflow task straight to a worker in this process. Only with a
-   * client on a NativeConnection shared with a running worker (API_EMBEDDED_WORKER; api/server.ts).
+   * client on a NativeConnection shared with a running worker (API_EMBEDDED_WORKER; bootstrap/start-api.ts).
    */
   eagerStart?: boolean;
   /** How long an Idempotency-Key is remembered (default 24 h). */

@@ -1,7 +1,7 @@
 /**
  * What every saga activity returns: its value and the attempt that produced it, so the saga's state
  * can show how many attempts a step took. Failures carry the attempt too, as the first detail of
- * the `ApplicationFailure` (see `activities/attempts.ts`).
+ * the `ApplicationFailure` (see `workers/interceptors/attempt-reporting.ts`).
  */
 export interface Attempted<T> {
   value: T;

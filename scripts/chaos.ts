@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { parseFaultSpec } from '../activities/faults';
+import { parseFaultSpec } from '../workers/interceptors/fault-injection';
 import { workflowsPath } from '../workers/create-worker';
 import { chaosTable, DEFAULT_CHAOS_FAULTS, runChaos, type RestartableServer } from './lib/chaos';
 import {

@@ -14,8 +14,8 @@
  * workflow id if it needs them, start the saga, drive it (signals, cancel), and return its handle once it is closed
  * or waiting as it should. The recorder checks the final saga status it declares.
  *
- * Faults (a step held mid-flight, a compensation failing before it succeeds) are injected by a recorder-side
- * wrapper around the participant activities (test/support/activity-faults.ts), never in product code.
+ * Faults (a step held mid-flight, a compensation failing before it succeeds) are injected by the tests' kit,
+ * an activity interceptor the recorder gives its worker (test/support/saga-hooks.ts), never in product code.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,7 +29,7 @@ import { createApp } from '../api/app';
 import { getStateQuery, retryCompensationSignal } from '../common/definitions';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../common/order';
 import { SagaStatus } from '../common/saga-state';
-import { createFaultyActivities, Faults, Gate } from '../test/support/activity-faults';
+import { Gate, SagaHooks } from '../test/support/saga-hooks';
 import { createSagaWorker } from '../workers/create-worker';
 import { transportAndLoyaltyScenarios } from './record-histories-transport';
 import { freePort, repoRoot, startFerretDb, startTemporalDevServer, stopAll } from './lib/servers';
@@ -65,7 +65,8 @@ export interface Seeded {
 
 export interface RecordContext {
   client: Client;
-  faults: Faults;
+  /** Rules that hold or break the sagas they name (test/support/saga-hooks.ts). */
+  hooks: SagaHooks;
   /** JSON call to the real API. Throws on an unexpected status. */
   api(method: string, urlPath: string, body?: unknown, expectStatus?: number): Promise<unknown>;
   /** A customer and a product named after the scenario (`id` distinguishes several per scenario). */
@@ -119,8 +120,8 @@ async function strayRetrySignal(
   const gate = new Gate();
   const input = ctx.order(await ctx.seed('a'), { token: 'tok_declined' });
   const workflowId = orderWorkflowId(input.orderId);
-  ctx.faults.add({ activity: 'processPayment', workflowId, gate });
-  ctx.faults.add({ activity: 'releaseInventory', workflowId, failNonRetryableCalls: 1 });
+  ctx.hooks.add({ activity: 'processPayment', workflowId, gate });
+  ctx.hooks.add({ activity: 'releaseInventory', workflowId, failNonRetryableCalls: 1 });
   const handle = await ctx.start(input);
   await withTimeout(gate.entered, 30_000, `${name}: processPayment never started`);
   await handle.signal(retryCompensationSignal);
@@ -184,7 +185,7 @@ const scenarios: Record<string, Scenario> = {
     run: async (ctx, name) => {
       const gate = new Gate();
       const input = ctx.order(await ctx.seed('a'));
-      ctx.faults.add({ activity: 'processPayment', workflowId: orderWorkflowId(input.orderId), gate });
+      ctx.hooks.add({ activity: 'processPayment', workflowId: orderWorkflowId(input.orderId), gate });
       const handle = await ctx.start(input);
       await withTimeout(gate.entered, 30_000, `${name}: processPayment never started`);
       await handle.cancel();
@@ -200,7 +201,7 @@ const scenarios: Record<string, Scenario> = {
     sagaStatus: SagaStatus.COMPENSATED,
     run: async (ctx) => {
       const input = ctx.order(await ctx.seed('a'), { token: 'tok_declined' });
-      ctx.faults.add({ activity: 'releaseCredit', workflowId: orderWorkflowId(input.orderId), failAttempts: 2 });
+      ctx.hooks.add({ activity: 'releaseCredit', workflowId: orderWorkflowId(input.orderId), failAttempts: 2 });
       return runToEnd(ctx, input);
     },
   },
@@ -211,7 +212,7 @@ const scenarios: Record<string, Scenario> = {
     sagaStatus: SagaStatus.COMPENSATED,
     run: async (ctx) => {
       const input = ctx.order(await ctx.seed('a'), { token: 'tok_declined' });
-      ctx.faults.add({
+      ctx.hooks.add({
         activity: 'releaseInventory',
         workflowId: orderWorkflowId(input.orderId),
         failNonRetryableCalls: 1,
@@ -342,7 +343,7 @@ async function record(names: string[]): Promise<void> {
     const nativeConnection = await NativeConnection.connect({ address: temporal.address });
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection, identity });
-    const faults = new Faults();
+    const hooks = new SagaHooks();
     const worker = await createSagaWorker({
       connection: nativeConnection,
       namespace: 'default',
@@ -351,7 +352,8 @@ async function record(names: string[]): Promise<void> {
       servedCountries,
       temporal: client,
       shutdownGraceSeconds: 5,
-      overrides: { activities: createFaultyActivities({ db, servedCountries, temporal: client }, faults), identity },
+      activityInterceptors: [hooks.interceptor],
+      overrides: { identity },
     });
     const running = worker.run();
     const app = createApp({ temporal: client, db, taskQueue, bodyLimit: 100_000 });
@@ -379,7 +381,7 @@ async function record(names: string[]): Promise<void> {
         names.map(async (name, i) => {
           const ctx: RecordContext = {
             client,
-            faults,
+            hooks,
             api,
             deliveryDate: `2027-03-${String(i + 1).padStart(2, '0')}`,
             async seed(id, { creditLimit = 1000, price = 10, stock = 100 } = {}) {

@@ -4,7 +4,7 @@
  * - Temporal dev server persisted in .data/temporal.db (SQLite, WAL, synchronous=normal) on 127.0.0.1:7233, Web UI
  *   on 8233 (TEMPORAL_PORT, TEMPORAL_UI_PORT), search attributes registered; skipped when TEMPORAL_ADDRESS is set.
  * - FerretDB with its data in .data/ferretdb/ on 127.0.0.1:27017 (FERRETDB_PORT); skipped when MONGODB_URI is set.
- * - The worker (workers/main.ts) and the API (api/main.ts, listening on PORT, default 3000), run with tsx
+ * - The worker (bootstrap/worker-main.ts) and the API (bootstrap/api-main.ts, listening on PORT, default 3000), run with tsx
  *   (`node --import tsx`: one process each, so SIGTERM reaches the program itself). With API_EMBEDDED_WORKER=true
  *   the API runs the worker itself and no worker process is started.
  *
@@ -111,7 +111,10 @@ async function main(): Promise<number> {
   // --- our processes ---
   // API_EMBEDDED_WORKER=true: the API runs the worker itself (and starts sagas eagerly); no worker process.
   const embedded = process.env.API_EMBEDDED_WORKER === 'true';
-  const entries = [...(embedded ? [] : ([['worker', 'workers/main.ts']] as const)), ['api', 'api/main.ts']] as const;
+  const entries = [
+    ...(embedded ? [] : ([['worker', 'bootstrap/worker-main.ts']] as const)),
+    ['api', 'bootstrap/api-main.ts'],
+  ] as const;
   const children = new Map<string, ManagedProcess>();
   for (const [name, file] of entries) {
     if (!fs.existsSync(path.join(repoRoot, file))) throw new Error(`${file} does not exist`);

@@ -1,10 +1,15 @@
 import type { Client } from '@temporalio/client';
-import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  type ActivityInterceptorsFactory,
+  type NativeConnection,
+  Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import { createActivities } from '../activities';
-import { describeFaultPlan, type FaultPlan } from '../activities/faults';
-import type { Config } from '../common/config';
-import { sizingFromConfig, sizingOptions, type WorkerSizing } from './sizing';
+import { reportAttempts } from './interceptors/attempt-reporting';
+import { injectFaults, type FaultPlan } from './interceptors/fault-injection';
+import { sizingOptions, type WorkerSizing } from './sizing';
 
 export const workflowsPath = require.resolve('../workflows');
 
@@ -24,49 +29,41 @@ export interface SagaWorkerOptions {
   shutdownGraceSeconds?: number;
   /** Slots, pollers and cache; unset fields use DEFAULT_SIZING (workers/sizing.ts). */
   sizing?: WorkerSizing;
-  /** Test hook (docs/faults.md): faults to inject into the activities. */
+  /** Test hook (SAGA_FAULTS, docs/faults.md): faults to inject into the activities. Absent in production. */
   faults?: FaultPlan;
+  /**
+   * Test hook: more activity inbound interceptors, run inside attempt reporting and fault injection (the tests'
+   * kit to hold or break a saga, test/support/saga-hooks.ts). Absent in production.
+   */
+  activityInterceptors?: ActivityInterceptorsFactory[];
   /** Extra worker options, e.g. smaller caches in tests. */
   overrides?: Partial<WorkerOptions>;
 }
 
-/** Wires the saga workflows and the participant activities into one worker. */
+/**
+ * Wires the saga workflows and the participant activities into one worker. Every activity, regular or local, runs
+ * inside attempt reporting (the workflows rely on it); fault injection only with a fault plan.
+ */
 export async function createSagaWorker(options: SagaWorkerOptions): Promise<Worker> {
   const { connection, namespace, taskQueue, db, servedCountries, workflowBundle, shutdownGraceSeconds = 20 } = options;
+  const activities = createActivities({ db, servedCountries, temporal: options.temporal });
+  // The first interceptor is the outermost: attempt reporting sees the failures injected inside it.
+  const activityInterceptors: ActivityInterceptorsFactory[] = [
+    reportAttempts,
+    ...(options.faults ? [injectFaults(options.faults, Object.keys(activities))] : []),
+    ...(options.activityInterceptors ?? []),
+  ];
   return Worker.create({
     connection,
     namespace,
     taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: createActivities({ db, servedCountries, temporal: options.temporal, faults: options.faults }),
+    activities,
+    interceptors: { activity: activityInterceptors },
     // Without a grace time running activities are abandoned on SIGTERM and retried only after
     // their start-to-close timeout.
     shutdownGraceTime: `${shutdownGraceSeconds}s`,
     ...sizingOptions(options.sizing),
     ...options.overrides,
   });
-}
-
-/** The worker's options that come from the configuration (the worker process and the API's embedded worker). */
-export function workerOptionsFromConfig(
-  config: Config,
-): Omit<SagaWorkerOptions, 'connection' | 'db' | 'temporal' | 'overrides'> {
-  return {
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TASK_QUEUE,
-    servedCountries: config.SERVED_COUNTRIES,
-    shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
-    faults: config.SAGA_FAULTS,
-    sizing: sizingFromConfig(config),
-    ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
-  };
-}
-
-/** The line a process that injects faults prints at start (the worker process, the API with its embedded worker). */
-export function warnIfFaultsInjected(faults: FaultPlan | undefined): void {
-  if (faults) {
-    console.warn(
-      `SAGA_FAULTS is set: injecting faults (a test hook, never for production): ${describeFaultPlan(faults)}`,
-    );
-  }
 }

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { DBOS } from '@dbos-inc/dbos-sdk';
-import { createParticipants } from '../../activities';
+import { createActivities } from '../../activities';
 import { connectMongo } from '../../store/db';
 import { orderWorkflowId, type OrderSagaInput } from '../../common/order';
 import { runOrderSaga } from '../lib/peer-saga';
@@ -14,7 +14,7 @@ import { env } from './env';
 
 async function run(): Promise<void> {
   const { db } = await connectMongo(env('MONGODB_URI'), env('MONGODB_DB'));
-  const participants = createParticipants({ db, servedCountries: SERVED_COUNTRIES });
+  const participants = createActivities({ db, servedCountries: SERVED_COUNTRIES });
   DBOS.setConfig({ name: 'bench-saga', systemDatabaseUrl: env('DBOS_SYSTEM_DATABASE_URL'), runAdminServer: false });
   const orderSaga = DBOS.registerWorkflow(
     async (input: OrderSagaInput) =>

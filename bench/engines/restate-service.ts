@@ -4,7 +4,7 @@
  */
 import './node20-polyfill';
 import * as restate from '@restatedev/restate-sdk';
-import { createParticipants } from '../../activities';
+import { createActivities } from '../../activities';
 import { connectMongo } from '../../store/db';
 import type { OrderSagaInput } from '../../common/order';
 import { runOrderSaga } from '../lib/peer-saga';
@@ -13,7 +13,7 @@ import { env } from './env';
 
 async function run(): Promise<void> {
   const { db } = await connectMongo(env('MONGODB_URI'), env('MONGODB_DB'));
-  const participants = createParticipants({ db, servedCountries: SERVED_COUNTRIES });
+  const participants = createActivities({ db, servedCountries: SERVED_COUNTRIES });
   const orderSaga = restate.service({
     name: 'OrderSaga',
     handlers: {

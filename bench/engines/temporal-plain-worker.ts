@@ -1,6 +1,6 @@
 /** Worker for the plain-Temporal baseline: default worker options, the participants as regular activities. */
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createParticipants } from '../../activities';
+import { createActivities } from '../../activities';
 import { connectMongo } from '../../store/db';
 import { SERVED_COUNTRIES } from '../lib/workload';
 import { env } from './env';
@@ -12,7 +12,7 @@ async function run(): Promise<void> {
     connection,
     taskQueue: env('TASK_QUEUE'),
     workflowsPath: require.resolve('../temporal-plain/workflows'),
-    activities: createParticipants({ db, servedCountries: SERVED_COUNTRIES }),
+    activities: createActivities({ db, servedCountries: SERVED_COUNTRIES }),
   });
   console.log('plain worker ready');
   await worker.run();

@@ -117,7 +117,7 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean)
     db: mongo.db(ctx.mongoDb),
     servedCountries: SERVED_COUNTRIES,
     temporal: client,
-    // the same WORKER_* variables workers/main.ts reads
+    // the same WORKER_* variables bootstrap/worker-main.ts reads
     sizing: sizingFromConfig(loadConfig()),
   });
   const running = worker.run();
@@ -170,17 +170,17 @@ function installRuntimeOnce(logFile: string): void {
 const root = path.join(__dirname, '..', '..');
 
 export const engines: Record<string, (ctx: EngineContext) => Promise<Engine>> = {
-  /** Ours as shipped: `workers/main.ts` (createSagaWorker) running `orderSaga`, dev server in WAL mode. */
+  /** Ours as shipped: `bootstrap/worker-main.ts` (createSagaWorker) running `orderSaga`, dev server in WAL mode. */
   ours: (ctx) =>
     temporalEngine('ours', ctx, 'wal', {
-      file: path.join(root, 'workers', 'main.ts'),
+      file: path.join(root, 'bootstrap', 'worker-main.ts'),
       ready: 'Worker polling',
       workflowType: ORDER_SAGA,
     }),
   /** Ours with the dev server on SQLite's default pragmas (rollback journal, synchronous=FULL). */
   'ours-sqlite-default': (ctx) =>
     temporalEngine('ours-sqlite-default', ctx, 'default', {
-      file: path.join(root, 'workers', 'main.ts'),
+      file: path.join(root, 'bootstrap', 'worker-main.ts'),
       ready: 'Worker polling',
       workflowType: ORDER_SAGA,
     }),

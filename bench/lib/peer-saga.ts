@@ -8,10 +8,10 @@
  * and the engine retries the step. Compensations are pushed before their step runs, as ours does.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { createParticipants } from '../../activities';
+import type { createActivities } from '../../activities';
 import { orderWorkflowId, type OrderSagaInput } from '../../common/order';
 
-export type Participants = ReturnType<typeof createParticipants>;
+export type Participants = ReturnType<typeof createActivities>;
 export type Durable = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 export type StepResult<T> = { ok: true; value: T } | { ok: false; type: string; message: string };
 export type SagaOutcome = 'COMPLETED' | 'COMPENSATED';

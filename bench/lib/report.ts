@@ -176,7 +176,7 @@ const WORKER_IN_DRIVER = new Set(['ours-eager', 'ours-inprocess']);
 
 /** What each engine row is. */
 const DESCRIPTIONS: Record<string, string> = {
-  ours: 'as shipped: workers/main.ts in its own process, the dev server in WAL mode',
+  ours: 'as shipped: bootstrap/worker-main.ts in its own process, the dev server in WAL mode',
   'ours-eager':
     "as with API_EMBEDDED_WORKER=true: the worker in the starting process on one NativeConnection, every saga started eagerly; the worker's CPU is in the driver figure",
   'ours-inprocess': "the same without eager start; the worker's CPU is in the driver figure",

@@ -2,7 +2,7 @@
  * The benchmark's workload, shared by every engine: seed data, the orders (two mixes), the step list
  * and the check that each saga's data is fully applied or fully undone.
  *
- * Every engine runs the same participant code (`createParticipants`) and uses the same idempotency
+ * Every engine runs the same participant code (`createActivities`) and uses the same idempotency
  * keys as our order saga (`order-<orderId>:<step>`), so one check fits all.
  */
 import { randomInt } from 'node:crypto';

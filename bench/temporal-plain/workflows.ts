@@ -5,10 +5,10 @@
  * It is the baseline that shows what our engine's choices cost or buy; not a model to copy.
  */
 import { log, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { createParticipants } from '../../activities';
+import type { createActivities } from '../../activities';
 import type { OrderSagaInput } from '../../common/order';
 
-type Participants = ReturnType<typeof createParticipants>;
+type Participants = ReturnType<typeof createActivities>;
 const acts = proxyActivities<Participants>({ startToCloseTimeout: '10s' });
 
 export async function plainOrderSaga(input: OrderSagaInput): Promise<'COMPLETED' | 'COMPENSATED'> {

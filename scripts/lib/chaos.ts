@@ -47,11 +47,11 @@ function groupAlive(pid: number): boolean {
 }
 
 /**
- * Starts `workers/main.ts` (`node --import tsx`, one process) with `env` and resolves once it polls. Its output
+ * Starts `bootstrap/worker-main.ts` (`node --import tsx`, one process) with `env` and resolves once it polls. Its output
  * goes to `logFile`.
  */
 export async function startWorkerProcess(env: NodeJS.ProcessEnv, logFile: string): Promise<WorkerProcess> {
-  const proc = spawnManaged('worker', process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+  const proc = spawnManaged('worker', process.execPath, ['--import', 'tsx', 'bootstrap/worker-main.ts'], {
     env: { ...env, PATH: process.env.PATH, HOME: process.env.HOME },
     cwd: repoRoot,
     logFile,

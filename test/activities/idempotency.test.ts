@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, MongoClient } from 'mongodb';
-import { createParticipants } from '../../activities';
+import { createActivities } from '../../activities';
 import { collections, connectMongo, type Collections } from '../../store/db';
 import { newCustomerDoc, newProductDoc, newVehicleDoc } from '../../store/views';
 import { requireEnv } from '../support/harness';
@@ -13,13 +13,13 @@ import { requireEnv } from '../support/harness';
 let mongo: MongoClient;
 let db: Db;
 let cols: Collections;
-let p: ReturnType<typeof createParticipants>;
+let p: ReturnType<typeof createActivities>;
 
 beforeAll(async () => {
   const name = `${requireEnv('MONGODB_DB')}_idem_${randomUUID().slice(0, 8)}`;
   ({ client: mongo, db } = await connectMongo(requireEnv('MONGODB_URI'), name));
   cols = collections(db);
-  p = createParticipants({ db, servedCountries: ['IE'] });
+  p = createActivities({ db, servedCountries: ['IE'] });
 });
 afterAll(async () => {
   await db?.dropDatabase();

@@ -10,7 +10,7 @@ import { TRANSPORT_ORDER, transportWorkflowId } from '../../common/transport';
 import { freePort, repoRoot, startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, unique, type Seeded } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
-import { ContractChecker, eventually, holdingWorker, readEvents } from './support';
+import { ContractChecker, eventually, readEvents } from './support';
 import { faultyWorker, startOrderSaga } from '../faults/support';
 
 /**
@@ -19,7 +19,11 @@ import { faultyWorker, startOrderSaga } from '../faults/support';
  */
 const contract = new ContractChecker();
 let h: Harness;
-let worker: Awaited<ReturnType<typeof holdingWorker>>;
+/**
+ * Holds the saga's payment until `h.hooks.release` (so that a test can see, and cancel, a saga mid-way); let go after
+ * 6 s at the latest, well inside the activity's 10 s start-to-close timeout.
+ */
+const holdPayment = (workflowId: string) => h.hooks.hold(workflowId, 'processPayment', { maxHoldMs: 6_000 });
 let s: Seeded;
 
 async function call(
@@ -48,12 +52,10 @@ const oversized = (body: object) => ({ ...body, pad: 'x'.repeat(200_000) });
 
 beforeAll(async () => {
   h = await startHarness('contract');
-  worker = await holdingWorker(h);
   await addVehicle(h, 100);
   s = await seed(h);
 });
 afterAll(async () => {
-  await worker?.stop();
   await h?.stop();
 });
 
@@ -156,14 +158,14 @@ describe('orders', () => {
     }
 
     const running = orderBody(s, { deliveryDate: '2027-05-03' });
-    worker.hold(orderWorkflowId(running.orderId));
+    holdPayment(orderWorkflowId(running.orderId));
     await call('POST', '/orders', '/orders', running);
     await eventually(
       () => http(h.baseUrl, 'GET', `/orders/${running.orderId}`),
       (r) => r.status === 200,
     );
     expect((await call('POST', '/orders/{orderId}/cancel', `/orders/${running.orderId}/cancel`)).status).toBe(202);
-    worker.release(orderWorkflowId(running.orderId));
+    h.hooks.release(orderWorkflowId(running.orderId));
     expect((await call('POST', '/orders/{orderId}/cancel', `/orders/${body.orderId}/cancel`)).status).toBe(409);
     expect((await call('POST', '/orders/{orderId}/cancel', `/orders/${unique('none')}/cancel`)).status).toBe(404);
     expect((await call('POST', '/orders/{orderId}/cancel', '/orders/%7B%7D/cancel')).status).toBe(400);

@@ -2,7 +2,8 @@ import type { temporal } from '@temporalio/proto';
 import { orderWorkflowId, type OrderState } from '../../common/order';
 import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
 import { http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
-import { holdingWorker, killIfRunning, processEnv, startProcess } from './support';
+import { startTestWorker, type TestWorker } from '../support/lane';
+import { killIfRunning, processEnv, startProcess } from './support';
 
 /**
  * API_EMBEDDED_WORKER=true: the API process runs the sagas it starts, with no worker process on its task
@@ -18,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.stop());
 
-/** `api/main.ts` with its worker embedded; `started` gives its base URL once the worker polls too. */
+/** `bootstrap/api-main.ts` with its worker embedded; `started` gives its base URL once the worker polls too. */
 function startApi(taskQueue: string, extraEnv: Record<string, string> = {}) {
   const env = processEnv(h, {
     WORKFLOW_BUNDLE_PATH: requireEnv('WORKFLOW_BUNDLE_PATH'),
@@ -27,7 +28,7 @@ function startApi(taskQueue: string, extraEnv: Record<string, string> = {}) {
     ...extraEnv,
   });
   const proc = startProcess(
-    'api/main.ts',
+    'bootstrap/api-main.ts',
     /listening on http:\/\/127\.0\.0\.1:(\d+)[\s\S]*Embedded worker polling/,
     env,
   );
@@ -78,7 +79,7 @@ test('SIGTERM mid-saga: the running payment finishes within the grace time, the 
     SAGA_FAULTS: 'processPayment:delayMs=2000',
     WORKER_SHUTDOWN_GRACE_SECONDS: '10',
   });
-  let next: Awaited<ReturnType<typeof holdingWorker>> | undefined;
+  let next: TestWorker | undefined;
   try {
     const baseUrl = await api.started;
     const date = '2027-07-02';
@@ -99,7 +100,7 @@ test('SIGTERM mid-saga: the running payment finishes within the grace time, the 
     // The payment that was running when SIGTERM came finished before the process exited.
     expect((await events()).some((e) => e.activityTaskCompletedEventAttributes)).toBe(true);
 
-    next = await holdingWorker(h);
+    next = await startTestWorker(h, { taskQueue: h.taskQueue });
     expect((await waitForSaga<OrderState>(handle)).status).toBe('COMPLETED');
     const after = await snapshot(h, s, date, order.orderId);
     expect(after.stock).toBe(before.stock! - 2);

@@ -8,22 +8,24 @@ import { IDEMPOTENCY_COLLECTION, idempotencyKeys, purgeExpiredKeys } from '../..
 import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
 import { startOrderSaga } from '../faults/support';
-import { eventually, holdingWorker, readEvents } from './support';
+import { eventually, readEvents } from './support';
 
 let h: Harness;
-let worker: Awaited<ReturnType<typeof holdingWorker>>;
+/**
+ * Holds the saga's payment until `h.hooks.release` (so that a test can see, and cancel, a saga mid-way); let go after
+ * 6 s at the latest, well inside the activity's 10 s start-to-close timeout.
+ */
+const holdPayment = (workflowId: string) => h.hooks.hold(workflowId, 'processPayment', { maxHoldMs: 6_000 });
 let s: Seeded;
 let dateCounter = 0;
 const nextDate = () => `2027-03-${String(++dateCounter).padStart(2, '0')}`;
 
 beforeAll(async () => {
   h = await startHarness('apiorders');
-  worker = await holdingWorker(h);
   await addVehicle(h, 100);
   s = await seed(h, { creditLimit: 100_000, price: 10, stock: 10_000 });
 });
 afterAll(async () => {
-  await worker?.stop();
   await h?.stop();
 });
 
@@ -110,7 +112,7 @@ describe('POST /orders/:orderId/cancel', () => {
     const date = nextDate();
     const body = orderBody(s, { quantity: 3, deliveryDate: date });
     const before = await snapshot(h, s, date);
-    worker.hold(orderWorkflowId(body.orderId));
+    holdPayment(orderWorkflowId(body.orderId));
     await startOrder(body);
     const handle = h.client.workflow.getHandle(orderWorkflowId(body.orderId));
     await waitForSaga(handle, {
@@ -125,7 +127,7 @@ describe('POST /orders/:orderId/cancel', () => {
     const cancel = await http(h.baseUrl, 'POST', `/orders/${body.orderId}/cancel`);
     expect(cancel.status).toBe(202);
     expect(cancel.body).toEqual({ orderId: body.orderId, cancelRequested: true, status: 'RUNNING' });
-    worker.release(orderWorkflowId(body.orderId));
+    h.hooks.release(orderWorkflowId(body.orderId));
 
     const state = await waitForSaga<OrderState>(handle, { statuses: [SagaStatus.COMPENSATED] });
     expect(state.cancelled).toBe(true);
@@ -167,7 +169,7 @@ describe('POST /orders/:orderId/cancel', () => {
 describe('GET /orders/:orderId/events', () => {
   test('streams the current state first, then every change in order, and closes when the saga completes', async () => {
     const body = orderBody(s, { deliveryDate: nextDate() });
-    worker.hold(orderWorkflowId(body.orderId));
+    holdPayment(orderWorkflowId(body.orderId));
     await startOrder(body);
     await eventually(
       () => http(h.baseUrl, 'GET', `/orders/${body.orderId}`),
@@ -176,7 +178,7 @@ describe('GET /orders/:orderId/events', () => {
     // A late client: the saga is already at its payment step.
     const streamed = readEvents(`${h.baseUrl}/orders/${body.orderId}/events`, {
       onEvent: (e) => {
-        if (e.id === '1') setTimeout(() => worker.release(orderWorkflowId(body.orderId)), 500);
+        if (e.id === '1') setTimeout(() => h.hooks.release(orderWorkflowId(body.orderId)), 500);
       },
     });
     const { status, headers, events } = await streamed;
@@ -239,7 +241,7 @@ describe('GET /orders/:orderId/events', () => {
       if (args[0] === 'abort') most = Math.max(most, getEventListeners(this, 'abort').length);
     };
     const body = orderBody(s, { deliveryDate: nextDate() });
-    worker.hold(orderWorkflowId(body.orderId));
+    holdPayment(orderWorkflowId(body.orderId));
     try {
       await startOrder(body);
       await eventually(
@@ -255,7 +257,7 @@ describe('GET /orders/:orderId/events', () => {
       expect(most).toBeLessThanOrEqual(2);
     } finally {
       EventTarget.prototype.addEventListener = add;
-      worker.release(orderWorkflowId(body.orderId));
+      h.hooks.release(orderWorkflowId(body.orderId));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

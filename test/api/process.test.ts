@@ -5,7 +5,8 @@ import { idempotencyKeys } from '../../api/idempotency';
 import { repoRoot } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
 import { startHarness, waitForSaga, type Harness } from '../support/harness';
-import { holdingWorker, killIfRunning, processEnv, readEvents, startProcess, tsx } from './support';
+import { startTestWorker, type TestWorker } from '../support/lane';
+import { killIfRunning, processEnv, readEvents, startProcess, tsx } from './support';
 
 /** The real entry points as processes: configuration errors, and SIGTERM for the API and the worker. */
 
@@ -33,8 +34,9 @@ describe('configuration', () => {
     ['API_SHUTDOWN_GRACE_SECONDS', '-1'],
     ['API_EMBEDDED_WORKER', 'yes'],
     ['IDEMPOTENCY_KEY_RETENTION_HOURS', '0'],
+    ['SAGA_FAULTS', 'releaseCredit:explode=1'],
   ])('%s=%s stops the API at start with exit code 1 and a message naming the variable', (name, value) => {
-    const result = spawnSync(tsx, ['api/main.ts'], {
+    const result = spawnSync(tsx, ['bootstrap/api-main.ts'], {
       cwd: repoRoot,
       env: childEnv({ [name]: value }),
       encoding: 'utf8',
@@ -57,7 +59,11 @@ describe('expired Idempotency-Key records', () => {
       response: null,
       createdAt: new Date(Date.now() - 2 * 60 * 60 * 1000),
     });
-    const api = startProcess('api/main.ts', /listening on http/, childEnv({ IDEMPOTENCY_KEY_RETENTION_HOURS: '1' }));
+    const api = startProcess(
+      'bootstrap/api-main.ts',
+      /listening on http/,
+      childEnv({ IDEMPOTENCY_KEY_RETENTION_HOURS: '1' }),
+    );
     try {
       await api.started;
       for (let i = 0; (await keys.countDocuments({ _id: key })) > 0; i++) {
@@ -75,14 +81,14 @@ describe('expired Idempotency-Key records', () => {
 
 describe('SIGTERM', () => {
   test('the API finishes the request in flight, ends event streams, closes its clients and exits 0', async () => {
-    const worker = await holdingWorker(h);
-    const api = startProcess('api/main.ts', /listening on http:\/\/127\.0\.0\.1:(\d+)/, childEnv());
+    const api = startProcess('bootstrap/api-main.ts', /listening on http:\/\/127\.0\.0\.1:(\d+)/, childEnv());
     try {
       const port = Number((await api.started)[1]);
       const base = `http://127.0.0.1:${port}`;
       // A saga held at its payment, followed by an event stream
       const order = orderBody(s, { deliveryDate: '2027-06-01' });
-      worker.hold(orderWorkflowId(order.orderId));
+      // (let go after 6 s at the latest, well inside the payment's 10 s start-to-close timeout)
+      h.hooks.hold(orderWorkflowId(order.orderId), 'processPayment', { maxHoldMs: 6_000 });
       const started = await fetch(`${base}/orders`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -128,19 +134,23 @@ describe('SIGTERM', () => {
       await expect(fetch(`${base}/health`)).rejects.toThrow();
 
       // The saga did not notice: it completes once its payment is let go
-      worker.release(orderWorkflowId(order.orderId));
+      h.hooks.release(orderWorkflowId(order.orderId));
       const state = await waitForSaga<OrderState>(h.client.workflow.getHandle(orderWorkflowId(order.orderId)));
       expect(state.status).toBe('COMPLETED');
     } finally {
       killIfRunning(api.child);
-      await worker.stop();
+      h.hooks.releaseAll();
     }
   });
 
   test('the worker stops polling, lets running work finish and exits 0; its sagas complete on the next worker', async () => {
     if (h.worker.getState() === 'RUNNING') h.worker.shutdown();
-    const proc = startProcess('workers/main.ts', /Worker polling/, childEnv({ WORKER_SHUTDOWN_GRACE_SECONDS: '5' }));
-    let next: Awaited<ReturnType<typeof holdingWorker>> | undefined;
+    const proc = startProcess(
+      'bootstrap/worker-main.ts',
+      /Worker polling/,
+      childEnv({ WORKER_SHUTDOWN_GRACE_SECONDS: '5' }),
+    );
+    let next: TestWorker | undefined;
     try {
       await proc.started;
       const date = '2027-06-02';
@@ -159,7 +169,7 @@ describe('SIGTERM', () => {
       expect(proc.output()).toContain('SIGTERM: no new tasks');
       expect(proc.output()).toContain('Worker stopped');
 
-      next = await holdingWorker(h);
+      next = await startTestWorker(h, { taskQueue: h.taskQueue });
       for (const order of orders) {
         const state = await waitForSaga<OrderState>(h.client.workflow.getHandle(orderWorkflowId(order.orderId)));
         expect(state.status).toBe('COMPLETED');

@@ -1,54 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
 import Ajv2020 from 'ajv/dist/2020';
-import { createActivities } from '../../activities';
 import { openApiDocument } from '../../api/openapi';
 import { repoRoot } from '../../scripts/lib/servers';
 import type { Harness } from '../support/harness';
-import { requireEnv, servedCountries, startTestWorker } from '../support/lane';
-
-/**
- * Replaces the harness's worker with one whose `processPayment` waits while its saga is held, so that a
- * test can see (and cancel) a saga mid-way. A held call is let go after `maxHoldMs` at the latest, well
- * inside the activity's 10 s start-to-close timeout.
- */
-export async function holdingWorker(h: Harness, maxHoldMs = 6_000) {
-  if (h.worker.getState() === 'RUNNING') h.worker.shutdown();
-  const held = new Map<string, () => void>();
-  const real = createActivities({ db: h.db, servedCountries, temporal: h.client });
-  const activities = {
-    ...real,
-    processPayment: async (...args: Parameters<typeof real.processPayment>) => {
-      const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
-      if (held.has(workflowId)) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, maxHoldMs);
-          held.set(workflowId, () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-      }
-      return real.processPayment(...args);
-    },
-  };
-  const worker = await startTestWorker({ db: h.db, client: h.client }, { taskQueue: h.taskQueue, activities });
-  return {
-    /** Payments of this saga wait until `release`. */
-    hold(workflowId: string) {
-      held.set(workflowId, () => undefined);
-    },
-    release(workflowId: string) {
-      held.get(workflowId)?.();
-      held.delete(workflowId);
-    },
-    async stop() {
-      for (const release of held.values()) release();
-      await worker.stop();
-    },
-  };
-}
+import { requireEnv } from '../support/lane';
 
 export interface SseEvent {
   event: string;
@@ -175,7 +131,7 @@ export class ContractChecker {
   }
 }
 
-/** The real entry points run as processes (`tsx api/main.ts`, `tsx workers/main.ts`). */
+/** The real entry points run as processes (`tsx bootstrap/api-main.ts`, `tsx bootstrap/worker-main.ts`). */
 export const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
 
 /** The environment of an entry point run against the harness's servers, database and task queue. */

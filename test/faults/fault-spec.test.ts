@@ -1,12 +1,18 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { InjectedFault, parseFaultSpec, withFaults, type FaultPlan } from '../../activities/faults';
+import { loadServiceConfig } from '../../bootstrap/config';
 import { ConfigError, loadConfig } from '../../common/config';
+import {
+  injectFaults,
+  InjectedFault,
+  parseFaultSpec,
+  type FaultPlan,
+} from '../../workers/interceptors/fault-injection';
 
 describe('SAGA_FAULTS, the fault-injection hook', () => {
   test('is off unless configured', () => {
-    expect(loadConfig({}).SAGA_FAULTS).toBeUndefined();
-    expect(loadConfig({ SAGA_FAULTS: '' }).SAGA_FAULTS).toBeUndefined();
+    expect(loadServiceConfig({}).faults).toBeUndefined();
+    expect(loadServiceConfig({ SAGA_FAULTS: '' }).faults).toBeUndefined();
   });
 
   test('reads the compact form, a named rule merged over the * rule at use', () => {
@@ -15,7 +21,7 @@ describe('SAGA_FAULTS, the fault-injection hook', () => {
       processPayment: { lose: 1 },
       '*': { rate: 0.05, delayMs: 200 },
     });
-    expect(loadConfig({ SAGA_FAULTS: 'releaseCredit:fatal=always' }).SAGA_FAULTS).toEqual({
+    expect(loadServiceConfig({ SAGA_FAULTS: 'releaseCredit:fatal=always' }).faults).toEqual({
       releaseCredit: { fatal: 'always' },
     });
   });
@@ -36,19 +42,23 @@ describe('SAGA_FAULTS, the fault-injection hook', () => {
     ['release-credit:fail=1', 'must be an activity name or *'],
     ['{"releaseCredit":', 'is not valid JSON'],
   ])('a bad value %j stops the process with a message naming SAGA_FAULTS and the problem', (spec, problem) => {
-    expect(() => loadConfig({ SAGA_FAULTS: spec })).toThrow(ConfigError);
-    expect(() => loadConfig({ SAGA_FAULTS: spec })).toThrow(/SAGA_FAULTS: /);
-    expect(() => loadConfig({ SAGA_FAULTS: spec })).toThrow(problem);
+    expect(() => loadServiceConfig({ SAGA_FAULTS: spec })).toThrow(ConfigError);
+    expect(() => loadServiceConfig({ SAGA_FAULTS: spec })).toThrow(/^Invalid configuration: SAGA_FAULTS: /);
+    expect(() => loadServiceConfig({ SAGA_FAULTS: spec })).toThrow(problem);
   });
 
-  test('an activity name that does not exist is refused when the worker builds its activities', () => {
-    expect(() => withFaults({ releaseCredit: () => Promise.resolve('ok') }, { relaseCredit: { fail: 1 } })).toThrow(
-      'no activity named relaseCredit',
+  test('common/config.ts keeps the spec as written: its grammar belongs to the fault-injection interceptor', () => {
+    expect(loadConfig({ SAGA_FAULTS: 'releaseCredit:explode=1' }).SAGA_FAULTS).toBe('releaseCredit:explode=1');
+  });
+
+  test('an activity name that does not exist is refused when the worker builds its interceptors', () => {
+    expect(() => injectFaults({ relaseCredit: { fail: 1 } }, ['releaseCredit'])).toThrow(
+      'SAGA_FAULTS: no activity named relaseCredit',
     );
   });
 });
 
-describe('an activity wrapped by a fault plan', () => {
+describe('an activity run through the fault-injection interceptor', () => {
   const effects: string[] = [];
   const activities = {
     reserveCredit: (key: string) => {
@@ -58,8 +68,9 @@ describe('an activity wrapped by a fault plan', () => {
     releaseCredit: (key: string) => Promise.resolve(key),
   };
   const onAttempt = (plan: FaultPlan, name: keyof typeof activities, attempt: number, random = () => 0.5) => {
-    const env = new MockActivityEnvironment({ attempt });
-    return env.run(withFaults(activities, plan, random)[name], 'k');
+    const interceptors = [injectFaults(plan, Object.keys(activities), random)];
+    const env = new MockActivityEnvironment({ attempt, activityType: name }, { interceptors });
+    return env.run(activities[name], 'k');
   };
   beforeEach(() => effects.splice(0));
 

@@ -1,5 +1,5 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import type { FaultPlan } from '../../activities/faults';
+import type { FaultPlan } from '../../workers/interceptors/fault-injection';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
 import { CustomerIdKey, SagaStatusKey } from '../../common/search-attributes';

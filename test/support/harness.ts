@@ -8,6 +8,7 @@ import { collections, connectMongo, type Collections } from '../../store/db';
 import { getStateQuery } from '../../common/definitions';
 import { finalSagaStatuses, SagaStatus, type SagaState } from '../../common/saga-state';
 import { requireEnv, startTestApi, startTestWorker } from './lane';
+import { SagaHooks } from './saga-hooks';
 
 let runtimeInstalled = false;
 
@@ -19,6 +20,8 @@ export interface Harness {
   cols: Collections;
   taskQueue: string;
   worker: Worker;
+  /** Rules that hold or break the sagas they name on this worker (the one test kit for that: saga-hooks.ts). */
+  hooks: SagaHooks;
   /** Base URL of the API, started on a free port against the same Temporal and MongoDB. */
   baseUrl: string;
   server: Server;
@@ -43,7 +46,8 @@ export async function startHarness(name: string): Promise<Harness> {
   const address = requireEnv('TEMPORAL_ADDRESS');
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
-  const lane = await startTestWorker({ db, client }, { taskQueue });
+  const hooks = new SagaHooks();
+  const lane = await startTestWorker({ db, client }, { taskQueue, hooks });
   const api = await startTestApi({ db, client }, taskQueue);
 
   return {
@@ -52,9 +56,11 @@ export async function startHarness(name: string): Promise<Harness> {
     cols: collections(db),
     taskQueue,
     worker: lane.worker,
+    hooks,
     baseUrl: api.baseUrl,
     server: api.server,
     async stop() {
+      hooks.releaseAll();
       await api.stop();
       await lane.stop();
       await connection.close();

@@ -3,15 +3,14 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Db } from 'mongodb';
-import type { Activities } from '../../activities';
-import type { FaultPlan } from '../../activities/faults';
+import type { FaultPlan } from '../../workers/interceptors/fault-injection';
 import { createApp } from '../../api/app';
 import { createSagaWorker } from '../../workers/create-worker';
+import type { SagaHooks } from './saga-hooks';
 
 /**
- * The one way tests start a saga worker and the API in this process (the harness, the faulty lane, the fault
- * tests' workers, the holding worker): the real workflows from the bundle global-setup built, on their own
- * connection, with a short shutdown grace.
+ * The one way tests start a saga worker and the API in this process (the harness, the fault tests' workers):
+ * the real workflows from the bundle global-setup built, on their own connection, with a short shutdown grace.
  */
 export const servedCountries = ['US', 'IE', 'DE', 'FR', 'GB'];
 
@@ -32,10 +31,13 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-/** A running saga worker on `taskQueue`; `activities` replaces the real ones, `faults` wraps them (SAGA_FAULTS). */
+/**
+ * A running saga worker on `taskQueue`: `hooks` hold or break the sagas their rules name (saga-hooks.ts), `faults`
+ * is a fault plan as SAGA_FAULTS gives one.
+ */
 export async function startTestWorker(
   { db, client }: LaneDeps,
-  { taskQueue, activities, faults }: { taskQueue: string; activities?: Activities; faults?: FaultPlan },
+  { taskQueue, hooks, faults }: { taskQueue: string; hooks?: SagaHooks; faults?: FaultPlan },
 ): Promise<TestWorker> {
   const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
   try {
@@ -49,7 +51,7 @@ export async function startTestWorker(
       workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
       shutdownGraceSeconds: 2,
       faults,
-      ...(activities ? { overrides: { activities } } : {}),
+      ...(hooks ? { activityInterceptors: [hooks.interceptor] } : {}),
     });
     const running = worker.run();
     return {

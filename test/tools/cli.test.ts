@@ -18,10 +18,9 @@ import { orderWorkflowId, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
 import { SagaStatusKey } from '../../common/search-attributes';
 import { repoRoot, tools } from '../../scripts/lib/servers';
-import { Gate } from '../support/activity-faults';
-import { startFaultyLane, type FaultyLane } from '../support/faulty-lane';
 import { addVehicle, orderBody, seed, type Seeded } from '../support/fixtures';
 import { http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { Gate } from '../support/saga-hooks';
 
 interface Recipe {
   name: string;
@@ -103,7 +102,6 @@ async function run(name: string, values: Record<string, string> = {}): Promise<s
 }
 
 let h: Harness;
-let lane: FaultyLane;
 let customer: Seeded;
 let compensated: string;
 let completed: string;
@@ -132,13 +130,13 @@ async function untilListed(statuses: Record<string, SagaStatus>): Promise<void> 
   throw new Error(`visibility never listed ${JSON.stringify(statuses)}; listed: ${JSON.stringify([...seen])}`);
 }
 
-/** A saga on the faulty lane held at `activity` until the returned gate is released. */
+/** A saga held at `activity` (by the harness's hooks) until the returned gate is released. */
 async function heldSaga(activity: string, deliveryDate: string, token?: string) {
   const body = orderBody(await seed(h), { deliveryDate, ...(token === undefined ? {} : { token }) });
   const gate = new Gate();
   gates.push(gate);
-  lane.faults.add({ activity, workflowId: orderWorkflowId(body.orderId), gate });
-  const handle = await startOrder(lane.baseUrl, body);
+  h.hooks.add({ activity, workflowId: orderWorkflowId(body.orderId), gate });
+  const handle = await startOrder(h.baseUrl, body);
   await gate.entered;
   return { body, gate, handle };
 }
@@ -146,7 +144,6 @@ async function heldSaga(activity: string, deliveryDate: string, token?: string) 
 beforeAll(async () => {
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-recipes-'));
   h = await startHarness('cli');
-  lane = await startFaultyLane(h);
   await addVehicle(h, 10);
   customer = await seed(h);
   const declined = orderBody(customer, { token: 'tok_declined' });
@@ -165,7 +162,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const gate of gates) gate.release();
-  await lane?.stop();
   await h?.stop();
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
 });
@@ -250,8 +246,8 @@ describe('the CLI recipes of docs/cli.md, run with the real temporal binary', ()
     async () => {
       const body = orderBody(await seed(h), { token: 'tok_declined', deliveryDate: '2027-04-02' });
       const workflowId = orderWorkflowId(body.orderId);
-      lane.faults.add({ activity: 'releaseInventory', workflowId, failNonRetryableCalls: 1 });
-      const handle = await startOrder(lane.baseUrl, body);
+      h.hooks.add({ activity: 'releaseInventory', workflowId, failNonRetryableCalls: 1 });
+      const handle = await startOrder(h.baseUrl, body);
       const failed = await waitForSaga<OrderState>(handle, { statuses: [SagaStatus.FAILED] });
       expect(failed.compensationFailure).toMatchObject({ compensation: 'releaseInventory' });
 

@@ -4,12 +4,15 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { ConfigError, loadConfig } from '../../common/config';
-import { createSagaWorker, workerOptionsFromConfig } from '../../workers/create-worker';
+import { loadServiceConfig } from '../../bootstrap/config';
+import { workerOptionsFromConfig } from '../../bootstrap/worker-options';
+import { createSagaWorker } from '../../workers/create-worker';
 import { sizingOptions } from '../../workers/sizing';
 import { requireEnv, servedCountries } from '../support/lane';
 
 /** The worker options the environment `env` gives, the way the worker process reads them. */
-const optionsFromEnv = (env: Record<string, string>) => sizingOptions(workerOptionsFromConfig(loadConfig(env)).sizing);
+const optionsFromEnv = (env: Record<string, string>) =>
+  sizingOptions(workerOptionsFromConfig(loadServiceConfig(env)).sizing);
 
 describe('worker sizing', () => {
   test('unset variables give the documented defaults: 40 / 100 / 100 slots, 10 pollers per kind, cache left to the SDK', () => {
@@ -80,7 +83,7 @@ describe('worker sizing', () => {
 
   test('the worker process refuses a bad sizing at start: exit 1, the variable named, no stack trace', () => {
     const root = path.resolve(__dirname, '..', '..');
-    const result = spawnSync(path.join(root, 'node_modules', '.bin', 'tsx'), ['workers/main.ts'], {
+    const result = spawnSync(path.join(root, 'node_modules', '.bin', 'tsx'), ['bootstrap/worker-main.ts'], {
       cwd: root,
       env: { PATH: process.env.PATH, WORKER_POLLERS: 'lots' },
       encoding: 'utf8',
@@ -103,7 +106,7 @@ test('createSagaWorker hands the sizing to the SDK, and its defaults are what th
     /** The saga worker as the worker process builds it from the environment `env`. */
     const create = async (env: Record<string, string> = {}) => {
       const worker = await createSagaWorker({
-        ...workerOptionsFromConfig(loadConfig(env)),
+        ...workerOptionsFromConfig(loadServiceConfig(env)),
         connection,
         namespace: 'default',
         taskQueue: `sizing-${Date.now()}`,

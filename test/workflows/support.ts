@@ -60,7 +60,7 @@ export async function mockWorker(
   });
 }
 
-/** A mock activity's result as the real ones report it (`activities/attempts.ts`). */
+/** A mock activity's result as the real ones report it (`workers/interceptors/attempt-reporting.ts`). */
 export const ok = <T>(value: T) => ({ value, attempt: 1 });
 
 export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;

@@ -1,6 +1,6 @@
-import { loadConfig } from '../common/config';
-import { warnIfFaultsInjected } from '../workers/create-worker';
-import { startApi } from './server';
+import { loadServiceConfig } from './config';
+import { startApi } from './start-api';
+import { warnIfFaultsInjected } from './worker-options';
 
 /**
  * The API process. On SIGTERM/SIGINT it stops accepting connections, finishes in-flight requests (event
@@ -9,11 +9,11 @@ import { startApi } from './server';
  * (running activities get WORKER_SHUTDOWN_GRACE_SECONDS).
  */
 async function run(): Promise<void> {
-  const config = loadConfig();
+  const config = loadServiceConfig();
   const api = await startApi(config);
   console.log(`API listening on http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${api.port}`);
   if (api.embeddedWorker) {
-    warnIfFaultsInjected(config.SAGA_FAULTS);
+    warnIfFaultsInjected(config.faults);
     console.log(`Embedded worker polling task queue '${config.TASK_QUEUE}'; sagas start eagerly`);
     // A failed embedded worker leaves the API unable to run what it starts here: exit, let the supervisor restart.
     api.embeddedWorker.catch((err: unknown) => {

@@ -1,15 +1,16 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { connectMongo } from '../store/db';
-import { loadConfig } from '../common/config';
-import { createSagaWorker, warnIfFaultsInjected, workerOptionsFromConfig } from './create-worker';
+import { createSagaWorker } from '../workers/create-worker';
+import { loadServiceConfig } from './config';
+import { warnIfFaultsInjected, workerOptionsFromConfig } from './worker-options';
 
 /**
  * The saga worker: polls the task queue until SIGINT/SIGTERM, then stops polling, lets running activities finish
  * (up to WORKER_SHUTDOWN_GRACE_SECONDS), closes its connections and exits 0.
  */
 async function run(): Promise<void> {
-  const config = loadConfig();
+  const config = loadServiceConfig();
   const { client, db } = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -20,7 +21,7 @@ async function run(): Promise<void> {
       db,
       temporal: new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }),
     });
-    warnIfFaultsInjected(config.SAGA_FAULTS);
+    warnIfFaultsInjected(config.faults);
     console.log(`Worker polling task queue '${config.TASK_QUEUE}' on ${config.TEMPORAL_ADDRESS}`);
     // The SDK's Runtime listens for SIGINT/SIGTERM/SIGQUIT/SIGUSR2 and shuts the worker down: it stops polling,
     // lets running activities finish for up to WORKER_SHUTDOWN_GRACE_SECONDS, and `run()` resolves.

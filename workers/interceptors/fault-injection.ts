@@ -1,5 +1,6 @@
 /**
- * Fault injection: a test hook, OFF unless `SAGA_FAULTS` is set (see docs/faults.md).
+ * Fault injection, an activity inbound interceptor: a test hook, OFF unless `SAGA_FAULTS` is set (see
+ * docs/faults.md). This module holds the fault-spec grammar, its parser and the interceptor.
  *
  * A fault plan names activities (or `*` for all) and what goes wrong with each attempt of them:
  *
@@ -18,8 +19,14 @@
  * survives a worker restart, and `fail=N` gives exactly N+1 attempts in the saga's state. An activity the
  * workflow schedules anew (a compensation retried after an operator's `retryCompensation`) starts at attempt 1.
  */
-import { Context } from '@temporalio/activity';
+import type { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type {
+  ActivityExecuteInput,
+  ActivityInboundCallsInterceptor,
+  ActivityInterceptorsFactory,
+  Next,
+} from '@temporalio/worker';
 import { z } from 'zod';
 
 /** What goes wrong with the attempts of one activity. */
@@ -118,14 +125,6 @@ export class InjectedFault extends Error {
   override name = 'InjectedFault';
 }
 
-function currentAttempt(): number {
-  try {
-    return Context.current().info.attempt;
-  } catch {
-    return 1; // called outside an activity (a direct call in a test)
-  }
-}
-
 const hits = (limit: number | 'always' | undefined, attempt: number): boolean =>
   limit === 'always' || (limit !== undefined && attempt <= limit);
 
@@ -137,15 +136,16 @@ export function ruleFor(plan: FaultPlan, activity: string): FaultRule | undefine
   return Object.keys(merged).length > 0 ? merged : undefined;
 }
 
-/** Wraps one activity with its rule. `random` is injectable for tests. */
-export function withFault<A extends unknown[], R>(
-  name: string,
-  fn: (...args: A) => Promise<R>,
-  rule: FaultRule,
-  random: () => number = Math.random,
-): (...args: A) => Promise<R> {
-  return async (...args: A) => {
-    const attempt = currentAttempt();
+class FaultInjection implements ActivityInboundCallsInterceptor {
+  constructor(
+    private readonly ctx: Context,
+    private readonly rule: FaultRule,
+    private readonly random: () => number,
+  ) {}
+
+  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+    const { rule, random } = this;
+    const { activityType: name, attempt } = this.ctx.info;
     if (rule.delayMs) await sleep(rule.delayMs);
     if (hits(rule.fail, attempt)) {
       throw new InjectedFault(`${name}: injected failure on attempt ${attempt} (fail=${rule.fail})`);
@@ -160,7 +160,7 @@ export function withFault<A extends unknown[], R>(
     if (rule.rate !== undefined && random() < rule.rate) {
       throw new InjectedFault(`${name}: injected failure on attempt ${attempt} (rate=${rule.rate})`);
     }
-    const result = await fn(...args);
+    const result = await next(input);
     if (hits(rule.lose, attempt)) {
       throw new InjectedFault(`${name}: result of attempt ${attempt} lost after its effect (lose=${rule.lose})`);
     }
@@ -170,27 +170,28 @@ export function withFault<A extends unknown[], R>(
       );
     }
     return result;
-  };
+  }
 }
 
-/** Applies a fault plan to an object of activities; without a plan it returns them unchanged. */
-export function withFaults<T extends Record<string, (...args: never[]) => Promise<unknown>>>(
-  activities: T,
-  plan: FaultPlan | undefined,
-  random?: () => number,
-): T {
-  if (!plan) return activities;
-  const unknown = Object.keys(plan).filter((name) => name !== '*' && !(name in activities));
+/**
+ * The activity inbound interceptor that applies a fault plan; `createSagaWorker` installs it only when given a
+ * plan (SAGA_FAULTS). It runs inside attempt reporting, so an injected failure is reported like a real one.
+ * Local activities pass through it as regular ones do (see attempt-reporting.ts). `random` is injectable for tests.
+ * @throws FaultSpecError if the plan names an activity that is not in `activityNames`
+ */
+export function injectFaults(
+  plan: FaultPlan,
+  activityNames: readonly string[],
+  random: () => number = Math.random,
+): ActivityInterceptorsFactory {
+  const unknown = Object.keys(plan).filter((name) => name !== '*' && !activityNames.includes(name));
   if (unknown.length > 0) {
     throw new FaultSpecError(`SAGA_FAULTS: no activity named ${unknown.join(', ')}`);
   }
-  return Object.fromEntries(
-    Object.entries(activities).map(([name, fn]) => {
-      const rule = ruleFor(plan, name);
-      const wrapped = rule ? withFault(name, fn as (...args: unknown[]) => Promise<unknown>, rule, random) : fn;
-      return [name, wrapped];
-    }),
-  ) as T;
+  return (ctx) => {
+    const rule = ruleFor(plan, ctx.info.activityType);
+    return rule ? { inbound: new FaultInjection(ctx, rule, random) } : {};
+  };
 }
 
 /** One line for the worker's log, so nobody runs with faults unknowingly. */

@@ -5,11 +5,12 @@ import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { Db, MongoClient } from 'mongodb';
+import { createApp } from '../api/app';
+import { idempotencyKeys, purgeExpiredKeys } from '../api/idempotency';
 import { connectMongo } from '../store/db';
-import type { Config } from '../common/config';
-import { createSagaWorker, workerOptionsFromConfig } from '../workers/create-worker';
-import { createApp } from './app';
-import { idempotencyKeys, purgeExpiredKeys } from './idempotency';
+import { createSagaWorker } from '../workers/create-worker';
+import type { ServiceConfig } from './config';
+import { workerOptionsFromConfig } from './worker-options';
 
 export interface RunningApi {
   server: Server;
@@ -30,7 +31,7 @@ interface Temporal {
  * set-up in which the SDK can start a workflow eagerly. The API owns SIGTERM here: the SDK's own signal
  * handlers are turned off so that requests in flight finish before the worker drains.
  */
-async function connectTemporal(config: Config, db: Db): Promise<Temporal> {
+async function connectTemporal(config: ServiceConfig, db: Db): Promise<Temporal> {
   // What the API does (start, cancel, signal) shows under this identity in histories and the Web UI.
   const identity = `${process.pid}@${os.hostname()}/api`;
   if (!config.API_EMBEDDED_WORKER) {
@@ -51,7 +52,7 @@ async function connectTemporal(config: Config, db: Db): Promise<Temporal> {
       temporal: client,
     });
     const running = worker.run();
-    // Handled by the caller (api/main.ts exits 1 on it); this keeps an early failure from being unhandled.
+    // Handled by the caller (bootstrap/api-main.ts exits 1 on it); this keeps an early failure from being unhandled.
     running.catch(() => undefined);
     return { client, close: () => connection.close(), worker: { instance: worker, running } };
   } catch (err) {
@@ -80,7 +81,7 @@ function periodicPurge(db: Db, retentionMs: number): { stop(): void } {
  * Connects to Temporal and MongoDB and listens. `stop()` stops accepting connections, ends event streams,
  * lets requests in flight finish, drains the embedded worker if there is one, then closes the clients.
  */
-export async function startApi(config: Config): Promise<RunningApi> {
+export async function startApi(config: ServiceConfig): Promise<RunningApi> {
   let mongo: MongoClient | undefined;
   let temporal: Temporal | undefined;
   try {

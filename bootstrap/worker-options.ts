@@ -1,0 +1,28 @@
+import { describeFaultPlan, type FaultPlan } from '../workers/interceptors/fault-injection';
+import type { SagaWorkerOptions } from '../workers/create-worker';
+import { sizingFromConfig } from '../workers/sizing';
+import type { ServiceConfig } from './config';
+
+/** The worker's options that come from the configuration (the worker process and the API's embedded worker). */
+export function workerOptionsFromConfig(
+  config: ServiceConfig,
+): Omit<SagaWorkerOptions, 'connection' | 'db' | 'temporal' | 'overrides'> {
+  return {
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TASK_QUEUE,
+    servedCountries: config.SERVED_COUNTRIES,
+    shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
+    ...(config.faults ? { faults: config.faults } : {}),
+    sizing: sizingFromConfig(config),
+    ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
+  };
+}
+
+/** The line a process that injects faults prints at start (the worker process, the API with its embedded worker). */
+export function warnIfFaultsInjected(faults: FaultPlan | undefined): void {
+  if (faults) {
+    console.warn(
+      `SAGA_FAULTS is set: injecting faults (a test hook, never for production): ${describeFaultPlan(faults)}`,
+    );
+  }
+}
