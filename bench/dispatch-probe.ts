@@ -41,7 +41,7 @@ async function main(): Promise<void> {
       connection,
       taskQueue: 'probe',
       workflowsPath: require.resolve('./probe/workflows'),
-      activities: { noop: async () => undefined },
+      activities: { noop: () => Promise.resolve() },
     });
     const running = worker.run();
     const waits: number[] = [];
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     worker.shutdown();
     await running;
     await connection.close();
-    await server.proc.stop();
+    await server.stop();
   }
 }
 

@@ -1,5 +1,5 @@
 /** The benchmark scripts' command line: flags, usage errors (a message and exit 2, no stack trace), the main wrapper. */
-import { stopAll } from '../../scripts/lib/servers';
+import { stopAll } from '../../scripts/lib/processes';
 
 export class UsageError extends Error {
   override name = 'UsageError';
