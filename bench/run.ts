@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Db } from 'mongodb';
 import { freePort, startFerretDb } from '../scripts/lib/servers';
 import { argv, flagValue, parseArgs, runMain, UsageError } from './lib/cli';
 import { engines, type Engine } from './lib/engines';
@@ -115,7 +115,7 @@ async function scenario(
   return s;
 }
 
-async function runMix(engine: Engine, mix: Mix, db: import('mongodb').Db): Promise<MixResult> {
+async function runMix(engine: Engine, mix: Mix, db: Db): Promise<MixResult> {
   await seed(db);
   const m = meter(engine);
   const orders: PlannedOrder[] = [];

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Db } from 'mongodb';
 import { freePort, startFerretDb } from '../scripts/lib/servers';
 import { argv, parseArgs, runMain, UsageError, wholeNumberFlag } from './lib/cli';
 import { engines, type Engine } from './lib/engines';
@@ -115,7 +115,7 @@ const {
   };
 });
 
-async function runOne(engine: Engine, db: import('mongodb').Db, round: number): Promise<RoundResult> {
+async function runOne(engine: Engine, db: Db, round: number): Promise<RoundResult> {
   await seed(db);
   const orders: PlannedOrder[] = [];
   const plan = () => {
