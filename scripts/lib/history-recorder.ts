@@ -21,7 +21,7 @@ import type { SagaStatus } from '../../common/saga-state';
 import { createFaultyActivities, Faults } from '../../test/support/activity-faults';
 import { createSagaWorker } from '../../workers/create-worker';
 import { freePort, repoRoot, startFerretDb, startTemporalDevServer, stopAll } from './servers';
-import { waitFor } from './wait';
+import { waitForSagaStatus } from './wait';
 
 const log = (message: string) => process.stderr.write(`record-histories: ${message}\n`);
 
@@ -209,14 +209,7 @@ export async function recordHistories(
               await api('POST', '/orders', input, 202);
               return client.workflow.getHandle(orderWorkflowId(input.orderId));
             },
-            async waitForStatus(handle, statuses) {
-              let state: OrderState | undefined;
-              await waitFor(`${handle.workflowId} reaches ${statuses.join(' or ')}`, async () => {
-                state = (await handle.query(getStateQuery)) as OrderState;
-                return statuses.includes(state.status) || `still ${state.status}`;
-              });
-              return state!;
-            },
+            waitForStatus: (handle, statuses) => waitForSagaStatus(handle, statuses),
           };
           try {
             const scenario = scenarios[name]!;

@@ -1,5 +1,8 @@
 /** Polling that fails on timeout: one way to wait, for the scripts, the benchmark and the tests. */
+import type { WorkflowHandle } from '@temporalio/client';
 import pWaitFor from 'p-wait-for';
+import { getStateQuery } from '../../common/definitions';
+import type { SagaState, SagaStatus } from '../../common/saga-state';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -52,4 +55,22 @@ export async function pollUntil<T>(
     options,
   );
   return value as T;
+}
+
+/** Polls a saga's getState query until its status is one of `statuses`, and returns that state. */
+export async function waitForSagaStatus<S extends SagaState>(
+  handle: WorkflowHandle,
+  statuses: readonly SagaStatus[],
+  options?: WaitOptions,
+): Promise<S> {
+  let state: S | undefined;
+  await waitFor(
+    `saga ${handle.workflowId} is ${statuses.join(' or ')}`,
+    async () => {
+      state = (await handle.query(getStateQuery)) as S;
+      return statuses.includes(state.status) || `still ${state.status}`;
+    },
+    options,
+  );
+  return state!;
 }
