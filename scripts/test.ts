@@ -104,7 +104,7 @@ async function run(jestArgs: string[]): Promise<number> {
   fs.mkdirSync(dataDir, { recursive: true });
   // Not in its own process group: jest stays in the terminal's foreground group (Ctrl-C, watch mode).
   const jest = execa(jestBin, args, { cwd: repoRoot, env, extendEnv: false, stdio: 'inherit', reject: false });
-  forwardToJest = (signal) => jest.kill(signal);
+  forwardToJest = (signal) => jest.kill(signal, { forceKillAfterTimeout: false }); // jest takes its time to tear down
   const result = await jest;
   forwardToJest = undefined;
   if (result instanceof Error && result.exitCode === undefined && !result.signal) {
