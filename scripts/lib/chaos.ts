@@ -17,7 +17,7 @@ import { Client, Connection } from '@temporalio/client';
 import { connectMongo } from '../../store/db';
 import { createApp } from '../../api/app';
 import { getStateQuery } from '../../common/definitions';
-import { ORDER_SAGA, orderWorkflowId, type OrderItem, type OrderState } from '../../common/order';
+import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
 import { checkInvariants, readBaseline, type Baseline, type InvariantReport, type SagaOutcome } from './invariants';
 import { spawnManaged, waitForLogLine, type ManagedProcess } from './processes';
@@ -118,15 +118,6 @@ function random(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-interface OrderRequest {
-  orderId: string;
-  customerId: string;
-  items: OrderItem[];
-  payment: { token: string };
-  shippingAddress: { line1: string; city: string; postalCode: string; country: string };
-  deliveryDate: string;
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
@@ -236,7 +227,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       products.map((p) => p.sku),
     );
 
-    const orders: OrderRequest[] = Array.from({ length: n }, (_, i) => {
+    const orders: OrderSagaInput[] = Array.from({ length: n }, (_, i) => {
       const lines = rnd() < 0.3 ? 2 : 1;
       const skus = [...products].sort(() => rnd() - 0.5).slice(0, lines);
       return {
