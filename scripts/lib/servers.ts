@@ -12,6 +12,7 @@ import { MongoClient } from 'mongodb';
 import { searchAttributeDefinitions } from '../../common/search-attributes';
 import { spawnManaged, waitForProcess, type ManagedProcess } from './processes';
 import { requireTool, tools } from './tools';
+import { sleep } from './wait';
 
 export { ENV, repoRoot, tools } from './tools';
 export { killAllNow, onShutdownSignal, spawnManaged, stopAll, type ManagedProcess } from './processes';
@@ -51,14 +52,15 @@ export interface Server {
   restart(downtimeMs: number): Promise<void>;
 }
 
-async function managed<S extends Server>(start: () => Promise<Omit<S, 'restart' | 'stop'>>): Promise<S> {
+/** Runs `start` once and gives its result `stop` and `restart` (which runs `start` again). */
+async function restartable<S extends Server>(start: () => Promise<Omit<S, 'restart' | 'stop'>>): Promise<S> {
   const server = { ...(await start()) } as S;
   server.stop = async () => {
     await server.process.stop();
   };
   server.restart = async (downtimeMs) => {
     await server.stop();
-    await new Promise((resolve) => setTimeout(resolve, downtimeMs));
+    await sleep(downtimeMs);
     server.process = (await start()).process;
   };
   return server;
@@ -121,7 +123,7 @@ export function startTemporalDevServer(options: TemporalDevServerOptions): Promi
     }
   }
   let truncateLog = options.truncateLog;
-  return managed<TemporalDevServer>(async () => {
+  return restartable<TemporalDevServer>(async () => {
     await assertPortFree(port, 'Temporal dev server gRPC');
     await assertPortFree(uiPort, 'Temporal Web UI');
     const proc = spawnManaged('temporal dev server', tools.temporal, args, {
@@ -186,7 +188,7 @@ export function startFerretDb(options: FerretDbOptions): Promise<FerretDb> {
     '--log-level=warn',
   ];
   let truncateLog = options.truncateLog;
-  return managed<FerretDb>(async () => {
+  return restartable<FerretDb>(async () => {
     fs.mkdirSync(dataDir, { recursive: true });
     await assertPortFree(port, 'FerretDB');
     const proc = spawnManaged('ferretdb', tools.ferretdb, args, { logFile, truncateLog, cwd: dataDir });
