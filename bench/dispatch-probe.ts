@@ -15,14 +15,17 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { parseArgs, runMain, wholeNumberFlag } from './lib/cli';
+import { commandLine, runMain, wholeNumber } from './lib/cli';
 import { startTemporal } from './lib/servers';
 import { median } from './lib/stats';
 
-const { servers, workflows } = parseArgs(() => ({
-  servers: wholeNumberFlag('--servers', 3, 1, 20),
-  workflows: wholeNumberFlag('--workflows', 15, 1, 1000),
-}));
+const { servers, workflows } = commandLine(
+  { servers: { type: 'string' }, workflows: { type: 'string' } },
+  ({ values }) => ({
+    servers: wholeNumber('servers', values.servers, 3, 1, 20),
+    workflows: wholeNumber('workflows', values.workflows, 15, 1, 1000),
+  }),
+);
 
 const ms = (e: temporal.api.history.v1.IHistoryEvent) =>
   Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
@@ -41,7 +44,7 @@ async function main(): Promise<void> {
       connection,
       taskQueue: 'probe',
       workflowsPath: require.resolve('./probe/workflows'),
-      activities: { noop: async () => undefined },
+      activities: { noop: () => Promise.resolve() },
     });
     const running = worker.run();
     const waits: number[] = [];
@@ -68,7 +71,7 @@ async function main(): Promise<void> {
     worker.shutdown();
     await running;
     await connection.close();
-    await server.proc.stop();
+    await server.stop();
   }
 }
 

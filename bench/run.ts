@@ -17,32 +17,35 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Db } from 'mongodb';
 import { freePort, startFerretDb } from '../scripts/lib/servers';
-import { argv, flagValue, parseArgs, runMain, UsageError } from './lib/cli';
+import { commandLine, runMain, UsageError } from './lib/cli';
 import { engines, type Engine } from './lib/engines';
 import { loadAverage, treeCpuSeconds, treePeakMb } from './lib/procstat';
 import { renderChart, renderMarkdown, type EngineResult, type MixResult, type Scenario } from './lib/report';
 import { summarize } from './lib/stats';
 import { checkAll, planOrder, seed, type Mix, type PlannedOrder } from './lib/workload';
 
-const { quick, engineNames, outArg, render } = parseArgs(() => {
-  const names = flagValue('--engines')?.split(',') ?? [
-    'ours',
-    'ours-eager',
-    'temporal-plain',
-    'restate',
-    'dbos',
-    'ours-sqlite-default',
-  ];
-  const unknown = names.filter((n) => !(n in engines));
-  if (unknown.length) {
-    throw new UsageError(`unknown engine ${unknown.join(', ')}; known: ${Object.keys(engines).join(', ')}`);
-  }
-  const out = flagValue('--out');
-  if (out !== undefined && !/^[a-z0-9-]+$/.test(out)) throw new UsageError('--out takes a name of a-z, 0-9 and -');
-  return { quick: argv.includes('--quick'), engineNames: names, outArg: out, render: argv.includes('--render') };
-});
+const { quick, engineNames, outArg, render } = commandLine(
+  { engines: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean' }, render: { type: 'boolean' } },
+  ({ values }) => {
+    const names = values.engines?.split(',') ?? [
+      'ours',
+      'ours-eager',
+      'temporal-plain',
+      'restate',
+      'dbos',
+      'ours-sqlite-default',
+    ];
+    const unknown = names.filter((n) => !(n in engines));
+    if (unknown.length) {
+      throw new UsageError(`unknown engine ${unknown.join(', ')}; known: ${Object.keys(engines).join(', ')}`);
+    }
+    const out = values.out;
+    if (out !== undefined && !/^[a-z0-9-]+$/.test(out)) throw new UsageError('--out takes a name of a-z, 0-9 and -');
+    return { quick: values.quick ?? false, engineNames: names, outArg: out, render: values.render ?? false };
+  },
+);
 const cfg = quick
   ? { unloaded: 8, closed: [8, 32], closedSeconds: 4, openSteps: [0.6, 1.0], openSeconds: 4 }
   : { unloaded: 30, closed: [8, 32, 128], closedSeconds: 12, openSteps: [0.5, 0.8, 1.0, 1.25], openSeconds: 10 };
@@ -115,7 +118,7 @@ async function scenario(
   return s;
 }
 
-async function runMix(engine: Engine, mix: Mix, db: import('mongodb').Db): Promise<MixResult> {
+async function runMix(engine: Engine, mix: Mix, db: Db): Promise<MixResult> {
   await seed(db);
   const m = meter(engine);
   const orders: PlannedOrder[] = [];

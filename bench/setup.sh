@@ -2,7 +2,8 @@
 # Installs what the benchmark's peers need, outside the product. Idempotent: a second run installs nothing.
 #
 #   bench/node_modules     @restatedev/restate-server (the server binary, from its npm platform package),
-#                          @restatedev/restate-sdk, @dbos-inc/dbos-sdk — pinned exact in bench/package.json
+#                          @restatedev/restate-sdk, @dbos-inc/dbos-sdk — pinned exact in bench/package.json; the
+#                          engine files that import them are then type-checked (bench/tsconfig.peers.json)
 #   postgresql (Debian)    for DBOS; the harness starts its own instance on a free port with its own data
 #                          directory (never the system service)
 #
@@ -17,6 +18,9 @@ if [ ! -x node_modules/.bin/restate-server ] || [ "$(cat node_modules/.bench-loc
   # @scarf/scarf (pulled in by restate-server) is an install-time analytics ping: keep it off.
   SCARF_ANALYTICS=false npm ci --no-audit --no-fund --ignore-scripts
   echo "$LOCK_SUM" >node_modules/.bench-lock-sum
+  # the peers' engine files, which the root build cannot check without these packages
+  echo "bench setup: type-checking the peers' engine files (npm run build:bench)"
+  npx tsc -p tsconfig.peers.json
 fi
 ./node_modules/.bin/restate-server --version >/dev/null || {
   echo "bench setup: the restate-server binary does not run on this machine ($(uname -sm))" >&2

@@ -18,9 +18,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Db } from 'mongodb';
 import { freePort, startFerretDb } from '../scripts/lib/servers';
-import { argv, parseArgs, runMain, UsageError, wholeNumberFlag } from './lib/cli';
+import { commandLine, runMain, UsageError, wholeNumber } from './lib/cli';
 import { engines, type Engine } from './lib/engines';
 import { loadAverage, treeCpuSeconds, treePeakMb } from './lib/procstat';
 import { summarize } from './lib/stats';
@@ -102,20 +102,29 @@ const {
   seconds,
   unloadedCount,
   render: renderOnly,
-} = parseArgs(() => {
-  const valued = ['--rounds', '--seconds', '--unloaded'];
-  const sweep = argv.find((a, i) => !a.startsWith('--') && !valued.includes(argv[i - 1] ?? '')) ?? '';
-  if (!(sweep in sweeps)) throw new UsageError(`name a sweep: ${Object.keys(sweeps).join(', ')}`);
-  return {
-    name: sweep,
-    rounds: wholeNumberFlag('--rounds', 3, 1, 20),
-    seconds: wholeNumberFlag('--seconds', 10, 1, 600),
-    unloadedCount: wholeNumberFlag('--unloaded', 20, 1, 1000),
-    render: argv.includes('--render'),
-  };
-});
+} = commandLine(
+  {
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    unloaded: { type: 'string' },
+    render: { type: 'boolean' },
+  },
+  ({ values, positionals }) => {
+    const sweep = positionals[0] ?? '';
+    if (!(sweep in sweeps) || positionals.length > 1) {
+      throw new UsageError(`name one sweep: ${Object.keys(sweeps).join(', ')}`);
+    }
+    return {
+      name: sweep,
+      rounds: wholeNumber('rounds', values.rounds, 3, 1, 20),
+      seconds: wholeNumber('seconds', values.seconds, 10, 1, 600),
+      unloadedCount: wholeNumber('unloaded', values.unloaded, 20, 1, 1000),
+      render: values.render ?? false,
+    };
+  },
+);
 
-async function runOne(engine: Engine, db: import('mongodb').Db, round: number): Promise<RoundResult> {
+async function runOne(engine: Engine, db: Db, round: number): Promise<RoundResult> {
   await seed(db);
   const orders: PlannedOrder[] = [];
   const plan = () => {

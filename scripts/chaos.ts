@@ -15,15 +15,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { parseFaultSpec } from '../workers/interceptors/fault-injection';
 import { workflowsPath } from '../workers/create-worker';
 import { chaosTable, DEFAULT_CHAOS_FAULTS, runChaos, type RestartableServer } from './lib/chaos';
-import {
-  freePort,
-  repoRoot,
-  startFerretDb,
-  startTemporalDevServer,
-  stopAll,
-  type FerretDb,
-  type TemporalDevServer,
-} from './lib/servers';
+import { freePort, repoRoot, startFerretDb, startTemporalDevServer, stopAll } from './lib/servers';
 
 const log = (message: string) => process.stderr.write(`chaos: ${message}\n`);
 
@@ -69,50 +61,34 @@ async function main(): Promise<number> {
   const dataDir = path.join(repoRoot, '.data', `chaos-${process.pid}`);
   const logDir = path.join(repoRoot, '.data', 'logs');
   try {
-    const temporalOptions = {
-      port: await freePort(),
-      uiPort: await freePort(),
-      dbFile: path.join(dataDir, 'temporal.db'),
-      logFile: path.join(logDir, 'chaos-temporal.log'),
-    };
-    const ferretOptions = {
-      port: await freePort(),
-      dataDir: path.join(dataDir, 'ferretdb'),
-      logFile: path.join(logDir, 'chaos-ferretdb.log'),
-    };
     log('starting servers and bundling the workflows');
-    const [bundle] = await Promise.all([
+    const [bundle, temporal, ferret] = await Promise.all([
       bundleWorkflowCode({ workflowsPath, logger: quietLogger }),
-      (async () => {
-        temporal = await startTemporalDevServer({ ...temporalOptions, truncateLog: true });
-        ferret = await startFerretDb({ ...ferretOptions, truncateLog: true });
-      })(),
+      startTemporalDevServer({
+        port: await freePort(),
+        uiPort: await freePort(),
+        dbFile: path.join(dataDir, 'temporal.db'),
+        logFile: path.join(logDir, 'chaos-temporal.log'),
+        truncateLog: true,
+      }),
+      startFerretDb({
+        port: await freePort(),
+        dataDir: path.join(dataDir, 'ferretdb'),
+        logFile: path.join(logDir, 'chaos-ferretdb.log'),
+        truncateLog: true,
+      }),
     ]);
     const bundlePath = path.join(dataDir, 'workflow-bundle.js');
     fs.writeFileSync(bundlePath, bundle.code);
-    log(`Temporal ${temporal!.address} (UI ${temporal!.uiUrl}), FerretDB ${ferret!.uri}; seed ${seed}`);
+    log(`Temporal ${temporal.address} (UI ${temporal.uiUrl}), FerretDB ${ferret.uri}; seed ${seed}`);
 
     const servers: RestartableServer[] = [
-      {
-        name: 'Temporal dev server',
-        restart: async (downtime) => {
-          await temporal?.stop();
-          await new Promise((resolve) => setTimeout(resolve, downtime));
-          temporal = await startTemporalDevServer(temporalOptions);
-        },
-      },
-      {
-        name: 'FerretDB',
-        restart: async (downtime) => {
-          await ferret?.stop();
-          await new Promise((resolve) => setTimeout(resolve, downtime));
-          ferret = await startFerretDb(ferretOptions);
-        },
-      },
+      { name: 'Temporal dev server', restart: (downtime) => temporal.restart(downtime) },
+      { name: 'FerretDB', restart: (downtime) => ferret.restart(downtime) },
     ];
     const result = await runChaos({
-      temporalAddress: temporal!.address,
-      mongoUri: ferret!.uri,
+      temporalAddress: temporal.address,
+      mongoUri: ferret.uri,
       dbName: 'chaos',
       taskQueue: `chaos-${process.pid}`,
       sagas,
@@ -135,9 +111,6 @@ async function main(): Promise<number> {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
-
-let temporal: TemporalDevServer | undefined;
-let ferret: FerretDb | undefined;
 
 const quietLogger = {
   log: () => undefined,

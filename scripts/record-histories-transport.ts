@@ -1,5 +1,5 @@
 /**
- * Scenarios of `scripts/record-histories.ts` for the transport order and customer loyalty sagas, and the
+ * Scenarios of `npm run record-histories` (scripts/record-histories.ts) for the transport order and customer loyalty sagas, and the
  * order saga's notification of the loyalty saga (`patched('loyalty-signal')`). See that script for how
  * they are run and where the histories go.
  */
@@ -22,17 +22,8 @@ import {
   type TransportOrderState,
 } from '../common/transport';
 import type { customerLoyalty } from '../workflows';
-import type { RecordContext, Scenario } from './record-histories';
-
-async function poll<T>(read: () => Promise<T>, done: (t: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+import { recorderTaskQueue, type RecordContext, type Scenario } from './lib/history-recorder';
+import { pollUntil } from './lib/wait';
 
 /** A customer, three parcels (21 kg) and two vehicles that fit (the cheaper one is chosen), all named after the scenario. */
 async function arrangeTransport(ctx: RecordContext, name: string, parcelWeightKg = 7): Promise<string[]> {
@@ -67,10 +58,10 @@ async function startTransport(
 }
 
 async function untilPending(handle: WorkflowHandle): Promise<void> {
-  await poll(
+  await pollUntil(
+    `${handle.workflowId} waiting for a decision`,
     () => handle.query(getStateQuery) as Promise<TransportOrderState>,
     (s) => s.pendingDecision !== null || s.status !== SagaStatus.RUNNING,
-    `${handle.workflowId} waiting for a decision`,
   );
 }
 
@@ -85,7 +76,7 @@ async function loyaltyAcrossContinueAsNew(ctx: RecordContext, name: string) {
   const send = (n: number) =>
     ctx.client.workflow.signalWithStart<typeof customerLoyalty, [{ orderId: string }]>(CUSTOMER_LOYALTY, {
       workflowId,
-      taskQueue: 'record-histories',
+      taskQueue: recorderTaskQueue,
       args: [{ customerId, continueAsNewAfterEvents: 30 }],
       signal: orderCompletedSignal,
       signalArgs: [{ orderId: `${name}-order-${n}` }],
@@ -104,10 +95,10 @@ async function loyaltyAcrossContinueAsNew(ctx: RecordContext, name: string) {
   const total = (Math.floor(sent / 10) + 1) * 10;
   while (sent < total) await send(++sent);
   await send(total); // a duplicate: counted once
-  await poll(
+  await pollUntil(
+    `${workflowId} counting`,
     () => latest.query(getLoyaltyQuery),
     (s: LoyaltyState) => s.completedOrders === total && s.discounts.length === total / 10,
-    `${workflowId} counting`,
   );
   return { workflowId, firstRunId, secondRunId };
 }
@@ -129,10 +120,10 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
       const handle = await ctx.start(input);
       await handle.result();
       const state = (await handle.query(getStateQuery)) as OrderState;
-      await poll(
+      await pollUntil(
+        'loyalty counting the order',
         () => ctx.client.workflow.getHandle(loyaltyWorkflowId(state.customerId)).query(getLoyaltyQuery),
         (s: LoyaltyState) => s.completedOrders === 1,
-        'loyalty counting the order',
       );
       return ctx.client.workflow.getHandle(orderWorkflowId(input.orderId));
     },

@@ -1,111 +1,38 @@
 /**
- * `npm run record-histories [-- [--overwrite] [--list] [scenario...]]`: runs representative order sagas against a
- * throwaway Temporal dev server and FerretDB it starts itself, and writes each saga's event history as JSON to
- * `test/histories/<scenario>.json`, listed with its real workflow id in `test/histories/index.json`.
+ * `npm run record-histories [-- [--overwrite] [--list] [--out DIR] [scenario...]]`: runs representative sagas
+ * against a throwaway Temporal dev server and FerretDB it starts itself, and writes each saga's event history as
+ * JSON to `test/histories/<scenario>.json`, listed with its real workflow id in `test/histories/index.json`.
  * `test/replay/replay.test.ts` replays every one of them against the current workflow code.
  *
  * - No scenario names: every scenario below. With names: only those (e.g. the one a `patched()` change adds).
  * - A history already on disk is kept unless `--overwrite` is given: the recorded files are the "before" side of
  *   every workflow change, and re-recording them from new code would hide exactly the runs a change must still
  *   replay. Record a new scenario instead (see `docs/versioning.md`).
- * - `--list` prints the scenarios and exits.
+ * - `--list` prints the scenarios and exits; `--out DIR` writes somewhere else than test/histories/ (a trial run).
  *
  * To add a scenario, add an entry to `scenarios`: arrange data through the API, register fault rules for its
  * workflow id if it needs them, start the saga, drive it (signals, cancel), and return its handle once it is closed
- * or waiting as it should. The recorder checks the final saga status it declares.
- *
- * Faults (a step held mid-flight, a compensation failing before it succeeds) are injected by the tests' kit,
- * an activity interceptor the recorder gives its worker (test/support/saga-hooks.ts), never in product code.
+ * or waiting as it should. The recorder (scripts/lib/history-recorder.ts) checks the final saga status it declares.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { connectMongo } from '../store/db';
-import { createApp } from '../api/app';
+import { parseArgs } from 'node:util';
+import type { WorkflowHandle } from '@temporalio/client';
 import { getStateQuery, retryCompensationSignal } from '../common/definitions';
-import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../common/order';
+import { orderWorkflowId, type OrderState } from '../common/order';
 import { SagaStatus } from '../common/saga-state';
-import { Gate, SagaHooks } from '../test/support/saga-hooks';
-import { createSagaWorker } from '../workers/create-worker';
+import { Gate } from '../test/support/saga-hooks';
+import {
+  historiesDir,
+  recordHistories,
+  runToEnd,
+  withTimeout,
+  type RecordContext,
+  type Scenario,
+} from './lib/history-recorder';
 import { transportAndLoyaltyScenarios } from './record-histories-transport';
-import { freePort, repoRoot, startFerretDb, startTemporalDevServer, stopAll } from './lib/servers';
 
 const log = (message: string) => process.stderr.write(`record-histories: ${message}\n`);
-
-export const historiesDir = path.join(repoRoot, 'test', 'histories');
-export const indexFile = path.join(historiesDir, 'index.json');
-const servedCountries = ['US', 'IE', 'DE', 'FR', 'GB'];
-const taskQueue = 'record-histories';
-const identity = 'record-histories';
-
-/** One entry of test/histories/index.json. */
-export interface HistoryIndexEntry {
-  /** File name inside test/histories/. */
-  file: string;
-  /** The real workflow id: the replayer must be given it. */
-  workflowId: string;
-  workflowType: string;
-  description: string;
-  /** Saga status at the end of the recording. */
-  sagaStatus: string;
-}
-
-// -----------------------------------------------------------------------------------------------------------------
-// What a scenario gets to work with
-// -----------------------------------------------------------------------------------------------------------------
-
-export interface Seeded {
-  customerId: string;
-  sku: string;
-}
-
-export interface RecordContext {
-  client: Client;
-  /** Rules that hold or break the sagas they name (test/support/saga-hooks.ts). */
-  hooks: SagaHooks;
-  /** JSON call to the real API. Throws on an unexpected status. */
-  api(method: string, urlPath: string, body?: unknown, expectStatus?: number): Promise<unknown>;
-  /** A customer and a product named after the scenario (`id` distinguishes several per scenario). */
-  seed(id: string, options?: { creditLimit?: number; price?: number; stock?: number }): Promise<Seeded>;
-  /** An order body for `POST /orders`: 2 of the seeded product to Ireland, order id `history-<scenario>`. */
-  order(s: Seeded, overrides?: OrderOverrides): OrderSagaInput;
-  /** Starts the saga through the API and returns its handle. */
-  start(input: OrderSagaInput): Promise<WorkflowHandle>;
-  /** Polls the getState query until the saga reaches one of `statuses`. */
-  waitForStatus(handle: WorkflowHandle, statuses: SagaStatus[]): Promise<OrderState>;
-  /** A delivery date no other scenario uses (vehicle capacity is per date). */
-  deliveryDate: string;
-}
-
-interface OrderOverrides {
-  orderId?: string;
-  quantity?: number;
-  token?: string;
-  country?: string;
-}
-
-export interface Scenario {
-  description: string;
-  /** The saga status the recorder expects at the end. */
-  sagaStatus: SagaStatus;
-  /** Runs the saga; returns its handle once it is closed (or, for a saga that waits, in the state to record). */
-  run(ctx: RecordContext, name: string): Promise<WorkflowHandle>;
-  /** Workflow type recorded in the index; default the order saga. */
-  workflowType?: string;
-  /** Reads the status to check against `sagaStatus`, for a workflow without the getState query. */
-  status?(handle: WorkflowHandle): Promise<string>;
-}
-
-/** Runs an order whose outcome is decided by its data alone, and waits until the saga is closed. */
-async function runToEnd(ctx: RecordContext, input: OrderSagaInput): Promise<WorkflowHandle> {
-  const handle = await ctx.start(input);
-  await handle.result().catch(() => undefined); // a cancelled saga ends in an error: its history is what we want
-  return handle;
-}
 
 /**
  * A `retryCompensation` sent while nothing has failed yet: processPayment is held by a gate, the signal is sent and
@@ -272,221 +199,36 @@ const scenarios: Record<string, Scenario> = {
 };
 
 // -----------------------------------------------------------------------------------------------------------------
-// Machinery
+// The command line
 // -----------------------------------------------------------------------------------------------------------------
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function readIndex(): Record<string, HistoryIndexEntry> {
-  if (!fs.existsSync(indexFile)) return {};
-  return JSON.parse(fs.readFileSync(indexFile, 'utf8')) as Record<string, HistoryIndexEntry>;
-}
-
-function writeIndex(index: Record<string, HistoryIndexEntry>): void {
-  const sorted = Object.fromEntries(Object.entries(index).sort(([a], [b]) => a.localeCompare(b)));
-  fs.writeFileSync(indexFile, `${JSON.stringify(sorted, null, 2)}\n`);
-}
-
-function parseArgs(argv: string[]): { names: string[]; overwrite: boolean; list: boolean } {
-  const names: string[] = [];
-  let overwrite = false;
-  let list = false;
-  for (const arg of argv) {
-    if (arg === '--overwrite') overwrite = true;
-    else if (arg === '--list') list = true;
-    else if (arg.startsWith('-')) throw new Error(`unknown option ${arg} (options: --overwrite, --list)`);
-    else names.push(arg);
-  }
-  const unknown = names.filter((n) => !(n in scenarios));
-  if (unknown.length > 0) {
-    throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
-  }
-  return { names: names.length > 0 ? names : Object.keys(scenarios), overwrite, list };
-}
-
-async function record(names: string[]): Promise<void> {
-  const runDir = path.join(repoRoot, '.data', `record-histories-${process.pid}`);
-  const logDir = path.join(repoRoot, '.data', 'logs');
-  try {
-    const [temporal, ferret] = await Promise.all([
-      (async () =>
-        startTemporalDevServer({
-          port: await freePort(),
-          uiPort: await freePort(),
-          logFile: path.join(logDir, 'record-histories-temporal.log'),
-          truncateLog: true,
-        }))(),
-      (async () =>
-        startFerretDb({
-          port: await freePort(),
-          dataDir: path.join(runDir, 'ferretdb'),
-          logFile: path.join(logDir, 'record-histories-ferretdb.log'),
-          truncateLog: true,
-        }))(),
-    ]);
-    log(`Temporal dev server at ${temporal.address}, FerretDB at ${ferret.uri}`);
-
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    const { client: mongo, db } = await connectMongo(ferret.uri, 'record_histories');
-    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-    const connection = await Connection.connect({ address: temporal.address });
-    const client = new Client({ connection, identity });
-    const hooks = new SagaHooks();
-    const worker = await createSagaWorker({
-      connection: nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      db,
-      servedCountries,
-      temporal: client,
-      shutdownGraceSeconds: 5,
-      activityInterceptors: [hooks.interceptor],
-      overrides: { identity },
-    });
-    const running = worker.run();
-    const app = createApp({ temporal: client, db, taskQueue, bodyLimit: 100_000 });
-    const server: Server = app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-    const api = async (method: string, urlPath: string, body?: unknown, expectStatus?: number) => {
-      const res = await fetch(`${baseUrl}${urlPath}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      if (expectStatus !== undefined && res.status !== expectStatus) {
-        throw new Error(`${method} ${urlPath} answered ${res.status}, expected ${expectStatus}: ${text}`);
-      }
-      return text ? (JSON.parse(text) as unknown) : undefined;
-    };
-    await api('POST', '/vehicles', { id: 'van-1', name: 'Van', capacityPerDay: 1 }, 201);
-
-    const results: { name: string; error?: unknown }[] = [];
-    try {
-      await Promise.all(
-        names.map(async (name, i) => {
-          const ctx: RecordContext = {
-            client,
-            hooks,
-            api,
-            deliveryDate: `2027-03-${String(i + 1).padStart(2, '0')}`,
-            async seed(id, { creditLimit = 1000, price = 10, stock = 100 } = {}) {
-              const customerId = `cust-${name}-${id}`;
-              const sku = `sku-${name}-${id}`;
-              await api('POST', '/customers', { id: customerId, name: `Customer ${id}`, creditLimit }, 201);
-              await api('POST', '/products', { sku, name: `Product ${id}`, price, stock }, 201);
-              return { customerId, sku };
-            },
-            order(s, { orderId = `history-${name}`, quantity = 2, token = 'tok_visa', country = 'IE' } = {}) {
-              return {
-                orderId,
-                customerId: s.customerId,
-                items: [{ sku: s.sku, quantity }],
-                payment: { token },
-                shippingAddress: { line1: '1 Main Street', city: 'Dublin', postalCode: 'D01 F5P2', country },
-                deliveryDate: ctx.deliveryDate,
-              };
-            },
-            async start(input) {
-              await api('POST', '/orders', input, 202);
-              return client.workflow.getHandle(orderWorkflowId(input.orderId));
-            },
-            async waitForStatus(handle, statuses) {
-              const deadline = Date.now() + 60_000;
-              for (;;) {
-                const state = (await handle.query(getStateQuery)) as OrderState;
-                if (statuses.includes(state.status)) return state;
-                if (Date.now() > deadline) throw new Error(`${handle.workflowId} still ${state.status}`);
-                await new Promise((resolve) => setTimeout(resolve, 200));
-              }
-            },
-          };
-          try {
-            const scenario = scenarios[name]!;
-            const handle = await withTimeout(scenario.run(ctx, name), 120_000, `${name}: timed out`);
-            const state = scenario.status
-              ? { status: await scenario.status(handle) }
-              : ((await handle.query(getStateQuery)) as OrderState);
-            if (state.status !== scenario.sagaStatus) {
-              throw new Error(`${name}: saga ended ${state.status}, expected ${scenario.sagaStatus}`);
-            }
-            const history = await handle.fetchHistory();
-            const file = `${name}.json`;
-            fs.mkdirSync(historiesDir, { recursive: true });
-            // Pretty-printed so that a re-recording shows up in review as a readable diff.
-            const json = JSON.stringify(JSON.parse(historyToJSON(history)), null, 2);
-            fs.writeFileSync(path.join(historiesDir, file), `${json}\n`);
-            const index = readIndex();
-            index[name] = {
-              file,
-              workflowId: handle.workflowId,
-              workflowType: scenario.workflowType ?? ORDER_SAGA,
-              description: scenario.description,
-              sagaStatus: state.status,
-            };
-            writeIndex(index);
-            log(`${name}: ${state.status}, ${history.events?.length ?? 0} events -> test/histories/${file}`);
-            results.push({ name });
-          } catch (error) {
-            log(`${name}: FAILED: ${error instanceof Error ? error.message : String(error)}`);
-            results.push({ name, error });
-          }
-        }),
-      );
-    } finally {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      worker.shutdown();
-      await running;
-      await nativeConnection.close();
-      await connection.close();
-      await mongo.close();
-    }
-    const failed = results.filter((r) => r.error !== undefined);
-    if (failed.length > 0) throw new Error(`could not record: ${failed.map((r) => r.name).join(', ')}`);
-  } finally {
-    await stopAll();
-    fs.rmSync(runDir, { recursive: true, force: true });
-  }
-}
-
 async function main(): Promise<void> {
-  const { names, overwrite, list } = parseArgs(process.argv.slice(2));
-  if (list) {
+  const { values, positionals } = parseArgs({
+    options: { overwrite: { type: 'boolean' }, list: { type: 'boolean' }, out: { type: 'string' } },
+    allowPositionals: true,
+  });
+  if (values.list) {
     for (const [name, scenario] of Object.entries(scenarios)) console.log(`${name}\t${scenario.description}`);
     return;
   }
-  const todo = names.filter((name) => {
-    if (overwrite || !fs.existsSync(path.join(historiesDir, `${name}.json`))) return true;
-    log(`${name}: test/histories/${name}.json exists, kept (--overwrite to re-record it)`);
+  const unknown = positionals.filter((n) => !(n in scenarios));
+  if (unknown.length > 0) {
+    throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
+  }
+  const outDir = values.out === undefined ? historiesDir : path.resolve(values.out);
+  const todo = (positionals.length > 0 ? positionals : Object.keys(scenarios)).filter((name) => {
+    if (values.overwrite || !fs.existsSync(path.join(outDir, `${name}.json`))) return true;
+    log(`${name}: ${path.join(outDir, name)}.json exists, kept (--overwrite to re-record it)`);
     return false;
   });
   if (todo.length === 0) {
     log('nothing to record');
     return;
   }
-  await record(todo);
+  await recordHistories(scenarios, todo, outDir);
 }
 
-if (require.main === module) {
-  main().catch((err) => {
-    log(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  });
-}
+main().catch((err) => {
+  log(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

@@ -13,11 +13,10 @@
  * Data survives restarts. Server logs: .data/logs/temporal.log, .data/logs/ferretdb.log.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   ENV,
-  killAllNow,
+  onShutdownSignal,
   repoRoot,
   spawnManaged,
   startFerretDb,
@@ -47,23 +46,12 @@ const dataRoot = path.join(repoRoot, '.data');
 const logDir = path.join(dataRoot, 'logs');
 
 let shutdownRequested: (() => void) | undefined;
-let signalled: NodeJS.Signals | undefined;
-let signalledAt = 0;
-
-function onSignal(signal: NodeJS.Signals): void {
-  if (signalled) {
-    // A repeat within a second is most likely the same Ctrl-C delivered twice (terminal + a wrapper).
-    if (Date.now() - signalledAt < 1000) return;
-    log(`${signal} again: killing everything now`);
-    killAllNow();
-    process.exit(128 + (os.constants.signals[signal] ?? 0));
-  }
-  signalled = signal;
-  signalledAt = Date.now();
+let signalled = false;
+onShutdownSignal((signal) => {
+  signalled = true;
   log(`${signal}: shutting down (again to kill at once)`);
   shutdownRequested?.();
-}
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+});
 
 async function main(): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env };

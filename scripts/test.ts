@@ -10,14 +10,14 @@
  * Server logs: .data/logs/test-temporal.log, .data/logs/test-ferretdb.log (overwritten each run).
  * Exit code: jest's (128 + signal number if jest was killed by a signal).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import execa from 'execa';
 import {
   ENV,
   freePort,
-  killAllNow,
+  onShutdownSignal,
   repoRoot,
   startFerretDb,
   startTemporalDevServer,
@@ -33,25 +33,14 @@ const logDir = path.join(repoRoot, '.data', 'logs');
 const dataDir = path.join(repoRoot, '.data', `test-${process.pid}`);
 
 let signalled: NodeJS.Signals | undefined;
-let signalledAt = 0;
 let forwardToJest: ((signal: NodeJS.Signals) => void) | undefined;
-
-function onSignal(signal: NodeJS.Signals): void {
-  if (signalled) {
-    // A repeat within a second is most likely the same Ctrl-C delivered twice (terminal + a wrapper).
-    if (Date.now() - signalledAt < 1000) return;
-    log(`${signal} again: killing everything now`);
-    killAllNow();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    process.exit(128 + (os.constants.signals[signal] ?? 0));
-  }
+onShutdownSignal((signal) => {
   signalled = signal;
-  signalledAt = Date.now();
   log(`${signal}: stopping (again to kill at once)`);
   // jest in the terminal's process group got a Ctrl-C itself; a SIGTERM sent to us alone it did not.
   forwardToJest?.(signal);
-}
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+});
+process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 async function run(jestArgs: string[]): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -114,21 +103,16 @@ async function run(jestArgs: string[]): Promise<number> {
   const args = summarize ? [...jestArgs, '--json', `--outputFile=${resultsFile}`] : jestArgs;
   fs.mkdirSync(dataDir, { recursive: true });
   // Not in its own process group: jest stays in the terminal's foreground group (Ctrl-C, watch mode).
-  const jest = spawn(jestBin, args, { cwd: repoRoot, env, stdio: 'inherit' });
-  forwardToJest = (signal) => {
-    if (jest.exitCode === null && jest.signalCode === null) jest.kill(signal);
-  };
-  return new Promise<number>((resolve) => {
-    jest.once('error', (err) => {
-      log(`could not run ${jestBin}: ${err.message}`);
-      resolve(1);
-    });
-    jest.once('exit', (code, signal) => {
-      forwardToJest = undefined;
-      if (summarize) printSummary(resultsFile);
-      resolve(code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0));
-    });
-  });
+  const jest = execa(jestBin, args, { cwd: repoRoot, env, extendEnv: false, stdio: 'inherit', reject: false });
+  forwardToJest = (signal) => jest.kill(signal, { forceKillAfterTimeout: false }); // jest takes its time to tear down
+  const result = await jest;
+  forwardToJest = undefined;
+  if (result instanceof Error && result.exitCode === undefined && !result.signal) {
+    log(`could not run ${jestBin}: ${result.message}`);
+    return 1;
+  }
+  if (summarize) printSummary(resultsFile);
+  return result.exitCode ?? 128 + (result.signal ? (os.constants.signals[result.signal as NodeJS.Signals] ?? 0) : 0);
 }
 
 function printSummary(resultsFile: string): void {
@@ -154,9 +138,8 @@ async function main(): Promise<void> {
     log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   } finally {
     await stopAll();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   }
-  process.exit(code);
+  process.exit(code); // the exit hook removes the data folder
 }
 
 void main();

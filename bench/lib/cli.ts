@@ -1,28 +1,35 @@
-/** The benchmark scripts' command line: flags, usage errors (a message and exit 2, no stack trace), the main wrapper. */
-import { stopAll } from '../../scripts/lib/servers';
+/** The benchmark scripts' command line: node:util's parseArgs, usage errors (a message and exit 2), the main wrapper. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { stopAll } from '../../scripts/lib/processes';
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export const argv = process.argv.slice(2);
-
-/** The value after `flag`, or undefined when the flag is absent; a flag without a value is a usage error. */
-export function flagValue(flag: string): string | undefined {
-  const i = argv.indexOf(flag);
-  if (i < 0) return undefined;
-  const value = argv[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-  return value;
+/**
+ * Parses the command line (node:util's `parseArgs`: an unknown flag or a flag without its value is a usage error)
+ * and hands the result to `build`, before anything starts. A usage error prints its message and exits 2.
+ */
+export function commandLine<const O extends NonNullable<ParseArgsConfig['options']>, T>(
+  options: O,
+  build: (args: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true }>>) => T,
+): T {
+  try {
+    return build(parseArgs({ options, allowPositionals: true }));
+  } catch (err) {
+    const parseError = (err as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS') ?? false;
+    if (!(err instanceof UsageError) && !parseError) throw err;
+    console.error((err as Error).message);
+    process.exit(2);
+  }
 }
 
-/** A whole-number flag in [min, max], or `dflt` when absent. */
-export function wholeNumberFlag(flag: string, dflt: number, min: number, max: number): number {
-  const raw = flagValue(flag);
+/** A whole-number flag's value in [min, max], or `dflt` when absent. */
+export function wholeNumber(flag: string, raw: string | undefined, dflt: number, min: number, max: number): number {
   if (raw === undefined) return dflt;
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < min || n > max)
-    throw new UsageError(`${flag} takes a whole number from ${min} to ${max}`);
+    throw new UsageError(`--${flag} takes a whole number from ${min} to ${max}`);
   return n;
 }
 
@@ -45,15 +52,4 @@ export function runMain(main: () => Promise<void>): void {
       await stopAll();
       process.exit();
     });
-}
-
-/** Parses the command line before anything starts: a usage error prints its message and exits 2. */
-export function parseArgs<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(err.message);
-    process.exit(2);
-  }
 }

@@ -7,10 +7,11 @@ import { MongoClient } from 'mongodb';
 import { loadConfig } from '../../common/config';
 import { createSagaWorker } from '../../workers/create-worker';
 import { sizingFromConfig } from '../../workers/sizing';
-import type { ManagedProcess } from '../../scripts/lib/servers';
+import type { ManagedProcess } from '../../scripts/lib/processes';
+import { waitFor } from '../../scripts/lib/wait';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import { SERVED_COUNTRIES } from './workload';
-import { startNodeProcess, startPostgres, startRestate, startTemporal, until, type SqliteMode } from './servers';
+import { answersOk, startNodeProcess, startPostgres, startRestate, startTemporal, type SqliteMode } from './servers';
 import { freePort } from '../../scripts/lib/servers';
 
 export interface Engine {
@@ -86,12 +87,12 @@ async function temporalEngine(
   const client = new Client({ connection });
   return {
     name,
-    processes: { 'temporal server': temporal.proc, worker: workerProc },
+    processes: { 'temporal server': temporal.process, worker: workerProc },
     ...temporalSagaCalls(client, taskQueue, worker.workflowType),
     async stop() {
       await connection.close();
       await workerProc.stop();
-      await temporal.proc.stop();
+      await temporal.process.stop();
     },
   };
 }
@@ -125,7 +126,7 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean)
   let starts = 0;
   return {
     name,
-    processes: { 'temporal server': temporal.proc },
+    processes: { 'temporal server': temporal.process },
     ...temporalSagaCalls(client, taskQueue, ORDER_SAGA, {
       eager,
       onStarted: (eagerly) => {
@@ -139,7 +140,7 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean)
       await running;
       await connection.close();
       await mongo.close();
-      await temporal.proc.stop();
+      await temporal.process.stop();
     },
   };
 }
@@ -212,9 +213,8 @@ export const engines: Record<string, (ctx: EngineContext) => Promise<Engine>> = 
       body: JSON.stringify({ uri: `http://127.0.0.1:${port}` }),
     });
     if (!reg.ok) throw new Error(`Restate deployment registration failed: ${reg.status} ${await reg.text()}`);
-    await until('the Restate ingress', 30_000, async () => {
-      const r = await fetch(`${server.ingress}/restate/health`);
-      return r.ok;
+    await waitFor('the Restate ingress answers', () => answersOk(`${server.ingress}/restate/health`), {
+      timeoutMs: 30_000,
     });
     return {
       name: 'restate',

@@ -10,7 +10,6 @@
  * updates atomically, and `activities/serialize.ts` serializes them within one process only. A killed worker is
  * therefore waited for until its whole process group is gone before the next one starts.
  */
-import fs from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -18,72 +17,29 @@ import { Client, Connection } from '@temporalio/client';
 import { connectMongo } from '../../store/db';
 import { createApp } from '../../api/app';
 import { getStateQuery } from '../../common/definitions';
-import { ORDER_SAGA, orderWorkflowId, type OrderItem, type OrderState } from '../../common/order';
+import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
 import { checkInvariants, readBaseline, type Baseline, type InvariantReport, type SagaOutcome } from './invariants';
-import { repoRoot, spawnManaged, type ManagedProcess } from './servers';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+import { spawnManaged, waitForLogLine, type ManagedProcess } from './processes';
+import { sleep } from './wait';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The worker as a child process
 // ---------------------------------------------------------------------------------------------------------------
 
-export interface WorkerProcess {
-  readonly process: ManagedProcess;
-  /** SIGKILL to the worker's whole process group; resolves once every process of the group is gone. */
-  kill9(): Promise<void>;
-  /** SIGTERM (graceful), SIGKILL after a timeout. */
-  stop(): Promise<void>;
-}
-
-function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Starts `bootstrap/worker-main.ts` (`node --import tsx`, one process) with `env` and resolves once it polls. Its output
- * goes to `logFile`.
+ * goes to `logFile`. `kill9()` resolves once every process of its group is gone.
  */
-export async function startWorkerProcess(env: NodeJS.ProcessEnv, logFile: string): Promise<WorkerProcess> {
+export async function startWorkerProcess(env: NodeJS.ProcessEnv, logFile: string): Promise<ManagedProcess> {
   const proc = spawnManaged('worker', process.execPath, ['--import', 'tsx', 'bootstrap/worker-main.ts'], {
     env: { ...env, PATH: process.env.PATH, HOME: process.env.HOME },
-    cwd: repoRoot,
     logFile,
     truncateLog: true,
     stopTimeoutMs: 10_000,
   });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
-    if (log.includes('Worker polling')) break;
-    if (proc.hasExited() || Date.now() > deadline) {
-      await proc.stop();
-      throw new Error(`the worker did not start (see ${logFile}):\n${log.slice(-2000)}`);
-    }
-    await sleep(100);
-  }
-  return {
-    process: proc,
-    async kill9() {
-      try {
-        process.kill(-proc.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await proc.exited;
-      while (groupAlive(proc.pid)) await sleep(20);
-      await proc.stop(); // bookkeeping only: it has exited
-    },
-    async stop() {
-      await proc.stop();
-    },
-  };
+  await waitForLogLine(proc, 'Worker polling');
+  return proc;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -164,15 +120,6 @@ function random(seed: number): () => number {
   };
 }
 
-interface OrderRequest {
-  orderId: string;
-  customerId: string;
-  items: OrderItem[];
-  payment: { token: string };
-  shippingAddress: { line1: string; city: string; postalCode: string; country: string };
-  deliveryDate: string;
-}
-
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? (() => undefined);
   const rnd = random(options.seed ?? Date.now());
@@ -215,7 +162,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     warn(...args);
   };
 
-  let worker: WorkerProcess | undefined;
+  let worker: ManagedProcess | undefined;
   let workerCount = 0;
   let workerCrashes = 0;
   let stopping = false;
@@ -235,8 +182,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     worker = await startWorkerProcess(workerEnv, logFile);
     const mine = worker;
     // A worker that dies by itself (not killed by us) is started again, as a supervisor would.
-    void mine.process.exited.then(async () => {
-      if (stopping || mine.process.isStopping() || worker !== mine || killing) return;
+    void mine.exited.then(async () => {
+      if (stopping || mine.isStopping() || worker !== mine || killing) return;
       workerCrashes++;
       log(`worker ${workerCount} exited by itself (see its log); starting another`);
       await startWorker();
@@ -280,7 +227,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       products.map((p) => p.sku),
     );
 
-    const orders: OrderRequest[] = Array.from({ length: n }, (_, i) => {
+    const orders: OrderSagaInput[] = Array.from({ length: n }, (_, i) => {
       const lines = rnd() < 0.3 ? 2 : 1;
       const skus = [...products].sort(() => rnd() - 0.5).slice(0, lines);
       return {

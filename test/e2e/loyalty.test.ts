@@ -2,6 +2,7 @@ import { transportCollections } from '../../store/transport-collections';
 import { CUSTOMER_LOYALTY, loyaltyWorkflowId, orderCompletedSignal, type LoyaltyState } from '../../common/loyalty';
 import { orderWorkflowId } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
+import { pollUntil } from '../../scripts/lib/wait';
 import type { customerLoyalty } from '../../workflows';
 import { addVehicle, orderBody, seed, unique, type Seeded } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
@@ -28,13 +29,9 @@ async function loyalty(customerId: string): Promise<{ status: number; body: Loya
   return http(h.baseUrl, 'GET', `/customers/${customerId}/loyalty`);
 }
 
-async function until(customerId: string, done: (s: LoyaltyState) => boolean): Promise<LoyaltyState> {
-  for (let i = 0; i < 300; i++) {
-    const { body } = await loyalty(customerId);
-    if (done(body)) return body;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`loyalty of ${customerId} never got there: ${JSON.stringify((await loyalty(customerId)).body)}`);
+function until(customerId: string, done: (s: LoyaltyState) => boolean): Promise<LoyaltyState> {
+  const read = async () => (await loyalty(customerId)).body;
+  return pollUntil(`the loyalty of ${customerId} gets there`, read, done, { timeoutMs: 30_000, intervalMs: 100 });
 }
 
 describe('the customer loyalty entity workflow, end to end on the real servers', () => {

@@ -10,6 +10,7 @@ import {
 } from '../../common/transport';
 import { transportCollections } from '../../store/transport-collections';
 import { idempotencyKeys } from '../../api/idempotency';
+import { pollUntil } from '../../scripts/lib/wait';
 import { seed, unique } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
 import { startTestWorker } from '../support/lane';
@@ -59,13 +60,13 @@ async function start(body: Record<string, unknown>): Promise<string> {
 
 const handle = (orderId: string) => h.client.workflow.getHandle(transportWorkflowId(orderId));
 
-async function untilPending(orderId: string): Promise<TransportOrderState> {
-  for (let i = 0; i < 300; i++) {
-    const state = (await handle(orderId).query(getStateQuery)) as TransportOrderState;
-    if (state.pendingDecision || state.status !== SagaStatus.RUNNING) return state;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${orderId} never waited for a decision`);
+function untilPending(orderId: string): Promise<TransportOrderState> {
+  return pollUntil(
+    `${orderId} waits for a decision`,
+    () => handle(orderId).query(getStateQuery) as Promise<TransportOrderState>,
+    (state) => Boolean(state.pendingDecision) || state.status !== SagaStatus.RUNNING,
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
 }
 
 interface Scheduled {

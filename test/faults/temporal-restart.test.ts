@@ -21,8 +21,13 @@ afterAll(async () => {
 
 test('Temporal dev server stopped mid-sagas and started again on the same database file: every saga settles, effects exact', async () => {
   const [port, uiPort] = [await freePort(), await freePort()];
-  const options = { port, uiPort, dbFile: path.join(dataDir, 'temporal.db'), logFile };
-  server = await startTemporalDevServer({ ...options, truncateLog: true });
+  server = await startTemporalDevServer({
+    port,
+    uiPort,
+    dbFile: path.join(dataDir, 'temporal.db'),
+    logFile,
+    truncateLog: true,
+  });
   const result = await runChaos({
     temporalAddress: server.address,
     mongoUri: requireEnv('MONGODB_URI'),
@@ -32,17 +37,7 @@ test('Temporal dev server stopped mid-sagas and started again on the same databa
     kills: 0,
     faults: '*:delayMs=300', // no random faults: only the restart
     serverRestarts: 1,
-    servers: [
-      {
-        name: 'Temporal dev server',
-        restart: async (downtimeMs) => {
-          await server!.stop();
-          server = undefined;
-          await new Promise((resolve) => setTimeout(resolve, downtimeMs));
-          server = await startTemporalDevServer(options);
-        },
-      },
-    ],
+    servers: [{ name: 'Temporal dev server', restart: (downtimeMs) => server!.restart(downtimeMs) }],
     downtimeMs: 2_000,
     workflowBundlePath: requireEnv('WORKFLOW_BUNDLE_PATH'),
     logDir: path.join(repoRoot, '.data', 'logs'),

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type ReplayWorkerOptions } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { ORDER_SAGA } from '../../common/order';
-import type { HistoryIndexEntry } from '../../scripts/record-histories';
+import type { HistoryIndexEntry } from '../../scripts/lib/history-recorder';
 import { requireEnv } from '../support/harness';
 
 const historiesDir = path.join(__dirname, '..', 'histories');

@@ -5,8 +5,8 @@ import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import type { Db, MongoClient } from 'mongodb';
 import { collections, connectMongo, type Collections } from '../../store/db';
-import { getStateQuery } from '../../common/definitions';
 import { finalSagaStatuses, SagaStatus, type SagaState } from '../../common/saga-state';
+import { waitForSagaStatus } from '../../scripts/lib/wait';
 import { requireEnv, startTestApi, startTestWorker } from './lane';
 import { SagaHooks } from './saga-hooks';
 
@@ -71,17 +71,11 @@ export async function startHarness(name: string): Promise<Harness> {
 }
 
 /** Waits until the saga reaches a final status (or FAILED) and returns its state. */
-export async function waitForSaga<S extends SagaState>(
+export function waitForSaga<S extends SagaState>(
   handle: WorkflowHandle,
   { timeoutMs = 90_000, statuses = [...finalSagaStatuses, SagaStatus.FAILED] as SagaStatus[] } = {},
 ): Promise<S> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const state = (await handle.query(getStateQuery)) as S;
-    if (statuses.includes(state.status)) return state;
-    if (Date.now() > deadline) throw new Error(`Saga ${handle.workflowId} still ${state.status} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  return waitForSagaStatus<S>(handle, statuses, { timeoutMs });
 }
 
 /** The regular activities the workflow scheduled, in history order (local activities are not scheduled). */

@@ -1,0 +1,76 @@
+/** Polling that fails on timeout: one way to wait, for the scripts, the benchmark and the tests. */
+import type { WorkflowHandle } from '@temporalio/client';
+import pWaitFor from 'p-wait-for';
+import { getStateQuery } from '../../common/definitions';
+import type { SagaState, SagaStatus } from '../../common/saga-state';
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface WaitOptions {
+  /** Give up after this many ms (default 60 s). */
+  timeoutMs?: number;
+  /** Between two checks (default 200 ms). */
+  intervalMs?: number;
+}
+
+/**
+ * Polls `check` until it returns true. `false` or a string (why not yet) means "again"; an error thrown by `check`
+ * fails the wait at once. On timeout it throws, naming `what` and the last reason given.
+ */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean | string> | boolean | string,
+  { timeoutMs = 60_000, intervalMs = 200 }: WaitOptions = {},
+): Promise<void> {
+  let lastReason = '';
+  try {
+    await pWaitFor(
+      async () => {
+        const result = await check();
+        if (typeof result === 'string') lastReason = result;
+        return result === true;
+      },
+      { interval: intervalMs, timeout: timeoutMs },
+    );
+  } catch (err) {
+    if (!(err instanceof Error) || err.name !== 'TimeoutError') throw err;
+    throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}${lastReason ? ` (${lastReason})` : ''}`);
+  }
+}
+
+/** Polls `read` until `done` accepts its value, and returns that value; fails on timeout showing the last one. */
+export async function pollUntil<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  options?: WaitOptions,
+): Promise<T> {
+  let value: T | undefined;
+  await waitFor(
+    what,
+    async () => {
+      value = await read();
+      return done(value) || `still ${JSON.stringify(value)}`;
+    },
+    options,
+  );
+  return value as T;
+}
+
+/** Polls a saga's getState query until its status is one of `statuses`, and returns that state. */
+export async function waitForSagaStatus<S extends SagaState>(
+  handle: WorkflowHandle,
+  statuses: readonly SagaStatus[],
+  options?: WaitOptions,
+): Promise<S> {
+  let state: S | undefined;
+  await waitFor(
+    `saga ${handle.workflowId} is ${statuses.join(' or ')}`,
+    async () => {
+      state = (await handle.query(getStateQuery)) as S;
+      return statuses.includes(state.status) || `still ${state.status}`;
+    },
+    options,
+  );
+  return state!;
+}
