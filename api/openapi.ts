@@ -1,11 +1,14 @@
 import { z } from 'zod';
+import { LoyaltyState as Loyalty } from '../common/shapes/loyalty';
+import { OrderState as OrderStateResponse } from '../common/shapes/order';
+import { Customer, Parcel, Product, TransportVehicle, Vehicle } from '../common/shapes/participants';
+import { TransportOrderState as TransportOrderStateResponse } from '../common/shapes/transport';
 import {
   CancelAccepted,
   CreateCustomer,
   CreateOrder,
   CreateProduct,
   CreateVehicle,
-  Customer,
   Health,
   IdempotencyKey,
   IdParam,
@@ -13,28 +16,21 @@ import {
   OrderIdParam,
   OrderList,
   OrderStarted,
-  OrderStateResponse,
   Problem,
-  Product,
   Ready,
   RetryCompensationAccepted,
   SkuParam,
-  Vehicle,
 } from './schemas';
 import {
   ApproveBody,
   CreateParcel,
   CreateTransportOrder,
   CreateTransportVehicle,
-  Loyalty,
-  Parcel,
   ParcelIdParam,
   RejectBody,
   TransportDecisionAccepted,
   TransportOrderIdParam,
   TransportOrderStarted,
-  TransportOrderStateResponse,
-  TransportVehicle,
   TransportVehicleIdParam,
 } from './schemas-transport';
 
