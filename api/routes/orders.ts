@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response } from 'express';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -15,9 +15,9 @@ import { finalSagaStatuses, SagaStatus } from '../../common/saga-state';
 import { CustomerIdKey, OrderTotalKey, SagaStatusKey } from '../../common/search-attributes';
 import type { orderSaga } from '../../workflows';
 import { AppError, isInvalidArgument, isUnreachable } from '../errors';
-import { answerStartOnce, idempotencyKeyOf, idempotencyKeys, idempotencyMemo, startedWithKey } from '../idempotency';
-import { CreateOrder, ListOrdersQuery, OrderIdParam, type OrderSummary } from '../schemas';
-import { parse } from '../validation';
+import { answerStartOnce, idempotencyKeys, idempotencyMemo, startedWithKey } from '../idempotency';
+import type { Handlers } from '../operations';
+import type { OrderSummary } from '../schemas';
 import type { z } from 'zod';
 
 export interface OrderRoutesDeps {
@@ -53,7 +53,7 @@ const executionStatusNames: Record<number, string> = {
 type OrderStartedBody = { orderId: string; workflowId: string; runId: string; status: 'RUNNING' };
 
 /** Starting, listing, reading, cancelling and following order sagas. */
-export function orderRoutes({
+export function orderHandlers({
   temporal,
   db,
   taskQueue,
@@ -62,8 +62,10 @@ export function orderRoutes({
   shutdown,
   eagerStart,
   idempotencyRetentionMs,
-}: OrderRoutesDeps): Router {
-  const router = Router();
+}: OrderRoutesDeps): Pick<
+  Handlers,
+  'startOrder' | 'listOrders' | 'getOrder' | 'cancelOrder' | 'retryCompensation' | 'orderEvents'
+> {
   const keys = idempotencyKeys(db);
   const withDeadline = <T>(fn: () => Promise<T>) => temporal.connection.withDeadline(Date.now() + temporalCallMs, fn);
   const handleOf = (orderId: string) => temporal.workflow.getHandle(orderWorkflowId(orderId));
@@ -115,9 +117,9 @@ export function orderRoutes({
     }
   }
 
-  router.post('/orders', async (req, res) => {
-    const key = idempotencyKeyOf(req);
-    const body = parse(CreateOrder, req.body, 'body');
+  const startOrder: Handlers['startOrder'] = async (input, req, res) => {
+    const key = input.headers['Idempotency-Key'];
+    const body = input.body;
     await answerStartOnce(req, res, {
       keys,
       retentionMs: idempotencyRetentionMs,
@@ -127,10 +129,10 @@ export function orderRoutes({
       location: (orderId) => `/orders/${orderId}`,
       start: (orderId, idempotencyKey) => startSaga({ ...body, orderId }, idempotencyKey),
     });
-  });
+  };
 
-  router.get('/orders', async (req, res) => {
-    const q = parse(ListOrdersQuery, req.query, 'query');
+  const listOrders: Handlers['listOrders'] = async (input, req, res) => {
+    const q = input.query;
     const clauses = [`WorkflowType = '${ORDER_SAGA}'`];
     // Both values passed their regexes (enum / Id): nothing can break out of the quotes.
     if (q.status) clauses.push(`${SagaStatusKey.name} = '${q.status}'`);
@@ -177,15 +179,15 @@ export function orderRoutes({
     });
     const next = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
     res.json({ orders, nextPageToken: next ? encodePageToken(Buffer.from(next), filterTag) : null });
-  });
+  };
 
-  router.get('/orders/:orderId', async (req, res) => {
-    const { orderId } = parse(OrderIdParam, req.params, 'params');
+  const getOrder: Handlers['getOrder'] = async (input, req, res) => {
+    const { orderId } = input.params;
     res.json(await queryState(orderId));
-  });
+  };
 
-  router.post('/orders/:orderId/cancel', async (req, res) => {
-    const { orderId } = parse(OrderIdParam, req.params, 'params');
+  const cancelOrder: Handlers['cancelOrder'] = async (input, req, res) => {
+    const { orderId } = input.params;
     const handle = handleOf(orderId);
     const state = await cancellableState(orderId);
     try {
@@ -199,7 +201,7 @@ export function orderRoutes({
       throw err;
     }
     res.status(202).location(`/orders/${orderId}`).json({ orderId, cancelRequested: true, status: state.status });
-  });
+  };
 
   /** Only a RUNNING saga can be cancelled: a compensating or finished one is already settled or being undone. */
   async function cancellableState(orderId: string): Promise<OrderState> {
@@ -217,8 +219,8 @@ export function orderRoutes({
    * The operator's retry of a failed compensation (once its cause is fixed): sends `retryCompensation`, and the
    * saga retries from the compensation that failed. Only a FAILED saga waits for it; any other answers 409.
    */
-  router.post('/orders/:orderId/retry-compensation', async (req, res) => {
-    const { orderId } = parse(OrderIdParam, req.params, 'params');
+  const retryCompensation: Handlers['retryCompensation'] = async (input, req, res) => {
+    const { orderId } = input.params;
     const state = await queryState(orderId);
     if (state.status !== SagaStatus.FAILED || !state.compensationFailure) {
       throw AppError.conflict(
@@ -233,13 +235,13 @@ export function orderRoutes({
     }
     const { step, compensation } = state.compensationFailure;
     res.status(202).location(`/orders/${orderId}`).json({ orderId, retryRequested: true, compensation, step });
-  });
+  };
 
-  router.get('/orders/:orderId/events', async (req, res) => {
-    const { orderId } = parse(OrderIdParam, req.params, 'params');
+  const orderEvents: Handlers['orderEvents'] = async (input, req, res) => {
+    const { orderId } = input.params;
     const first = await queryState(orderId); // 404 before any byte of the stream
     await streamStates(req, res, orderId, first);
-  });
+  };
 
   /**
    * Server-Sent Events: `state` events with the saga's state, the current one first, then one per change;
@@ -311,7 +313,7 @@ export function orderRoutes({
     }
   }
 
-  return router;
+  return { startOrder, listOrders, getOrder, cancelOrder, retryCompensation, orderEvents };
 }
 
 function badToken(): AppError {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -29,21 +28,10 @@ import {
 } from '../../common/transport';
 import type { makeTransportOrder } from '../../workflows';
 import { AppError } from '../errors';
-import { answerStartOnce, idempotencyKeyOf, idempotencyKeys, idempotencyMemo, startedWithKey } from '../idempotency';
+import { answerStartOnce, idempotencyKeys, idempotencyMemo, startedWithKey } from '../idempotency';
 import { insertOnce } from '../mongo-errors';
-import {
-  ApproveBody,
-  CreateParcel,
-  CreateTransportOrder,
-  CreateTransportVehicle,
-  ParcelIdParam,
-  RejectBody,
-  TransportOrderIdParam,
-  TransportVehicleIdParam,
-  type TransportDecisionAccepted,
-  type TransportOrderStarted,
-} from '../schemas-transport';
-import { parse } from '../validation';
+import type { Handlers } from '../operations';
+import type { TransportDecisionAccepted, TransportOrderStarted } from '../schemas-transport';
 
 export interface TransportOrderRoutesDeps {
   temporal: Client;
@@ -58,37 +46,46 @@ export interface TransportOrderRoutesDeps {
 }
 
 /** Parcels, transport vehicles, and the transport order saga with its approve/reject decision. */
-export function transportOrderRoutes({
+export function transportOrderHandlers({
   temporal,
   db,
   taskQueue,
   temporalCallMs,
   eagerStart,
   idempotencyRetentionMs,
-}: TransportOrderRoutesDeps): Router {
-  const router = Router();
+}: TransportOrderRoutesDeps): Pick<
+  Handlers,
+  | 'createParcel'
+  | 'getParcel'
+  | 'createTransportVehicle'
+  | 'getTransportVehicle'
+  | 'startTransportOrder'
+  | 'getTransportOrder'
+  | 'approveTransportOrder'
+  | 'rejectTransportOrder'
+> {
   const withDeadline = <T>(fn: () => Promise<T>) => temporal.connection.withDeadline(Date.now() + temporalCallMs, fn);
   const handleOf = (orderId: string) => temporal.workflow.getHandle(transportWorkflowId(orderId));
   const { parcels, transportVehicles } = transportCollections(db);
   const { customers } = collections(db);
   const keys = idempotencyKeys(db);
 
-  router.post('/parcels', async (req, res) => {
-    const body = parse(CreateParcel, req.body, 'body');
+  const createParcel: Handlers['createParcel'] = async (input, req, res) => {
+    const body = input.body;
     const doc = newParcelDoc(body.id ?? randomUUID(), body.weightKg);
     await insertOnce(() => parcels.insertOne(doc), `Parcel ${doc._id}`);
     res.status(201).location(`/parcels/${doc._id}`).json(toParcel(doc));
-  });
+  };
 
-  router.get('/parcels/:id', async (req, res) => {
-    const { id } = parse(ParcelIdParam, req.params, 'params');
+  const getParcel: Handlers['getParcel'] = async (input, req, res) => {
+    const { id } = input.params;
     const doc = await parcels.findOne({ _id: id });
     if (!doc) throw AppError.notFound(`Parcel ${id} does not exist`);
     res.json(toParcel(doc));
-  });
+  };
 
-  router.post('/transport-vehicles', async (req, res) => {
-    const body = parse(CreateTransportVehicle, req.body, 'body');
+  const createTransportVehicle: Handlers['createTransportVehicle'] = async (input, req, res) => {
+    const body = input.body;
     const doc = newTransportVehicleDoc(
       body.id ?? randomUUID(),
       body.name,
@@ -97,14 +94,14 @@ export function transportOrderRoutes({
     );
     await insertOnce(() => transportVehicles.insertOne(doc), `Transport vehicle ${doc._id}`);
     res.status(201).location(`/transport-vehicles/${doc._id}`).json(toTransportVehicle(doc));
-  });
+  };
 
-  router.get('/transport-vehicles/:id', async (req, res) => {
-    const { id } = parse(TransportVehicleIdParam, req.params, 'params');
+  const getTransportVehicle: Handlers['getTransportVehicle'] = async (input, req, res) => {
+    const { id } = input.params;
     const doc = await transportVehicles.findOne({ _id: id });
     if (!doc) throw AppError.notFound(`Transport vehicle ${id} does not exist`);
     res.json(toTransportVehicle(doc));
-  });
+  };
 
   /** Starts the saga; `idempotencyKey` goes into its memo so that a retry can tell its own saga from another's. */
   async function startSaga(
@@ -144,9 +141,9 @@ export function transportOrderRoutes({
     }
   }
 
-  router.post('/transport-orders', async (req, res) => {
-    const key = idempotencyKeyOf(req);
-    const body = parse(CreateTransportOrder, req.body, 'body');
+  const startTransportOrder: Handlers['startTransportOrder'] = async (input, req, res) => {
+    const key = input.headers['Idempotency-Key'];
+    const body = input.body;
     if (!(await customers.findOne({ _id: body.customerId }, { projection: { _id: 1 } }))) {
       throw AppError.unprocessable(`Customer ${body.customerId} does not exist`);
     }
@@ -171,7 +168,7 @@ export function transportOrderRoutes({
           idempotencyKey,
         ),
     });
-  });
+  };
 
   async function readState(orderId: string): Promise<TransportOrderState> {
     try {
@@ -182,10 +179,10 @@ export function transportOrderRoutes({
     }
   }
 
-  router.get('/transport-orders/:orderId', async (req, res) => {
-    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
+  const getTransportOrder: Handlers['getTransportOrder'] = async (input, req, res) => {
+    const { orderId } = input.params;
     res.json(await readState(orderId));
-  });
+  };
 
   /**
    * Takes the decision with the saga's `decide` update: its validator refuses it (409) unless a decision is
@@ -220,24 +217,32 @@ export function transportOrderRoutes({
     throw AppError.conflict(`Transport order ${orderId} has finished (status ${state.status}); it takes no decision`);
   }
 
-  router.post('/transport-orders/:orderId/approve', async (req, res) => {
-    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
-    parse(ApproveBody, req.body ?? {}, 'body');
+  const approveTransportOrder: Handlers['approveTransportOrder'] = async (input, req, res) => {
+    const { orderId } = input.params; // the body, if any, is `{}`: the table checked it
     const accepted: z.infer<typeof TransportDecisionAccepted> = await decide(orderId, {
       decision: TransportDecision.APPROVED,
     });
     res.status(202).location(`/transport-orders/${orderId}`).json(accepted);
-  });
+  };
 
-  router.post('/transport-orders/:orderId/reject', async (req, res) => {
-    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
-    const { reason } = parse(RejectBody, req.body ?? {}, 'body');
+  const rejectTransportOrder: Handlers['rejectTransportOrder'] = async (input, req, res) => {
+    const { orderId } = input.params;
+    const { reason } = input.body;
     const accepted: z.infer<typeof TransportDecisionAccepted> = await decide(orderId, {
       decision: TransportDecision.REJECTED,
       ...(reason !== undefined ? { reason } : {}),
     });
     res.status(202).location(`/transport-orders/${orderId}`).json(accepted);
-  });
+  };
 
-  return router;
+  return {
+    createParcel,
+    getParcel,
+    createTransportVehicle,
+    getTransportVehicle,
+    startTransportOrder,
+    getTransportOrder,
+    approveTransportOrder,
+    rejectTransportOrder,
+  };
 }
