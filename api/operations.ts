@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LoyaltyState } from '../common/shapes/loyalty';
 import { OrderState } from '../common/shapes/order';
+import { SagaStatus } from '../common/shapes/saga-state';
 import { Customer, Parcel, Product, TransportVehicle, Vehicle } from '../common/shapes/participants';
 import { TransportOrderState } from '../common/shapes/transport';
 import type { HandlersOf, Operation, ResponseSpec } from './operation';
@@ -65,6 +66,22 @@ const created = (schema: z.ZodType, what: string): ResponseSpec => ({
   schema,
   headers: location(`the new ${what}`),
 });
+
+/** One Server-Sent Event: its `data` is JSON of the given schema. */
+const sseEvent = (event: string, data: z.ZodType) => {
+  const { $schema: _ignored, ...contentSchema } = z.toJSONSchema(data, { io: 'output', target: 'draft-2020-12' });
+  return z.looseObject({
+    event: z.literal(event),
+    id: z.string().regex(/^[0-9]+$/),
+    data: z.string().meta({ contentMediaType: 'application/json', contentSchema }),
+  });
+};
+
+const OrderEvent = z.union([
+  sseEvent('state', OrderState),
+  sseEvent('end', z.object({ status: SagaStatus })),
+  sseEvent('error', z.object({ status: z.literal(503), detail: z.string() })),
+]);
 
 const IdempotencyHeaders = z.object({
   'Idempotency-Key': IdempotencyKey.optional().meta({
@@ -211,7 +228,11 @@ export const operations = {
     tag: 'orders',
     request: { params: OrderIdParam },
     responses: {
-      200: { description: 'The event stream', contentType: 'text/event-stream', schema: z.string() },
+      200: {
+        description: 'The event stream; the schema is that of one event (fields `event`, `id`, `data`)',
+        contentType: 'text/event-stream',
+        schema: OrderEvent,
+      },
       ...pick(400, 404, 503),
     },
   },

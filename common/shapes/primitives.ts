@@ -29,13 +29,12 @@ export const Text = (max: number) =>
 export const Name = Text(200);
 
 /**
- * True when `n` has at most `places` decimals, tolerating binary floating point (`0.07 * 100` is not exactly 7).
- * A non-zero amount below the smallest unit is refused, as JSON Schema's `multipleOf` refuses it.
+ * True when `n`, as JSON writes it (the shortest decimal that reads back as the same number: `0.07`, `1e-7`),
+ * has at most `places` decimals. Exact where `n * 10 ** places` is not (`0.07 * 100` is 7.000000000000001).
  */
 function hasDecimals(n: number, places: number): boolean {
-  const scaled = n * 10 ** places;
-  const units = Math.round(scaled);
-  return Math.abs(units - scaled) < 1e-6 && (units !== 0 || n === 0);
+  const [mantissa = '', exponent = '0'] = String(n).split('e');
+  return (mantissa.split('.')[1] ?? '').length - Number(exponent) <= places;
 }
 
 /** A decimal number with at most `places` decimals, documented as `multipleOf: 10^-places`. */
