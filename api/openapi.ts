@@ -22,6 +22,7 @@ function response(status: number, spec: ResponseSpec) {
   return {
     description: spec.description,
     ...(headers ? { headers } : {}),
+    ...(spec.links ? { links: spec.links } : {}),
     content: { [contentType]: schema ? { schema } : {} },
   };
 }

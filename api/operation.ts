@@ -37,6 +37,8 @@ export interface ResponseSpec {
   contentType?: string;
   /** Response headers, one field each; optional fields are headers that are not always sent. */
   headers?: z.ZodObject;
+  /** OpenAPI links: the operations this answer leads to, with their parameters taken from it. */
+  links?: Record<string, { operationId: string; parameters: Record<string, string> }>;
 }
 
 type Parsed<O, K extends string> = O extends { request: Record<K, infer S extends z.ZodType> }

@@ -61,11 +61,21 @@ const startHeaders = (what: string) =>
     'Idempotent-Replayed': z.literal('true').optional().meta({ description: 'Sent when this answers a retry' }),
   });
 
-const created = (schema: z.ZodType, what: string): ResponseSpec => ({
+const created = (schema: z.ZodType, what: string, links: ResponseSpec['links']): ResponseSpec => ({
   description: `The ${what} was created`,
   schema,
   headers: location(`the new ${what}`),
+  links,
 });
+
+/** Links to operations that take `param` from the answer's `field`. */
+const linksTo = (param: string, field: string, ...operationIds: string[]): ResponseSpec['links'] =>
+  Object.fromEntries(
+    operationIds.map((operationId) => [
+      operationId,
+      { operationId, parameters: { [param]: `$response.body#/${field}` } },
+    ]),
+  );
 
 /** One Server-Sent Event: its `data` is JSON of the given schema. */
 const sseEvent = (event: string, data: z.ZodType) => {
@@ -98,7 +108,10 @@ export const operations = {
     summary: 'Create a customer with a credit limit',
     tag: 'participants',
     request: { body: CreateCustomer },
-    responses: { 201: created(Customer, 'customer'), ...pick(400, 409, 413, 415, 503) },
+    responses: {
+      201: created(Customer, 'customer', linksTo('id', 'id', 'getCustomer', 'getCustomerLoyalty')),
+      ...pick(400, 409, 413, 415, 503),
+    },
   },
   getCustomer: {
     method: 'get',
@@ -114,7 +127,10 @@ export const operations = {
     summary: 'Create a product with a price and stock',
     tag: 'participants',
     request: { body: CreateProduct },
-    responses: { 201: created(Product, 'product'), ...pick(400, 409, 413, 415, 503) },
+    responses: {
+      201: created(Product, 'product', linksTo('sku', 'sku', 'getProduct')),
+      ...pick(400, 409, 413, 415, 503),
+    },
   },
   getProduct: {
     method: 'get',
@@ -130,7 +146,10 @@ export const operations = {
     summary: 'Create a delivery vehicle with a daily capacity',
     tag: 'participants',
     request: { body: CreateVehicle },
-    responses: { 201: created(Vehicle, 'vehicle'), ...pick(400, 409, 413, 415, 503) },
+    responses: {
+      201: created(Vehicle, 'vehicle', linksTo('id', 'id', 'getVehicle')),
+      ...pick(400, 409, 413, 415, 503),
+    },
   },
   getVehicle: {
     method: 'get',
@@ -155,6 +174,7 @@ export const operations = {
         description: 'The saga has started',
         schema: OrderStarted,
         headers: startHeaders('the order'),
+        links: linksTo('orderId', 'orderId', 'getOrder', 'cancelOrder', 'retryCompensation', 'orderEvents'),
       },
       ...pick(400, 409, 413, 415, 422, 503),
     },
@@ -242,7 +262,7 @@ export const operations = {
     summary: 'Create a parcel with its weight',
     tag: 'transport-orders',
     request: { body: CreateParcel },
-    responses: { 201: created(Parcel, 'parcel'), ...pick(400, 409, 413, 415, 503) },
+    responses: { 201: created(Parcel, 'parcel', linksTo('id', 'id', 'getParcel')), ...pick(400, 409, 413, 415, 503) },
   },
   getParcel: {
     method: 'get',
@@ -258,7 +278,10 @@ export const operations = {
     summary: 'Create a transport vehicle with a capacity and a price per service',
     tag: 'transport-orders',
     request: { body: CreateTransportVehicle },
-    responses: { 201: created(TransportVehicle, 'transport vehicle'), ...pick(400, 409, 413, 415, 503) },
+    responses: {
+      201: created(TransportVehicle, 'transport vehicle', linksTo('id', 'id', 'getTransportVehicle')),
+      ...pick(400, 409, 413, 415, 503),
+    },
   },
   getTransportVehicle: {
     method: 'get',
@@ -287,6 +310,7 @@ export const operations = {
         description: 'The saga has started',
         schema: TransportOrderStarted,
         headers: startHeaders('the transport order'),
+        links: linksTo('orderId', 'orderId', 'getTransportOrder', 'approveTransportOrder', 'rejectTransportOrder'),
       },
       ...pick(400, 409, 413, 415, 503),
       422: { description: '`customerId` names no customer, or the Idempotency-Key was used with a different body' },

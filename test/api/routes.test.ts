@@ -97,3 +97,24 @@ test('a route registered beside the table is found as undocumented', async () =>
     await close();
   }
 });
+
+test("every link of the document leads to one of its operations, with that operation's path parameters", () => {
+  const doc = openApiDocument() as {
+    paths: Record<
+      string,
+      Record<string, { operationId: string; responses: Record<string, { links?: Record<string, object> }> }>
+    >;
+  };
+  const pathOf = new Map(
+    Object.entries(doc.paths).flatMap(([path, methods]) => Object.values(methods).map((op) => [op.operationId, path])),
+  );
+  const links = Object.values(doc.paths).flatMap((methods) =>
+    Object.values(methods).flatMap((op) => Object.values(op.responses).flatMap((r) => Object.values(r.links ?? {}))),
+  ) as { operationId: string; parameters: Record<string, string> }[];
+  expect(links.length).toBeGreaterThan(10);
+  for (const link of links) {
+    const path = pathOf.get(link.operationId);
+    expect([link.operationId, path]).toEqual([link.operationId, expect.any(String)]);
+    for (const param of Object.keys(link.parameters)) expect(path).toContain(`{${param}}`);
+  }
+});

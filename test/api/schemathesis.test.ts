@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../../scripts/lib/servers';
+import { freePort, repoRoot, startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/servers';
 import { addVehicle, seed } from '../support/fixtures';
 import { startHarness, type Harness } from '../support/harness';
 
@@ -16,8 +16,19 @@ const schemathesis = path.join(repoRoot, '.tools', 'schemathesis-venv', 'bin', '
 const MAX_TIME_SECONDS = Number(process.env.SCHEMATHESIS_MAX_TIME ?? 120);
 
 let h: Harness;
+let temporal: TemporalDevServer | undefined;
+const sharedTemporal = process.env.TEMPORAL_ADDRESS;
 
 beforeAll(async () => {
+  // A Temporal server of its own: `GET /orders` lists every order saga of the namespace, and those of other test
+  // files (whose workers are gone) would answer 503 to the queries the fuzzer then sends.
+  temporal = await startTemporalDevServer({
+    port: await freePort(),
+    uiPort: await freePort(),
+    logFile: path.join(repoRoot, '.data', 'logs', `test-schemathesis-temporal-${process.pid}.log`),
+    truncateLog: true,
+  });
+  process.env.TEMPORAL_ADDRESS = temporal.address;
   h = await startHarness('schemathesis');
   // Something for the links of the stateful phase to find.
   await addVehicle(h, 1000);
@@ -25,6 +36,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await h?.stop();
+  await temporal?.stop();
+  process.env.TEMPORAL_ADDRESS = sharedTemporal;
 });
 
 /** Runs schemathesis in `cwd` (where it keeps its cache, `.schemathesis/`). */
