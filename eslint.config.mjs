@@ -114,6 +114,11 @@ export default tseslint.config(
               message: 'Import activities as types only.',
             },
             {
+              group: ['zod', 'zod/*', '**/common/shapes/*'],
+              allowTypeImports: true,
+              message: 'Import shapes as types only: zod must not load inside the workflow sandbox.',
+            },
+            {
               group: [
                 '**/common/config',
                 'mongodb',

@@ -1,17 +1,18 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { collections } from '../store/db';
 import { admission, type AdmissionOptions } from './admission';
 import { DEFAULT_IDEMPOTENCY_RETENTION_MS } from './idempotency';
-import { AppError, errorHandler, notFoundHandler, requireJson } from './errors';
-import { openApiPath, operations } from './openapi';
-import { docsRoutes } from './routes/docs';
-import { healthRoutes } from './routes/health';
-import { orderRoutes } from './routes/orders';
-import { participantRoutes } from './routes/participants';
-import { loyaltyRoutes } from './routes/loyalty';
-import { transportOrderRoutes } from './routes/transport-orders';
+import { errorHandler, notFoundHandler, requireJson } from './errors';
+import { methodNotAllowed, mountOperations, type Operation } from './operation';
+import { operations, type Handlers } from './operations';
+import { docsHandlers, docsRoutes } from './routes/docs';
+import { healthHandlers } from './routes/health';
+import { orderHandlers } from './routes/orders';
+import { participantHandlers } from './routes/participants';
+import { loyaltyHandlers } from './routes/loyalty';
+import { transportOrderHandlers } from './routes/transport-orders';
 
 export interface AppDeps {
   temporal: Client;
@@ -35,28 +36,10 @@ export interface AppDeps {
   admission?: AdmissionOptions;
 }
 
-/** 405 with an `Allow` header for a documented path asked with a method it does not answer to. */
-function methodNotAllowed(): RequestHandler {
-  const byPath = new Map<string, { pattern: RegExp; methods: Set<string> }>();
-  for (const op of operations) {
-    const key = openApiPath(op.path);
-    const pattern = new RegExp(`^${op.path.replace(/:[A-Za-z]+/g, '[^/]+')}/?$`);
-    const entry = byPath.get(key) ?? { pattern, methods: new Set<string>() };
-    entry.methods.add(op.method.toUpperCase());
-    if (op.method === 'get') entry.methods.add('HEAD');
-    byPath.set(key, entry);
-  }
-  return (req, _res, next) => {
-    for (const { pattern, methods } of byPath.values()) {
-      if (pattern.test(req.path) && !methods.has(req.method)) {
-        throw AppError.methodNotAllowed(`${req.path} does not answer to ${req.method}`, [...methods]);
-      }
-    }
-    next();
-  };
-}
-
-/** The HTTP API: participant data and sagas. Every error leaves through `errorHandler`. */
+/**
+ * The HTTP API: participant data and sagas, one route per entry of the table of operations (`api/operations.ts`),
+ * each answered by its handler. Every error leaves through `errorHandler`.
+ */
 export function createApp({
   temporal,
   db,
@@ -72,16 +55,11 @@ export function createApp({
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple'); // no nested objects from query strings
-  app.use(healthRoutes({ temporal, db, shutdown }));
-  app.use(docsRoutes());
-  app.use(methodNotAllowed());
-  // Only the saga starts are counted, and before their body is read.
-  app.post(['/orders', '/transport-orders'], admission(admissionOptions));
-  app.use(requireJson);
-  app.use(express.json({ limit: bodyLimit, strict: true }));
-  app.use(participantRoutes(collections(db)));
-  app.use(
-    orderRoutes({
+  const handlers: Handlers = {
+    ...healthHandlers({ temporal, db, shutdown }),
+    ...docsHandlers(),
+    ...participantHandlers(collections(db)),
+    ...orderHandlers({
       temporal,
       db,
       taskQueue,
@@ -91,12 +69,32 @@ export function createApp({
       eagerStart,
       idempotencyRetentionMs,
     }),
-  );
-  app.use(
-    transportOrderRoutes({ temporal, db, taskQueue, temporalCallMs, eagerStart, idempotencyRetentionMs }),
-    loyaltyRoutes({ temporal, db, temporalCallMs }),
-  );
+    ...transportOrderHandlers({ temporal, db, taskQueue, temporalCallMs, eagerStart, idempotencyRetentionMs }),
+    ...loyaltyHandlers({ temporal, db, temporalCallMs }),
+  };
+  app.use(docsRoutes());
+  app.use(methodNotAllowed(operations));
+  // Health, readiness and the document answer even when the API refuses new work.
+  app.use(mountOperations(pick(operations, ...unguarded), handlers));
+  // Only the saga starts are counted, and before their body is read.
+  const admitStart = admission(admissionOptions); // one count for every saga type
+  for (const op of Object.values<Operation>(operations)) if (op.startsSaga) app[op.method](op.path, admitStart);
+  app.use(requireJson);
+  app.use(express.json({ limit: bodyLimit, strict: true }));
+  // Every other operation of the table: validated by its schemas, answered by its handler.
+  app.use(mountOperations(omit(operations, ...unguarded), handlers));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;
+}
+
+/** Operations answered before admission control and body parsing. */
+const unguarded = ['health', 'ready', 'openapi'] as const;
+
+function pick<T extends object, K extends keyof T>(table: T, ...keys: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, table[k]])) as Pick<T, K>;
+}
+
+function omit<T extends object, K extends keyof T>(table: T, ...keys: readonly K[]): Omit<T, K> {
+  return Object.fromEntries(Object.entries(table).filter(([k]) => !keys.includes(k as K))) as Omit<T, K>;
 }

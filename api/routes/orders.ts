@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
-import { idempotencyKeyOf } from '../idempotency';
+import type { Handlers } from '../operations';
 import { sagaClient } from '../sagas/client';
 import { listSagas } from '../sagas/listing';
 import { sagaStarts } from '../sagas/start';
 import { streamStates } from '../sagas/state-stream';
-import { CreateOrder, ListOrdersQuery, OrderIdParam } from '../schemas';
-import { parse } from '../validation';
 
 export interface OrderRoutesDeps {
   temporal: Client;
@@ -28,7 +25,7 @@ export interface OrderRoutesDeps {
 }
 
 /** Starting, listing, reading, cancelling and following order sagas. */
-export function orderRoutes({
+export function orderHandlers({
   temporal,
   db,
   taskQueue,
@@ -37,8 +34,10 @@ export function orderRoutes({
   shutdown,
   eagerStart,
   idempotencyRetentionMs,
-}: OrderRoutesDeps): Router {
-  const router = Router();
+}: OrderRoutesDeps): Pick<
+  Handlers,
+  'startOrder' | 'listOrders' | 'getOrder' | 'cancelOrder' | 'retryCompensation' | 'orderEvents'
+> {
   const orders = sagaClient<OrderSagaInput, OrderState>(
     { temporal, taskQueue, temporalCallMs, eagerStart },
     { workflowType: ORDER_SAGA, noun: 'Order', workflowId: orderWorkflowId, location: (id) => `/orders/${id}` },
@@ -51,43 +50,42 @@ export function orderRoutes({
     orderIdOf: (workflowId: string) => workflowId.replace(/^order-/, ''),
   };
 
-  router.post('/orders', async (req, res) => {
-    const key = idempotencyKeyOf(req);
-    const body = parse(CreateOrder, req.body, 'body');
+  const startOrder: Handlers['startOrder'] = async (input, req, res) => {
+    const key = input.headers['Idempotency-Key'];
+    const body = input.body;
     await startOnce(req, res, {
       key,
       body,
       orderId: body.orderId ?? randomUUID(),
       input: (orderId) => ({ ...body, orderId }),
     });
-  });
+  };
 
-  router.get('/orders', async (req, res) => {
-    res.json(await listSagas(listing, parse(ListOrdersQuery, req.query, 'query')));
-  });
+  const listOrders: Handlers['listOrders'] = async (input, _req, res) => {
+    res.json(await listSagas(listing, input.query));
+  };
 
-  router.get('/orders/:orderId', async (req, res) => {
-    const { orderId } = parse(OrderIdParam, req.params, 'params');
-    res.json(await orders.queryState(orderId));
-  });
+  const getOrder: Handlers['getOrder'] = async (input, _req, res) => {
+    res.json(await orders.queryState(input.params.orderId));
+  };
 
-  router.post('/orders/:orderId/cancel', async (req, res) => {
-    const { orderId } = parse(OrderIdParam, req.params, 'params');
+  const cancelOrder: Handlers['cancelOrder'] = async (input, _req, res) => {
+    const { orderId } = input.params;
     const accepted = await orders.cancel(orderId);
     res.status(202).location(orders.kind.location(orderId)).json(accepted);
-  });
+  };
 
-  router.post('/orders/:orderId/retry-compensation', async (req, res) => {
-    const { orderId } = parse(OrderIdParam, req.params, 'params');
+  const retryCompensation: Handlers['retryCompensation'] = async (input, _req, res) => {
+    const { orderId } = input.params;
     const accepted = await orders.retryCompensation(orderId);
     res.status(202).location(orders.kind.location(orderId)).json(accepted);
-  });
+  };
 
-  router.get('/orders/:orderId/events', async (req, res) => {
-    const { orderId } = parse(OrderIdParam, req.params, 'params');
+  const orderEvents: Handlers['orderEvents'] = async (input, req, res) => {
+    const { orderId } = input.params;
     const first = await orders.queryState(orderId); // 404 before any byte of the stream
     await streamStates(req, res, { first, read: () => orders.queryState(orderId), pollMs: eventsPollMs, shutdown });
-  });
+  };
 
-  return router;
+  return { startOrder, listOrders, getOrder, cancelOrder, retryCompensation, orderEvents };
 }

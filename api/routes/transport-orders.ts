@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { z } from 'zod';
@@ -14,23 +13,12 @@ import {
   type TransportOrderState,
 } from '../../common/transport';
 import { AppError } from '../errors';
-import { idempotencyKeyOf } from '../idempotency';
 import { insertOnce } from '../mongo-errors';
+import type { Handlers } from '../operations';
 import { sagaClient } from '../sagas/client';
 import { sagaStarts } from '../sagas/start';
 import { decide } from '../sagas/transport-decision';
-import {
-  ApproveBody,
-  CreateParcel,
-  CreateTransportOrder,
-  CreateTransportVehicle,
-  ParcelIdParam,
-  RejectBody,
-  TransportOrderIdParam,
-  TransportVehicleIdParam,
-  type TransportDecisionAccepted,
-} from '../schemas-transport';
-import { parse } from '../validation';
+import type { TransportDecisionAccepted } from '../schemas-transport';
 
 export interface TransportOrderRoutesDeps {
   temporal: Client;
@@ -45,15 +33,26 @@ export interface TransportOrderRoutesDeps {
 }
 
 /** Parcels, transport vehicles, and the transport order saga: start, read, cancel, retry, approve or reject. */
-export function transportOrderRoutes({
+export function transportOrderHandlers({
   temporal,
   db,
   taskQueue,
   temporalCallMs,
   eagerStart,
   idempotencyRetentionMs,
-}: TransportOrderRoutesDeps): Router {
-  const router = Router();
+}: TransportOrderRoutesDeps): Pick<
+  Handlers,
+  | 'createParcel'
+  | 'getParcel'
+  | 'createTransportVehicle'
+  | 'getTransportVehicle'
+  | 'startTransportOrder'
+  | 'getTransportOrder'
+  | 'cancelTransportOrder'
+  | 'retryTransportOrderCompensation'
+  | 'approveTransportOrder'
+  | 'rejectTransportOrder'
+> {
   const { parcels, transportVehicles } = transportCollections(db);
   const transportOrders = sagaClient<TransportOrderInput, TransportOrderState>(
     { temporal, taskQueue, temporalCallMs, eagerStart },
@@ -66,22 +65,22 @@ export function transportOrderRoutes({
   );
   const startOnce = sagaStarts(transportOrders, { db, idempotencyRetentionMs, operation: 'startTransportOrder' });
 
-  router.post('/parcels', async (req, res) => {
-    const body = parse(CreateParcel, req.body, 'body');
+  const createParcel: Handlers['createParcel'] = async (input, req, res) => {
+    const body = input.body;
     const doc = newParcelDoc(body.id ?? randomUUID(), body.weightKg);
     await insertOnce(() => parcels.insertOne(doc), `Parcel ${doc._id}`);
     res.status(201).location(`/parcels/${doc._id}`).json(toParcel(doc));
-  });
+  };
 
-  router.get('/parcels/:id', async (req, res) => {
-    const { id } = parse(ParcelIdParam, req.params, 'params');
+  const getParcel: Handlers['getParcel'] = async (input, req, res) => {
+    const { id } = input.params;
     const doc = await parcels.findOne({ _id: id });
     if (!doc) throw AppError.notFound(`Parcel ${id} does not exist`);
     res.json(toParcel(doc));
-  });
+  };
 
-  router.post('/transport-vehicles', async (req, res) => {
-    const body = parse(CreateTransportVehicle, req.body, 'body');
+  const createTransportVehicle: Handlers['createTransportVehicle'] = async (input, req, res) => {
+    const body = input.body;
     const doc = newTransportVehicleDoc(
       body.id ?? randomUUID(),
       body.name,
@@ -90,18 +89,18 @@ export function transportOrderRoutes({
     );
     await insertOnce(() => transportVehicles.insertOne(doc), `Transport vehicle ${doc._id}`);
     res.status(201).location(`/transport-vehicles/${doc._id}`).json(toTransportVehicle(doc));
-  });
+  };
 
-  router.get('/transport-vehicles/:id', async (req, res) => {
-    const { id } = parse(TransportVehicleIdParam, req.params, 'params');
+  const getTransportVehicle: Handlers['getTransportVehicle'] = async (input, req, res) => {
+    const { id } = input.params;
     const doc = await transportVehicles.findOne({ _id: id });
     if (!doc) throw AppError.notFound(`Transport vehicle ${id} does not exist`);
     res.json(toTransportVehicle(doc));
-  });
+  };
 
-  router.post('/transport-orders', async (req, res) => {
-    const key = idempotencyKeyOf(req);
-    const body = parse(CreateTransportOrder, req.body, 'body');
+  const startTransportOrder: Handlers['startTransportOrder'] = async (input, req, res) => {
+    const key = input.headers['Idempotency-Key'];
+    const body = input.body;
     const { customerId, parcelIds, decisionTimeoutSeconds, priority } = body;
     await startOnce(req, res, {
       key,
@@ -115,43 +114,53 @@ export function transportOrderRoutes({
         ...(priority !== undefined ? { priority } : {}),
       }),
     });
-  });
+  };
 
-  router.get('/transport-orders/:orderId', async (req, res) => {
-    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
+  const getTransportOrder: Handlers['getTransportOrder'] = async (input, req, res) => {
+    const { orderId } = input.params;
     res.json(await transportOrders.queryState(orderId));
-  });
+  };
 
-  router.post('/transport-orders/:orderId/cancel', async (req, res) => {
-    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
+  const cancelTransportOrder: Handlers['cancelTransportOrder'] = async (input, req, res) => {
+    const { orderId } = input.params;
     const accepted = await transportOrders.cancel(orderId);
     res.status(202).location(transportOrders.kind.location(orderId)).json(accepted);
-  });
+  };
 
-  router.post('/transport-orders/:orderId/retry-compensation', async (req, res) => {
-    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
+  const retryTransportOrderCompensation: Handlers['retryTransportOrderCompensation'] = async (input, req, res) => {
+    const { orderId } = input.params;
     const accepted = await transportOrders.retryCompensation(orderId);
     res.status(202).location(transportOrders.kind.location(orderId)).json(accepted);
-  });
+  };
 
-  router.post('/transport-orders/:orderId/approve', async (req, res) => {
-    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
-    parse(ApproveBody, req.body ?? {}, 'body');
+  const approveTransportOrder: Handlers['approveTransportOrder'] = async (input, req, res) => {
+    const { orderId } = input.params;
     const accepted: z.infer<typeof TransportDecisionAccepted> = await decide(transportOrders, orderId, {
       decision: TransportDecision.APPROVED,
     });
     res.status(202).location(`/transport-orders/${orderId}`).json(accepted);
-  });
+  };
 
-  router.post('/transport-orders/:orderId/reject', async (req, res) => {
-    const { orderId } = parse(TransportOrderIdParam, req.params, 'params');
-    const { reason } = parse(RejectBody, req.body ?? {}, 'body');
+  const rejectTransportOrder: Handlers['rejectTransportOrder'] = async (input, req, res) => {
+    const { orderId } = input.params;
+    const { reason } = input.body; // the body may be left out: the table reads it as `{}`
     const accepted: z.infer<typeof TransportDecisionAccepted> = await decide(transportOrders, orderId, {
       decision: TransportDecision.REJECTED,
       ...(reason !== undefined ? { reason } : {}),
     });
     res.status(202).location(`/transport-orders/${orderId}`).json(accepted);
-  });
+  };
 
-  return router;
+  return {
+    createParcel,
+    getParcel,
+    createTransportVehicle,
+    getTransportVehicle,
+    startTransportOrder,
+    getTransportOrder,
+    cancelTransportOrder,
+    retryTransportOrderCompensation,
+    approveTransportOrder,
+    rejectTransportOrder,
+  };
 }

@@ -101,6 +101,15 @@ export class ContractChecker {
     );
   }
 
+  /** True when the operation's documented JSON request body schema accepts `body`. */
+  acceptsBody(method: string, path: string, body: unknown): boolean {
+    const op = this.doc.paths[path]?.[method.toLowerCase()] as
+      { requestBody?: { content: Record<string, { schema: object }> } } | undefined;
+    const schema = op?.requestBody?.content['application/json']?.schema;
+    if (!schema) throw new Error(`${method} ${path} documents no JSON request body`);
+    return this.ajv.compile(schema)(body);
+  }
+
   /** Throws unless the response's status, content type and body are the documented ones. */
   check(method: string, path: string, res: { status: number; headers: Headers; body?: unknown }): void {
     const op = this.doc.paths[path]?.[method.toLowerCase()];
