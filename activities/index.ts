@@ -16,7 +16,7 @@ import { createVehicleActivities } from './participants/vehicles';
 export interface ActivityDependencies {
   db: Db;
   servedCountries: readonly string[];
-  /** For activities that signal other sagas (the loyalty saga); without it they fail and retry. */
+  /** For activities that signal other workflows (the loyalty entity workflow); without it they fail and retry. */
   temporal?: Client;
 }
 

@@ -72,7 +72,7 @@ export function openApiDocument(table: Record<string, Operation> = operations): 
         name: 'transport-orders',
         description: 'Transport order sagas (docs/sagas.md), with their parcels and transport vehicles',
       },
-      { name: 'loyalty', description: "A customer's loyalty saga: completed orders and discounts" },
+      { name: 'loyalty', description: "A customer's loyalty (an entity workflow): completed orders and discounts" },
       { name: 'operations', description: 'Health, readiness, this document' },
     ],
     paths,

@@ -425,7 +425,7 @@ export const operations = {
     path: '/customers/:id/loyalty',
     summary: "Read a customer's completed orders and loyalty discounts",
     description:
-      "Answers the customer's loyalty saga (`loyalty-<customerId>`, followed across continue-as-new). Every " +
+      "Answers the customer's loyalty entity workflow (`loyalty-<customerId>`, followed across continue-as-new). Every " +
       '10th completed order grants a 10 % discount. A customer with no completed order yet has zero counts. ' +
       'The count is updated a moment after an order saga completes.',
     tag: 'loyalty',

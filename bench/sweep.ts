@@ -2,7 +2,7 @@
  * A/B sweeps of our own engine's settings, in interleaved rounds so that a drifting machine load
  * falls on every variant alike. Each variant gets a fresh Temporal dev server (WAL) and its own
  * database on one FerretDB; the mix is fail10 (one saga in ten fails at a random step and
- * compensates; completed orders also signal the 200 customers' loyalty sagas, which stay cached).
+ * compensates; completed orders also signal the 200 customers' loyalty workflows, which stay cached).
  *
  *   npm run bench:sweep -- sizing     worker slots, pollers and workflow cache (workers/sizing.ts)
  *   npm run bench:sweep -- eager      eager workflow start, worker in the client's process
@@ -61,7 +61,7 @@ const sweeps: Record<string, Variant[]> = {
       label: 'wft8-cache100',
       engine: 'ours',
       env: sizing(8, 16, 16, 4, 100),
-      note: '8 / 16 / 16 slots, 4 pollers, 100 cached (fewer than the parked loyalty sagas: evictions, replays)',
+      note: '8 / 16 / 16 slots, 4 pollers, 100 cached (fewer than the parked loyalty workflows: evictions, replays)',
     },
   ],
   partitions: [

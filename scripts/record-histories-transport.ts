@@ -1,6 +1,6 @@
 /**
- * Scenarios of `npm run record-histories` (scripts/record-histories.ts) for the transport order and customer loyalty sagas, and the
- * order saga's notification of the loyalty saga (`patched('loyalty-signal')`). See that script for how
+ * Scenarios of `npm run record-histories` (scripts/record-histories.ts) for the transport order saga, the customer loyalty entity workflow, and the
+ * order saga's notification of the loyalty workflow (`patched('loyalty-signal')`). See that script for how
  * they are run and where the histories go.
  */
 import type { WorkflowHandle } from '@temporalio/client';
@@ -66,7 +66,7 @@ async function untilPending(handle: WorkflowHandle): Promise<void> {
 }
 
 /**
- * Sends completed orders to a loyalty saga that continues as new after 30 history events until it has, then more
+ * Sends completed orders to a loyalty workflow that continues as new after 30 history events until it has, then more
  * until the next multiple of 10 (so the second run grants a discount), one order sent twice. Returns the
  * workflow id and the ids of the first run and of the run that the first continued as.
  */
@@ -103,7 +103,7 @@ async function loyaltyAcrossContinueAsNew(ctx: RecordContext, name: string) {
   return { workflowId, firstRunId, secondRunId };
 }
 
-/** The loyalty saga never ends: its status is that of its current run. */
+/** The loyalty workflow never ends: its status is that of its current run. */
 async function loyaltyStatus(handle: WorkflowHandle): Promise<string> {
   const { status } = await handle.client.getHandle(handle.workflowId).describe();
   return status.name;

@@ -20,7 +20,7 @@ export interface SagaWorkerOptions {
   db: Db;
   servedCountries: readonly string[];
   /**
-   * Client for activities that signal other sagas (a completed order signals the loyalty saga).
+   * Client for activities that signal other workflows (a completed order signals the loyalty entity workflow).
    * Required: without it a completed order saga would retry that notification forever.
    */
   temporal: Client;

@@ -41,8 +41,8 @@ export function createLoyaltyActivities(
     },
 
     /**
-     * Tells the customer's loyalty saga that an order completed, starting the saga if it is not
-     * running (signal-with-start, on this activity's task queue). At least once: the loyalty saga
+     * Tells the customer's loyalty workflow that an order completed, starting it if it is not
+     * running (signal-with-start, on this activity's task queue). At least once: the loyalty workflow
      * counts an order id once, so a retry is harmless. Retries on any failure.
      */
     async recordCompletedOrder({ customerId, orderId }: RecordCompletedOrderInput): Promise<{ workflowId: string }> {

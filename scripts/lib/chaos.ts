@@ -7,7 +7,7 @@
  * Used by `npm run chaos` (scripts/chaos.ts, its own servers) and by the tests in `test/faults/` (smaller runs).
  *
  * Only one worker process writes to the database at a time: FerretDB v1 does not apply concurrent conditional
- * updates atomically, and `activities/serialize.ts` serializes them within one process only. A killed worker is
+ * updates atomically, and `store/serialize.ts` serializes them within one process only. A killed worker is
  * therefore waited for until its whole process group is gone before the next one starts.
  */
 import type { Server } from 'node:http';

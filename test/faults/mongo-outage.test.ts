@@ -14,7 +14,7 @@ import { requireEnv } from '../support/harness';
  * - Every activity attempt waits STEP_DELAY_MS before its first database call, so a saga takes at least
  *   3 × STEP_DELAY_MS (at least 6 × when it completes): the outage, 0.5–2.5 s after half the sagas started,
  *   lands while they are mid-way, and each saga in progress makes a database call soon after it.
- * - A database call waits at most 5 s for the server (`serverSelectionTimeoutMS` in `activities/db.ts`). A call
+ * - A database call waits at most 5 s for the server (`serverSelectionTimeoutMS` in `store/db.ts`). A call
  *   made up to DOWNTIME_MS − 5 s after the server went away (7 s here, against STEP_DELAY_MS plus a workflow
  *   task's latency) therefore fails instead of waiting the outage out: the activity really fails, then retries.
  */
