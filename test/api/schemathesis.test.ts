@@ -9,7 +9,7 @@ import { startHarness, type Harness } from '../support/harness';
  * schemathesis (installed into .tools/ by scripts/setup.sh) fuzzes the running API from the document it serves,
  * every check on, stateful phase included: no 5xx, no document-valid request refused, no document-invalid request
  * accepted, every answer's status, headers and body as documented. Its settings, and why each is what it is:
- * schemathesis.toml at the repository root. Bounded: `--max-time` below (SCHEMATHESIS_MAX_TIME, default 120 s),
+ * test/api/schemathesis.toml, beside this file. Bounded: `--max-time` below (SCHEMATHESIS_MAX_TIME, default 120 s),
  * about two minutes on 2 cores. Its whole output: .data/schemathesis/output.txt.
  */
 const schemathesis = path.join(repoRoot, '.tools', 'schemathesis-venv', 'bin', 'schemathesis');
@@ -61,7 +61,7 @@ test(
     const { code, output } = await run(
       [
         '--config-file',
-        path.join(repoRoot, 'schemathesis.toml'),
+        path.join(__dirname, 'schemathesis.toml'),
         'run',
         `${h.baseUrl}/openapi.json`,
         '--checks',
