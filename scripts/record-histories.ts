@@ -48,7 +48,7 @@ async function strayRetrySignal(
   const input = ctx.order(await ctx.seed('a'), { token: 'tok_declined' });
   const workflowId = orderWorkflowId(input.orderId);
   ctx.hooks.add({ activity: 'processPayment', workflowId, gate });
-  ctx.hooks.add({ activity: 'releaseInventory', workflowId, failNonRetryableCalls: 1 });
+  ctx.hooks.add({ activity: 'releaseInventory', workflowId, fatal: 'always', firstCalls: 1 });
   const handle = await ctx.start(input);
   await withTimeout(gate.entered, 30_000, `${name}: processPayment never started`);
   await handle.signal(retryCompensationSignal);
@@ -128,7 +128,7 @@ const scenarios: Record<string, Scenario> = {
     sagaStatus: SagaStatus.COMPENSATED,
     run: async (ctx) => {
       const input = ctx.order(await ctx.seed('a'), { token: 'tok_declined' });
-      ctx.hooks.add({ activity: 'releaseCredit', workflowId: orderWorkflowId(input.orderId), failAttempts: 2 });
+      ctx.hooks.add({ activity: 'releaseCredit', workflowId: orderWorkflowId(input.orderId), fail: 2 });
       return runToEnd(ctx, input);
     },
   },
@@ -142,7 +142,8 @@ const scenarios: Record<string, Scenario> = {
       ctx.hooks.add({
         activity: 'releaseInventory',
         workflowId: orderWorkflowId(input.orderId),
-        failNonRetryableCalls: 1,
+        fatal: 'always',
+        firstCalls: 1,
       });
       const handle = await ctx.start(input);
       await ctx.waitForStatus(handle, [SagaStatus.FAILED]);

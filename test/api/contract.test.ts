@@ -10,7 +10,7 @@ import { freePort, repoRoot, startTemporalDevServer, type TemporalDevServer } fr
 import { addVehicle, orderBody, seed, unique, type Seeded } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
 import { ContractChecker, eventually, readEvents } from './support';
-import { faultyWorker, startOrderSaga } from '../faults/support';
+import { startOrderSaga } from '../faults/support';
 
 /**
  * Contract tests: every response below is checked against the OpenAPI document the API serves (status,
@@ -279,18 +279,13 @@ describe('orders', () => {
 
   test('retry-compensation: every documented answer', async () => {
     const retry = '/orders/{orderId}/retry-compensation';
-    // A saga whose compensation fails for good, on a worker of its own with the fault hook (docs/faults.md).
-    const taskQueue = `${h.taskQueue}-faulty`;
-    const faulty = await faultyWorker(h, { releaseCredit: { fatal: 'always' } }, taskQueue);
-    try {
-      const body = orderBody(s, { token: 'tok_declined', deliveryDate: '2027-05-05' });
-      const handle = await startOrderSaga(h, body, taskQueue);
-      expect((await waitForSaga(handle)).status).toBe('FAILED');
-      expect((await call('POST', retry, `/orders/${body.orderId}/retry-compensation`)).status).toBe(202);
-      await handle.terminate('contract test done');
-    } finally {
-      await faulty.stop();
-    }
+    // A saga whose compensation fails for good (the harness's hooks, docs/faults.md).
+    const body = orderBody(s, { token: 'tok_declined', deliveryDate: '2027-05-05' });
+    h.hooks.add({ workflowId: orderWorkflowId(body.orderId), activity: 'releaseCredit', fatal: 'always' });
+    const handle = await startOrderSaga(h, body);
+    expect((await waitForSaga(handle)).status).toBe('FAILED');
+    expect((await call('POST', retry, `/orders/${body.orderId}/retry-compensation`)).status).toBe(202);
+    await handle.terminate('contract test done');
     const finished = orderBody(s, { deliveryDate: '2027-05-06' });
     await call('POST', '/orders', '/orders', finished);
     await waitForSaga(h.client.workflow.getHandle(orderWorkflowId(finished.orderId)));
@@ -420,22 +415,18 @@ describe('transport orders and loyalty', () => {
       expect((await call('POST', doc, `/transport-orders/${unique('none')}/${verb}`)).status).toBe(404);
       expect((await call('POST', doc, `/transport-orders/%7B%7D/${verb}`)).status).toBe(400);
     }
-    // A saga whose compensation fails for good, on a worker of its own with the fault hook (docs/faults.md).
-    const taskQueue = `${h.taskQueue}-faulty-transport`;
-    const faulty = await faultyWorker(h, { cancelTransportOrder: { fatal: 'always' } }, taskQueue);
-    try {
-      const orderId = unique('tr');
-      const handle = await h.client.workflow.start(TRANSPORT_ORDER, {
-        taskQueue,
-        workflowId: transportWorkflowId(orderId),
-        args: [{ orderId, customerId: s.customerId, parcelIds: [unique('none')] }],
-      });
-      expect((await waitForSaga(handle)).status).toBe('FAILED');
-      expect((await call('POST', retry, `/transport-orders/${orderId}/retry-compensation`)).status).toBe(202);
-      await handle.terminate('contract test done');
-    } finally {
-      await faulty.stop();
-    }
+    // A saga whose compensation fails for good (the harness's hooks, docs/faults.md).
+    const orderId = unique('tr');
+    const workflowId = transportWorkflowId(orderId);
+    h.hooks.add({ workflowId, activity: 'cancelTransportOrder', fatal: 'always' });
+    const handle = await h.client.workflow.start(TRANSPORT_ORDER, {
+      taskQueue: h.taskQueue,
+      workflowId,
+      args: [{ orderId, customerId: s.customerId, parcelIds: [unique('none')] }],
+    });
+    expect((await waitForSaga(handle)).status).toBe('FAILED');
+    expect((await call('POST', retry, `/transport-orders/${orderId}/retry-compensation`)).status).toBe(202);
+    await handle.terminate('contract test done');
     expectEveryResponseSeen(claims.transportCancelRetry);
   });
 

@@ -13,8 +13,6 @@ import { idempotencyKeys } from '../../api/idempotency';
 import { pollUntil } from '../../scripts/lib/wait';
 import { seed, unique } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
-import { startTestWorker } from '../support/lane';
-import { faultyWorker } from '../faults/support';
 
 let h: Harness;
 let customerId: string;
@@ -354,50 +352,46 @@ describe('cancelling and retrying a transport order through the API, as an order
   });
 
   test('retry-compensation: a FAILED one retries from the compensation that failed and ends COMPENSATED', async () => {
-    // A compensation that fails for good, on a worker of its own with the fault hook (docs/faults.md).
-    const taskQueue = `${h.taskQueue}-faulty`;
-    const faulty = await faultyWorker(h, { removeParcelFromTransport: { fatal: 'always' } }, taskQueue);
+    // A compensation that fails for good (the harness's hooks, docs/faults.md).
     const [p] = await parcels(1);
     const orderId = unique('tr');
     const input: TransportOrderInput = { orderId, customerId, parcelIds: [p!], decisionTimeoutMs: 1_000 };
-    let healthy: Awaited<ReturnType<typeof startTestWorker>> | undefined;
-    try {
-      await h.client.workflow.start(TRANSPORT_ORDER, {
-        taskQueue,
-        workflowId: transportWorkflowId(orderId),
-        args: [input],
-        typedSearchAttributes: [
-          { key: SagaStatusKey, value: SagaStatus.RUNNING },
-          { key: CustomerIdKey, value: customerId },
-        ],
-      });
-      const failed = await waitForSaga<TransportOrderState>(handle(orderId));
-      expect(failed.status).toBe(SagaStatus.FAILED);
-      expect((await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/cancel`)).status).toBe(409);
+    const fault = h.hooks.add({
+      workflowId: transportWorkflowId(orderId),
+      activity: 'removeParcelFromTransport',
+      fatal: 'always',
+    });
+    await h.client.workflow.start(TRANSPORT_ORDER, {
+      taskQueue: h.taskQueue,
+      workflowId: transportWorkflowId(orderId),
+      args: [input],
+      typedSearchAttributes: [
+        { key: SagaStatusKey, value: SagaStatus.RUNNING },
+        { key: CustomerIdKey, value: customerId },
+      ],
+    });
+    const failed = await waitForSaga<TransportOrderState>(handle(orderId));
+    expect(failed.status).toBe(SagaStatus.FAILED);
+    expect((await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/cancel`)).status).toBe(409);
 
-      // The cause fixed: a worker without the fault, then the operator's retry.
-      await faulty.stop();
-      healthy = await startTestWorker({ db: h.db, client: h.client }, { taskQueue });
-      const retry = await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/retry-compensation`);
-      expect(retry.status).toBe(202);
-      expect(retry.headers.get('location')).toBe(`/transport-orders/${orderId}`);
-      expect(retry.body).toEqual({
-        orderId,
-        retryRequested: true,
-        compensation: 'removeParcelFromTransport',
-        step: addParcelStep(p!),
-      });
-      const state = await waitForSaga<TransportOrderState>(handle(orderId), { statuses: [SagaStatus.COMPENSATED] });
-      expect(state.compensationFailure).toBeNull();
-      expect((await parcelDocs([p!])).map((x) => x.transportOrderId)).toEqual([null]);
+    // The cause fixed: the fault taken away, then the operator's retry.
+    h.hooks.remove(fault);
+    const retry = await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/retry-compensation`);
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get('location')).toBe(`/transport-orders/${orderId}`);
+    expect(retry.body).toEqual({
+      orderId,
+      retryRequested: true,
+      compensation: 'removeParcelFromTransport',
+      step: addParcelStep(p!),
+    });
+    const state = await waitForSaga<TransportOrderState>(handle(orderId), { statuses: [SagaStatus.COMPENSATED] });
+    expect(state.compensationFailure).toBeNull();
+    expect((await parcelDocs([p!])).map((x) => x.transportOrderId)).toEqual([null]);
 
-      const late = await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/retry-compensation`);
-      expect(late.status).toBe(409);
-      expect(late.headers.get('content-type')).toContain('application/problem+json');
-    } finally {
-      if (faulty.worker.getState() !== 'STOPPED') await faulty.stop();
-      await healthy?.stop();
-    }
+    const late = await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/retry-compensation`);
+    expect(late.status).toBe(409);
+    expect(late.headers.get('content-type')).toContain('application/problem+json');
   });
 
   test('retry-compensation of one that is not FAILED answers 409, of an unknown one 404', async () => {

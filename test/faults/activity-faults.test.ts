@@ -1,16 +1,19 @@
 import { fieldKey } from '../../store/keys';
 import { orderWorkflowId, type OrderState } from '../../common/order';
 import { SagaStatus, StepStatus } from '../../common/saga-state';
+import { parseFaultSpec } from '../../workers/interceptors/fault-injection';
 import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
-import { faultyWorker, type RunningWorker } from './support';
+import { startTestWorker, type TestWorker } from '../support/lane';
+import { startOrderSaga } from './support';
 
 /**
- * Faults injected through the SAGA_FAULTS hook (docs/faults.md) into a real worker, against the real servers.
- * The harness's own worker is replaced by one with the fault plan each test needs.
+ * Activities that fail, against the real servers: through the SAGA_FAULTS hook itself (a worker of its own with the
+ * plan the variable gives, on its own task queue), and through the tests' kit (`h.hooks` on the harness's worker)
+ * where a test needs one saga broken to show what the saga and the operator do about it (docs/faults.md).
  */
 let h: Harness;
-let worker: RunningWorker | undefined;
+let worker: TestWorker | undefined;
 let s: Seeded;
 const date = '2027-06-01';
 
@@ -23,6 +26,11 @@ afterEach(async () => {
   await worker?.stop();
   worker = undefined;
 });
+
+/** A worker in this process with the fault plan `SAGA_FAULTS=spec` gives, on a task queue of its own. */
+async function workerWithSagaFaults(spec: string, taskQueue: string): Promise<TestWorker> {
+  return startTestWorker({ db: h.db, client: h.client }, { taskQueue, faults: parseFaultSpec(spec) });
+}
 afterAll(async () => h?.stop());
 
 const stepOf = (state: OrderState, name: string) => state.steps.find((x) => x.name === name)!;
@@ -44,20 +52,17 @@ async function start(body: ReturnType<typeof orderBody>): Promise<void> {
   expect(res.status).toBe(202);
 }
 
-test('steps and compensations failing transiently N times: N+1 attempts in the state, each effect applied once', async () => {
-  worker = await faultyWorker(h, {
-    reserveInventory: { fail: 2 },
-    // the charge lands, its result is lost: the retry must find it, not charge again
-    processPayment: { lose: 1 },
-    releaseCredit: { fail: 2 },
-  });
+test('SAGA_FAULTS: steps and compensations failing transiently N times: N+1 attempts in the state, each effect applied once', async () => {
+  const taskQueue = `${h.taskQueue}-saga-faults`;
+  // processPayment:lose=1: the charge lands, its result is lost: the retry must find it, not charge again
+  worker = await workerWithSagaFaults('reserveInventory:fail=2,processPayment:lose=1,releaseCredit:fail=2', taskQueue);
   const before = await snapshot(h, s, date);
   const ok = orderBody(s, { quantity: 2, deliveryDate: date });
   const declined = orderBody(s, { quantity: 3, token: 'tok_declined', deliveryDate: date });
-  await Promise.all([start(ok), start(declined)]);
+  const [okRun, declinedRun] = [await startOrderSaga(h, ok, taskQueue), await startOrderSaga(h, declined, taskQueue)];
   const [completed, compensated] = await Promise.all([
-    waitForSaga<OrderState>(handleOf(ok.orderId)),
-    waitForSaga<OrderState>(handleOf(declined.orderId)),
+    waitForSaga<OrderState>(okRun),
+    waitForSaga<OrderState>(declinedRun),
   ]);
 
   expect(completed.status).toBe(SagaStatus.COMPLETED);
@@ -85,10 +90,10 @@ test('steps and compensations failing transiently N times: N+1 attempts in the s
 });
 
 test('a compensation that keeps failing: FAILED with the step named and data as at the failure; fixed and retried by an operator via the API: COMPENSATED', async () => {
-  // `fatal`: the compensation fails for good at once, as it would once its retries ran out (docs/faults.md).
-  worker = await faultyWorker(h, { releaseCredit: { fatal: 'always' } });
   const before = await snapshot(h, s, date);
   const body = orderBody(s, { quantity: 4, token: 'tok_declined', deliveryDate: date });
+  // `fatal`: the compensation fails for good at once, as it would once its retries ran out (docs/faults.md).
+  const fault = h.hooks.add({ workflowId: orderWorkflowId(body.orderId), activity: 'releaseCredit', fatal: 'always' });
   await start(body);
   const failed = await waitForSaga<OrderState>(handleOf(body.orderId));
 
@@ -115,9 +120,8 @@ test('a compensation that keeps failing: FAILED with the step named and data as 
   expect((await http(h.baseUrl, 'POST', `/orders/${unique('none')}/retry-compensation`)).status).toBe(404);
   expect((await http(h.baseUrl, 'POST', '/orders/%24x/retry-compensation')).status).toBe(400);
 
-  // The operator fixes the cause (here: a worker without the fault) and retries.
-  await worker.stop();
-  worker = await faultyWorker(h, undefined);
+  // The operator fixes the cause (here: the fault taken away) and retries.
+  h.hooks.remove(fault);
   const retried = await http(h.baseUrl, 'POST', `/orders/${body.orderId}/retry-compensation`);
   expect(retried.status).toBe(202);
   expect(retried.body).toEqual({
@@ -137,7 +141,6 @@ test('a compensation that keeps failing: FAILED with the step named and data as 
 });
 
 test('the same start request twice at once: exactly one saga runs, its effects applied once', async () => {
-  worker = await faultyWorker(h, undefined);
   const before = await snapshot(h, s, date);
 
   // Same orderId

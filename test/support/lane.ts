@@ -32,8 +32,8 @@ export interface TestWorker {
 }
 
 /**
- * A running saga worker on `taskQueue`: `hooks` hold or break the sagas their rules name (saga-hooks.ts), `faults`
- * is a fault plan as SAGA_FAULTS gives one.
+ * A running saga worker on `taskQueue`: `hooks` hold or break the sagas their rules name (saga-hooks.ts, the tests'
+ * one way to do it); `faults`, a fault plan as SAGA_FAULTS gives one, only for the tests of that hook itself.
  */
 export async function startTestWorker(
   { db, client }: LaneDeps,

@@ -1,8 +1,10 @@
 /**
- * The tests' one way to hold or break a saga in this process: rules by workflow id and activity, applied by an
- * activity inbound interceptor, the same mechanism as the product's fault injection (SAGA_FAULTS, which stays the
- * way into a worker that runs as a child process). Used by the harness's worker (`h.hooks`: the API, CLI and
- * process tests) and by `scripts/record-histories.ts`.
+ * The tests' one way to hold or break a saga: rules by workflow id and activity, applied by an activity inbound
+ * interceptor. A rule is the product's fault rule (`FaultRule` of workers/interceptors/fault-injection.ts: `fail`,
+ * `fatal`, `lose`, `rate`, `loseRate`, `delayMs`, counted by Temporal's attempt number) applied by the same code as
+ * SAGA_FAULTS (`FaultInjection`), plus what only a test in this process can do: name one saga, hold it at a gate,
+ * and limit the rule to the first calls. SAGA_FAULTS itself stays the way into a worker that runs as a child process
+ * (the chaos run, docs/faults.md). Used by the harness's worker (`h.hooks`) and by `scripts/record-histories.ts`.
  *
  * Nothing here touches product code: `createSagaWorker({ activityInterceptors: [hooks.interceptor] })` runs the
  * interceptor inside attempt reporting, so a failure it throws is reported like a real one; a rule applies only to
@@ -10,8 +12,9 @@
  * through activity interceptors as regular ones do (workers/interceptors/attempt-reporting.ts).
  */
 import type { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { ActivityExecuteInput, ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { createActivities } from '../../activities';
+import { FaultInjection, type FaultRule } from '../../workers/interceptors/fault-injection';
 
 /** Holds calls until released; tells when the first call arrived. */
 export class Gate {
@@ -42,20 +45,26 @@ export class Gate {
   }
 }
 
-export interface HookRule {
+/** The activities a rule can name. */
+export type ActivityName = keyof ReturnType<typeof createActivities>;
+
+/**
+ * What happens to the calls of one activity of one saga: the product's `FaultRule` (e.g. `fail: 2`: attempts 1..2
+ * fail retryably; `fatal: 'always'`: every attempt fails for good), and a gate to hold the calls at first.
+ */
+export interface HookRule extends FaultRule {
   /** The saga it applies to. */
   workflowId: string;
   /** Activity name, e.g. `releaseCredit`. */
-  activity: string;
-  /** Hold the call at this gate before running it. */
+  activity: ActivityName;
+  /** Hold the call at this gate, then apply the faults. */
   gate?: Gate;
-  /** Throw a retryable error on attempts 1..N (the activity's retry policy then retries it). */
-  failAttempts?: number;
   /**
-   * Throw a non-retryable error on the first N calls, whatever their attempt number (for a compensation: the saga
-   * goes FAILED and waits; the operator's retry schedules a new activity whose attempt is 1 again).
+   * Apply the rule to the first N calls only, whatever their attempt number (`fatal: 'always', firstCalls: 1`:
+   * a compensation fails for good once; the retry an operator or a signal asks for is a new activity, which
+   * passes). Unset: every call, until `remove`.
    */
-  failNonRetryableCalls?: number;
+  firstCalls?: number;
 }
 
 /** A mutable set of rules that the interceptor consults on every activity call. */
@@ -68,8 +77,15 @@ export class SagaHooks {
     return rule;
   }
 
+  /** Takes a rule away (the cause of a failure fixed): later calls no longer see it, a held call is let go. */
+  remove(rule: HookRule): void {
+    rule.gate?.release();
+    const i = this.rules.indexOf(rule);
+    if (i >= 0) this.rules.splice(i, 1);
+  }
+
   /** Holds `activity` of saga `workflowId` at a new gate until `release` (or `maxHoldMs`, if given). */
-  hold(workflowId: string, activity: string, { maxHoldMs }: { maxHoldMs?: number } = {}): Gate {
+  hold(workflowId: string, activity: ActivityName, { maxHoldMs }: { maxHoldMs?: number } = {}): Gate {
     const gate = new Gate(maxHoldMs);
     this.add({ workflowId, activity, gate });
     return gate;
@@ -85,29 +101,30 @@ export class SagaHooks {
     for (const rule of this.rules) rule.gate?.release();
   }
 
-  /** Runs before the real activity: waits at a gate or throws, as the matching rules say. */
-  private async before(ctx: Context): Promise<void> {
-    const { workflowExecution, attempt, activityType: activity } = ctx.info;
-    for (const rule of this.rules) {
-      if (rule.activity !== activity || rule.workflowId !== workflowExecution?.workflowId) continue;
+  /** The rules that apply to this call, each counting it. */
+  private rulesFor(ctx: Context): HookRule[] {
+    const { workflowExecution, activityType } = ctx.info;
+    return this.rules.filter((rule) => {
+      if (rule.activity !== activityType || rule.workflowId !== workflowExecution?.workflowId) return false;
       const call = (this.calls.get(rule) ?? 0) + 1;
       this.calls.set(rule, call);
-      if (rule.gate) await rule.gate.pass();
-      if (rule.failNonRetryableCalls !== undefined && call <= rule.failNonRetryableCalls) {
-        throw ApplicationFailure.nonRetryable(`Injected failure of ${activity} (attempt ${attempt})`, 'InjectedFault');
-      }
-      if (rule.failAttempts !== undefined && attempt <= rule.failAttempts) {
-        throw new Error(`Injected transient failure of ${activity} (attempt ${attempt})`);
-      }
-    }
+      return rule.firstCalls === undefined || call <= rule.firstCalls;
+    });
   }
 
   /** The activity inbound interceptor to give `createSagaWorker({ activityInterceptors })`. */
   readonly interceptor: ActivityInterceptorsFactory = (ctx) => ({
     inbound: {
       execute: async (input, next) => {
-        await this.before(ctx);
-        return next(input);
+        // Each rule wraps the ones after it: its gate, then its faults (SAGA_FAULTS' code), around the real call.
+        const run = this.rulesFor(ctx).reduceRight<(input: ActivityExecuteInput) => Promise<unknown>>(
+          (inner, rule) => async (i) => {
+            await rule.gate?.pass();
+            return new FaultInjection(ctx, rule).execute(i, inner);
+          },
+          next,
+        );
+        return run(input);
       },
     },
   });

@@ -20,7 +20,7 @@ import { SagaStatusKey } from '../../common/search-attributes';
 import { repoRoot, tools } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, type Seeded } from '../support/fixtures';
 import { http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
-import { Gate } from '../support/saga-hooks';
+import { Gate, type ActivityName } from '../support/saga-hooks';
 
 interface Recipe {
   name: string;
@@ -131,7 +131,7 @@ async function untilListed(statuses: Record<string, SagaStatus>): Promise<void> 
 }
 
 /** A saga held at `activity` (by the harness's hooks) until the returned gate is released. */
-async function heldSaga(activity: string, deliveryDate: string, token?: string) {
+async function heldSaga(activity: ActivityName, deliveryDate: string, token?: string) {
   const body = orderBody(await seed(h), { deliveryDate, ...(token === undefined ? {} : { token }) });
   const gate = new Gate();
   gates.push(gate);
@@ -246,7 +246,7 @@ describe('the CLI recipes of docs/cli.md, run with the real temporal binary', ()
     async () => {
       const body = orderBody(await seed(h), { token: 'tok_declined', deliveryDate: '2027-04-02' });
       const workflowId = orderWorkflowId(body.orderId);
-      h.hooks.add({ activity: 'releaseInventory', workflowId, failNonRetryableCalls: 1 });
+      h.hooks.add({ activity: 'releaseInventory', workflowId, fatal: 'always', firstCalls: 1 });
       const handle = await startOrder(h.baseUrl, body);
       const failed = await waitForSaga<OrderState>(handle, { statuses: [SagaStatus.FAILED] });
       expect(failed.compensationFailure).toMatchObject({ compensation: 'releaseInventory' });

@@ -136,11 +136,15 @@ export function ruleFor(plan: FaultPlan, activity: string): FaultRule | undefine
   return Object.keys(merged).length > 0 ? merged : undefined;
 }
 
-class FaultInjection implements ActivityInboundCallsInterceptor {
+/**
+ * What an injected fault does to one activity call: the one implementation, used by `injectFaults` (SAGA_FAULTS)
+ * and by the tests' kit (test/support/saga-hooks.ts, rules by workflow id).
+ */
+export class FaultInjection implements ActivityInboundCallsInterceptor {
   constructor(
     private readonly ctx: Context,
     private readonly rule: FaultRule,
-    private readonly random: () => number,
+    private readonly random: () => number = Math.random,
   ) {}
 
   async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
