@@ -3,7 +3,6 @@ import { z } from 'zod';
 /** Standard base64 (what Temporal's codec server protocol carries: proto3 JSON of `bytes`). */
 const Base64 = z
   .string()
-  .max(4_000_000)
   .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be base64')
   .meta({ contentEncoding: 'base64' });
 
@@ -17,7 +16,7 @@ export const CodecPayload = z
 
 /** `{"payloads": [...]}`: the body of `/codec/encode` and `/codec/decode`, and of their answers. */
 export const CodecPayloads = z
-  .object({ payloads: z.array(CodecPayload).max(10_000).default([]) })
+  .object({ payloads: z.array(CodecPayload).default([]) })
   .meta({ id: 'CodecPayloads' });
 export type CodecPayloads = z.infer<typeof CodecPayloads>;
 
