@@ -15,9 +15,7 @@ export const CodecPayload = z
   .meta({ id: 'CodecPayload' });
 
 /** `{"payloads": [...]}`: the body of `/codec/encode` and `/codec/decode`, and of their answers. */
-export const CodecPayloads = z
-  .object({ payloads: z.array(CodecPayload).default([]) })
-  .meta({ id: 'CodecPayloads' });
+export const CodecPayloads = z.object({ payloads: z.array(CodecPayload).default([]) }).meta({ id: 'CodecPayloads' });
 export type CodecPayloads = z.infer<typeof CodecPayloads>;
 
 /** The namespace the payloads belong to; one key ring serves every namespace. */

@@ -106,6 +106,15 @@ describe('recorded histories', () => {
         // the order's address and token as the recorder wrote them (failure *types* stay plain: docs/security.md)
         expect(text).not.toMatch(/Dublin|Main Street|D01 F5P2|tok_/);
         expect(text).toContain(Buffer.from('binary/encrypted').toString('base64'));
+        // workflow and activity summaries are payloads (userMetadata) and pass through the codec too
+        const events = (
+          JSON.parse(text) as { events: { userMetadata?: { summary?: { metadata: { encoding: string } } } }[] }
+        ).events;
+        const summaries = events.flatMap((e) => (e.userMetadata?.summary ? [e.userMetadata.summary] : []));
+        expect(summaries.length).toBeGreaterThan(3);
+        for (const summary of summaries) {
+          expect(Buffer.from(summary.metadata.encoding, 'base64').toString()).toBe('binary/encrypted');
+        }
       }
     });
 
