@@ -8,6 +8,7 @@ const localRooms = [
   'activities',
   'api',
   'bootstrap',
+  'codec',
   'common',
   'store',
   'workers',
@@ -47,7 +48,12 @@ const roomZones = [
     ['api', 'workers', 'bootstrap', 'workflows'],
     'the business operations know only store/ and common/',
   ),
-  zone('workflows', ['store', 'api', 'workers', 'bootstrap'], 'workflows are deterministic code in a sandbox'),
+  zone('workflows', ['store', 'api', 'workers', 'bootstrap', 'codec'], 'workflows are deterministic code in a sandbox'),
+  zone(
+    'codec',
+    ['activities', 'api', 'bootstrap', 'store', 'workers', 'workflows'],
+    'the payload codec knows only common/: every client, worker and the codec server use it',
+  ),
   zone('workers', ['api', 'bootstrap'], 'workers/ builds the saga worker; bootstrap/ wires it'),
 ];
 

@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { collections } from '../store/db';
 import { admission, type AdmissionOptions } from './admission';
@@ -7,6 +8,7 @@ import { DEFAULT_IDEMPOTENCY_RETENTION_MS } from './idempotency';
 import { errorHandler, notFoundHandler, requireJson } from './errors';
 import { methodNotAllowed, mountOperations, type Operation } from './operation';
 import { operations, type Handlers } from './operations';
+import { codecCors, codecHandlers } from './routes/codec';
 import { docsHandlers, docsRoutes } from './routes/docs';
 import { healthHandlers } from './routes/health';
 import { orderHandlers } from './routes/orders';
@@ -34,6 +36,10 @@ export interface AppDeps {
   idempotencyRetentionMs?: number;
   /** How many saga starts may be in progress at once, and the Retry-After beyond (defaults in admission.ts). */
   admission?: AdmissionOptions;
+  /** The payload codecs the codec endpoint runs (the clients' own: codec/data-converter.ts); none: identity. */
+  payloadCodecs?: readonly PayloadCodec[];
+  /** Browser origins allowed to call the codec endpoint (CODEC_CORS_ORIGIN, the Web UI's); none: no CORS. */
+  codecCorsOrigins?: readonly string[];
 }
 
 /**
@@ -51,6 +57,8 @@ export function createApp({
   eagerStart = false,
   idempotencyRetentionMs = DEFAULT_IDEMPOTENCY_RETENTION_MS,
   admission: admissionOptions,
+  payloadCodecs = [],
+  codecCorsOrigins = [],
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -71,8 +79,11 @@ export function createApp({
     }),
     ...transportOrderHandlers({ temporal, db, taskQueue, temporalCallMs, eagerStart, idempotencyRetentionMs }),
     ...loyaltyHandlers({ temporal, db, temporalCallMs }),
+    ...codecHandlers(payloadCodecs),
   };
   app.use(docsRoutes());
+  // Before the 405 answers: a preflight from the Web UI's origin is answered here, any other goes on to them.
+  app.use(codecCors(codecCorsOrigins));
   app.use(methodNotAllowed(operations));
   // Health, readiness and the document answer even when the API refuses new work.
   app.use(mountOperations(pick(operations, ...unguarded), handlers));

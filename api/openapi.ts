@@ -74,6 +74,7 @@ export function openApiDocument(table: Record<string, Operation> = operations): 
       },
       { name: 'loyalty', description: "A customer's loyalty (an entity workflow): completed orders and discounts" },
       { name: 'operations', description: 'Health, readiness, this document' },
+      { name: 'codec', description: "Temporal's codec server protocol: payloads encrypted at rest (docs/security.md)" },
     ],
     paths,
   }) as unknown as Record<string, unknown>;

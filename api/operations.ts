@@ -34,6 +34,7 @@ import {
   TransportOrderStarted,
   TransportVehicleIdParam,
 } from './schemas-transport';
+import { CodecHeaders, CodecPayloads } from './schemas-codec';
 
 /**
  * The API's operations, one entry each: method, path, the zod schemas of the request (params, query, headers,
@@ -449,6 +450,36 @@ export const operations = {
     responses: {
       200: { description: 'Ready', schema: Ready },
       503: { description: 'Not ready; `checks` says which dependency is down' },
+    },
+  },
+  codecEncode: {
+    method: 'post',
+    path: '/codec/encode',
+    summary: 'Codec server: encode (encrypt) payloads',
+    description:
+      "Temporal's codec server protocol, for the Web UI (`--ui-codec-endpoint`) and the CLI (`--codec-endpoint`): " +
+      'the payloads encrypted with the current payload key. Not authenticated yet (docs/security.md).',
+    tag: 'codec',
+    roles: ['reader'],
+    request: { headers: CodecHeaders, body: CodecPayloads },
+    responses: {
+      200: { description: 'The payloads, encoded', schema: CodecPayloads },
+      ...pick(400, 413, 415),
+    },
+  },
+  codecDecode: {
+    method: 'post',
+    path: '/codec/decode',
+    summary: 'Codec server: decode (decrypt) payloads',
+    description:
+      'Decrypts each encrypted payload with the key its metadata names; others are returned as they are. ' +
+      'A payload whose key id is not in the key ring answers 400 naming the key id. Not authenticated yet.',
+    tag: 'codec',
+    roles: ['reader'],
+    request: { headers: CodecHeaders, body: CodecPayloads },
+    responses: {
+      200: { description: 'The payloads, decoded', schema: CodecPayloads },
+      ...pick(400, 413, 415),
     },
   },
   openapi: {

@@ -13,6 +13,7 @@
  * from the scheduled send time). Afterwards every saga's data is checked: fully applied or fully
  * undone. Results go to bench/results/ (JSON, Markdown table with ratios to ours, SVG chart).
  */
+import { generateKeyRingEnv } from '../codec/data-converter';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -260,6 +261,10 @@ function machine() {
 }
 
 async function main(): Promise<void> {
+  // Ours runs as shipped, with encrypted payloads: a key ring of the run's own unless one is given.
+  if (!process.env.PAYLOAD_KEYS && process.env.PAYLOAD_ENCRYPTION !== 'off') {
+    Object.assign(process.env, generateKeyRingEnv('bench'));
+  }
   if (render) {
     // Rewrite the Markdown and the chart from the JSON of an earlier run (after a change to the report).
     const base = path.join(__dirname, 'results', outArg ?? (quick ? 'quick' : 'latest'));

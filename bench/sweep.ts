@@ -14,6 +14,7 @@
  * of sagas/s, p50 and p99 latency, CPU ms per saga of the Temporal server and of the worker, and the
  * worker's peak memory. Results: bench/results/sweep-<name>.{md,json}. Figures, never a pass/fail.
  */
+import { generateKeyRingEnv } from '../codec/data-converter';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -199,6 +200,10 @@ async function runOne(engine: Engine, db: Db, round: number): Promise<RoundResul
 }
 
 async function main(): Promise<void> {
+  // Ours runs as shipped, with encrypted payloads: a key ring of the run's own unless one is given.
+  if (!process.env.PAYLOAD_KEYS && process.env.PAYLOAD_ENCRYPTION !== 'off') {
+    Object.assign(process.env, generateKeyRingEnv('bench-sweep'));
+  }
   const variants = sweeps[name]!;
   const out = path.join(__dirname, 'results');
   if (renderOnly) {

@@ -1,6 +1,6 @@
 import { loadServiceConfig } from './config';
 import { startApi } from './start-api';
-import { warnIfFaultsInjected } from './worker-options';
+import { warnIfFaultsInjected, warnIfUnencrypted } from './worker-options';
 
 /**
  * The API process. On SIGTERM/SIGINT it stops accepting connections, finishes in-flight requests (event
@@ -10,6 +10,7 @@ import { warnIfFaultsInjected } from './worker-options';
  */
 async function run(): Promise<void> {
   const config = loadServiceConfig();
+  warnIfUnencrypted(config);
   const api = await startApi(config);
   console.log(`API listening on http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${api.port}`);
   if (api.embeddedWorker) {

@@ -3,10 +3,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { Db, MongoClient } from 'mongodb';
 import { createApp } from '../api/app';
 import { idempotencyKeys, purgeExpiredKeys } from '../api/idempotency';
+import { sagaDataConverter } from '../codec/data-converter';
 import { connectMongo } from '../store/db';
 import { createSagaWorker } from '../workers/create-worker';
 import type { ServiceConfig } from './config';
@@ -22,6 +24,8 @@ export interface RunningApi {
 
 interface Temporal {
   client: Client;
+  /** The payload codecs of the client, for the codec endpoint. */
+  payloadCodecs: PayloadCodec[];
   close(): Promise<void>;
   worker?: { instance: Worker; running: Promise<void> };
 }
@@ -34,17 +38,19 @@ interface Temporal {
 async function connectTemporal(config: ServiceConfig, db: Db): Promise<Temporal> {
   // What the API does (start, cancel, signal) shows under this identity in histories and the Web UI.
   const identity = `${process.pid}@${os.hostname()}/api`;
+  const dataConverter = sagaDataConverter(config.payloadKeyRing);
   if (!config.API_EMBEDDED_WORKER) {
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     return {
-      client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, identity }),
+      client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, identity, dataConverter }),
+      payloadCodecs: dataConverter.payloadCodecs ?? [],
       close: () => connection.close(),
     };
   }
   Runtime.install({ shutdownSignals: [] });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
-    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, identity });
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, identity, dataConverter });
     const worker = await createSagaWorker({
       ...workerOptionsFromConfig(config),
       connection,
@@ -54,7 +60,12 @@ async function connectTemporal(config: ServiceConfig, db: Db): Promise<Temporal>
     const running = worker.run();
     // Handled by the caller (bootstrap/api-main.ts exits 1 on it); this keeps an early failure from being unhandled.
     running.catch(() => undefined);
-    return { client, close: () => connection.close(), worker: { instance: worker, running } };
+    return {
+      client,
+      payloadCodecs: dataConverter.payloadCodecs ?? [],
+      close: () => connection.close(),
+      worker: { instance: worker, running },
+    };
   } catch (err) {
     await connection.close();
     throw err;
@@ -99,6 +110,8 @@ export async function startApi(config: ServiceConfig): Promise<RunningApi> {
       shutdown: shutdown.signal,
       eagerStart: temporal.worker !== undefined,
       idempotencyRetentionMs: retentionMs,
+      payloadCodecs: temporal.payloadCodecs,
+      codecCorsOrigins: config.CODEC_CORS_ORIGIN,
     });
     const server = app.listen(config.PORT, config.HOST);
     await once(server, 'listening');

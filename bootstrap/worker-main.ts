@@ -3,7 +3,8 @@ import { NativeConnection } from '@temporalio/worker';
 import { connectMongo } from '../store/db';
 import { createSagaWorker } from '../workers/create-worker';
 import { loadServiceConfig } from './config';
-import { warnIfFaultsInjected, workerOptionsFromConfig } from './worker-options';
+import { sagaDataConverter } from '../codec/data-converter';
+import { warnIfFaultsInjected, warnIfUnencrypted, workerOptionsFromConfig } from './worker-options';
 
 /**
  * The saga worker: polls the task queue until SIGINT/SIGTERM, then stops polling, lets running activities finish
@@ -11,6 +12,7 @@ import { warnIfFaultsInjected, workerOptionsFromConfig } from './worker-options'
  */
 async function run(): Promise<void> {
   const config = loadServiceConfig();
+  warnIfUnencrypted(config);
   const { client, db } = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -19,7 +21,11 @@ async function run(): Promise<void> {
       ...workerOptionsFromConfig(config),
       connection,
       db,
-      temporal: new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }),
+      temporal: new Client({
+        connection: clientConnection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        dataConverter: sagaDataConverter(config.payloadKeyRing),
+      }),
     });
     warnIfFaultsInjected(config.faults);
     console.log(`Worker polling task queue '${config.TASK_QUEUE}' on ${config.TEMPORAL_ADDRESS}`);

@@ -1,3 +1,4 @@
+import { sagaDataConverter } from '../codec/data-converter';
 import { describeFaultPlan, type FaultPlan } from '../workers/interceptors/fault-injection';
 import type { SagaWorkerOptions } from '../workers/create-worker';
 import { sizingFromConfig } from '../workers/sizing';
@@ -8,6 +9,7 @@ export function workerOptionsFromConfig(
   config: ServiceConfig,
 ): Omit<SagaWorkerOptions, 'connection' | 'db' | 'temporal' | 'overrides'> {
   return {
+    dataConverter: sagaDataConverter(config.payloadKeyRing),
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TASK_QUEUE,
     servedCountries: config.SERVED_COUNTRIES,
@@ -24,5 +26,12 @@ export function warnIfFaultsInjected(faults: FaultPlan | undefined): void {
     console.warn(
       `SAGA_FAULTS is set: injecting faults (a test hook, never for production): ${describeFaultPlan(faults)}`,
     );
+  }
+}
+
+/** The line a process prints at start when payloads are stored in plain text (PAYLOAD_ENCRYPTION=off). */
+export function warnIfUnencrypted(config: ServiceConfig): void {
+  if (!config.payloadKeyRing) {
+    console.warn('PAYLOAD_ENCRYPTION=off: payloads are stored in Temporal in plain text (docs/security.md)');
   }
 }

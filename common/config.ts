@@ -16,6 +16,40 @@ function workerCount(min: number, max: number) {
     .optional();
 }
 
+/** A key id of the payload key ring: it is written into every encrypted payload's metadata, so keep it short. */
+const keyIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The payload keys (docs/security.md): key id -> 32-byte AES-256 key; `current` encrypts new payloads. */
+export interface PayloadKeyRing {
+  current: string;
+  keys: ReadonlyMap<string, Uint8Array>;
+}
+
+/**
+ * `id:base64key,id2:base64key` (PAYLOAD_KEYS), each key 32 bytes. Throws an Error saying what is wrong, never
+ * the key itself.
+ */
+export function parsePayloadKeys(text: string): Map<string, Uint8Array> {
+  const keys = new Map<string, Uint8Array>();
+  for (const entry of text.split(',').map((e) => e.trim())) {
+    if (entry === '') continue;
+    const colon = entry.indexOf(':');
+    const id = colon < 0 ? '' : entry.slice(0, colon);
+    if (!keyIdPattern.test(id)) {
+      throw new Error('each entry must be id:base64key, the id 1-64 letters, digits, ".", "_" or "-"');
+    }
+    const encoded = entry.slice(colon + 1);
+    const key = Buffer.from(encoded, 'base64');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || key.length !== 32) {
+      throw new Error(`key '${id}' must be 32 bytes in base64 (e.g. \`openssl rand -base64 32\`)`);
+    }
+    if (keys.has(id)) throw new Error(`key id '${id}' is listed twice`);
+    keys.set(id, new Uint8Array(key));
+  }
+  if (keys.size === 0) throw new Error('must list at least one id:base64key');
+  return keys;
+}
+
 /**
  * The one typed configuration of the service, read from the environment and validated at start.
  * A wrong value stops the process with a message that names the variable. Workflows never read it.
@@ -111,9 +145,65 @@ const schema = z.object({
   SAGA_FAULTS: z.string().optional(),
   /** A prebuilt workflow bundle for the worker (tests and the chaos run start many workers); unset: bundled at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  /**
+   * The payload key ring (docs/security.md): `id:base64key,...`, 32-byte keys. Required unless
+   * PAYLOAD_ENCRYPTION=off; only ever from the environment.
+   */
+  PAYLOAD_KEYS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return parsePayloadKeys(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  /** The key id new payloads are encrypted with; may be omitted when PAYLOAD_KEYS holds one key. */
+  PAYLOAD_KEY_CURRENT: z.string().regex(keyIdPattern, 'must be a key id of PAYLOAD_KEYS').optional(),
+  /** `off` stores payloads in plain text (a warning at start); anything but `on`/`off` is an error. */
+  PAYLOAD_ENCRYPTION: z.enum(['on', 'off'], 'must be on or off').default('on'),
+  /**
+   * The origins allowed to call the codec endpoint from a browser, comma separated: the Temporal Web UI's, e.g.
+   * http://localhost:8233. Unset: no CORS headers at all.
+   */
+  CODEC_CORS_ORIGIN: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.[\]:-]+$/, 'each must be an origin: scheme://host[:port]')))
+    .default([]),
 });
 
-export type Config = z.infer<typeof schema>;
+type RawConfig = z.infer<typeof schema>;
+
+/** The configuration, with the payload key ring resolved: `undefined` only when PAYLOAD_ENCRYPTION=off. */
+export type Config = Omit<RawConfig, 'PAYLOAD_KEYS' | 'PAYLOAD_KEY_CURRENT'> & {
+  payloadKeyRing: PayloadKeyRing | undefined;
+};
+
+function resolveKeyRing(raw: RawConfig): PayloadKeyRing | undefined {
+  if (raw.PAYLOAD_ENCRYPTION === 'off') return undefined;
+  const keys = raw.PAYLOAD_KEYS;
+  if (!keys) {
+    throw new ConfigError(
+      'Invalid configuration: PAYLOAD_KEYS: required (id:base64key,...; docs/security.md), or set PAYLOAD_ENCRYPTION=off to store payloads in plain text',
+    );
+  }
+  const current = raw.PAYLOAD_KEY_CURRENT ?? (keys.size === 1 ? [...keys.keys()][0] : undefined);
+  if (current === undefined) {
+    throw new ConfigError('Invalid configuration: PAYLOAD_KEY_CURRENT: required when PAYLOAD_KEYS holds several keys');
+  }
+  if (!keys.has(current)) {
+    throw new ConfigError(`Invalid configuration: PAYLOAD_KEY_CURRENT: '${current}' is not a key id of PAYLOAD_KEYS`);
+  }
+  return { current, keys };
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -127,5 +217,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`Invalid configuration: ${problems}`);
   }
-  return parsed.data;
+  const { PAYLOAD_KEYS: _keys, PAYLOAD_KEY_CURRENT: _current, ...rest } = parsed.data;
+  return { ...rest, payloadKeyRing: resolveKeyRing(parsed.data) };
 }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { parseFaultSpec } from '../workers/interceptors/fault-injection';
+import { failureConverterPath, generateKeyRingEnv } from '../codec/data-converter';
 import { workflowsPath } from '../workers/create-worker';
 import { chaosTable, DEFAULT_CHAOS_FAULTS, runChaos, type RestartableServer } from './lib/chaos';
 import { freePort, repoRoot, startFerretDb, startTemporalDevServer, stopAll } from './lib/servers';
@@ -58,12 +59,15 @@ async function main(): Promise<number> {
     throw new Error(`--faults: ${(err as Error).message}`);
   }
 
+  // A key ring of the run's own, for this process's client and the workers it starts (unless one is given).
+  if (!process.env.PAYLOAD_KEYS && process.env.PAYLOAD_ENCRYPTION !== 'off')
+    Object.assign(process.env, generateKeyRingEnv('chaos'));
   const dataDir = path.join(repoRoot, '.data', `chaos-${process.pid}`);
   const logDir = path.join(repoRoot, '.data', 'logs');
   try {
     log('starting servers and bundling the workflows');
     const [bundle, temporal, ferret] = await Promise.all([
-      bundleWorkflowCode({ workflowsPath, logger: quietLogger }),
+      bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietLogger }),
       startTemporalDevServer({
         port: await freePort(),
         uiPort: await freePort(),

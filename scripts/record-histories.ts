@@ -74,6 +74,19 @@ const scenarios: Record<string, Scenario> = {
     sagaStatus: SagaStatus.COMPLETED,
     run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'), { quantity: 3 })),
   },
+  // Recorded with encryption on (test/replay/payload-keys.test-only.json): every payload and failure message in
+  // them is ciphertext, and the replay test decrypts them with that test-only key.
+  'completed-encrypted': {
+    description: 'Every step succeeds, payloads encrypted with the test-only key (AES-256-GCM payload codec).',
+    sagaStatus: SagaStatus.COMPLETED,
+    run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'))),
+  },
+  'failed-at-process-payment-encrypted': {
+    description:
+      'processPayment is declined; payloads and failure messages encrypted with the test-only key, compensations run.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'), { token: 'tok_declined' })),
+  },
   'failed-at-reserve-credit': {
     description: 'reserveCredit fails with InsufficientCredit; nothing before it to undo but the credit hold.',
     sagaStatus: SagaStatus.COMPENSATED,

@@ -8,6 +8,11 @@
  *   (`node --import tsx`: one process each, so SIGTERM reaches the program itself). With API_EMBEDDED_WORKER=true
  *   the API runs the worker itself and no worker process is started.
  *
+ * - Payloads encrypted (docs/security.md): unless PAYLOAD_KEYS is set (or PAYLOAD_ENCRYPTION=off), a development key
+ *   ring is generated on first start into .data/payload-keys.json (mode 0600) and given to the worker and the API.
+ * - The API serves the codec endpoint at /codec; the dev server's Web UI is pointed at it (--ui-codec-endpoint) and
+ *   the API allows the UI's origin (CODEC_CORS_ORIGIN).
+ *
  * Ctrl-C / SIGTERM stops the API, then the worker, then the servers; a second one (a second or more later) kills
  * everything at once. If a child exits on its own, everything is stopped and the exit code is 1.
  * Data survives restarts. Server logs: .data/logs/temporal.log, .data/logs/ferretdb.log.
@@ -25,6 +30,7 @@ import {
   tools,
   type ManagedProcess,
 } from './lib/servers';
+import { generateKeyRingEnv } from '../codec/data-converter';
 
 const log = (message: string) => process.stderr.write(`start: ${message}\n`);
 
@@ -43,6 +49,24 @@ function graceSeconds(name: string): number {
 }
 
 const dataRoot = path.join(repoRoot, '.data');
+const devKeyFile = path.join(dataRoot, 'payload-keys.json');
+
+/**
+ * The development key ring: made once, kept in .data/ (git-ignored, mode 0600), so that the sagas of one `npm start`
+ * still decrypt in the next. Production keys come only from the environment.
+ */
+function devKeyRing(): { PAYLOAD_KEYS: string; PAYLOAD_KEY_CURRENT: string } {
+  if (!fs.existsSync(devKeyFile)) {
+    fs.mkdirSync(dataRoot, { recursive: true });
+    fs.writeFileSync(devKeyFile, `${JSON.stringify(generateKeyRingEnv('dev-1'), null, 2)}\n`, {
+      mode: 0o600,
+      flag: 'wx',
+    });
+    log(`generated a development payload key ring in ${path.relative(repoRoot, devKeyFile)} (mode 0600)`);
+  }
+  fs.chmodSync(devKeyFile, 0o600);
+  return JSON.parse(fs.readFileSync(devKeyFile, 'utf8')) as { PAYLOAD_KEYS: string; PAYLOAD_KEY_CURRENT: string };
+}
 const logDir = path.join(dataRoot, 'logs');
 
 let shutdownRequested: (() => void) | undefined;
@@ -57,6 +81,9 @@ async function main(): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // everything we start: if one of them exits on its own, all is stopped
   const watched: ManagedProcess[] = [];
+  const apiPort = process.env.PORT || '3000';
+  const codecEndpoint = `http://localhost:${apiPort}/codec`;
+  if (!env.PAYLOAD_KEYS && env.PAYLOAD_ENCRYPTION !== 'off') Object.assign(env, devKeyRing());
 
   // --- servers ---
   let temporalAddress = process.env[ENV.temporalAddress];
@@ -72,6 +99,7 @@ async function main(): Promise<number> {
       uiPort: portFromEnv('TEMPORAL_UI_PORT', 8233),
       dbFile,
       logFile,
+      uiCodecEndpoint: codecEndpoint,
     });
     temporalAddress = temporal.address;
     temporalUiUrl = temporal.uiUrl;
@@ -94,6 +122,11 @@ async function main(): Promise<number> {
   env[ENV.mongodbUri] = mongodbUri;
   env[ENV.mongodbDb] = process.env[ENV.mongodbDb] || 'sagas';
   if (temporalUiUrl) env[ENV.temporalUiUrl] = temporalUiUrl;
+  // The Web UI calls the codec endpoint from the browser: allow its origin, as localhost and as 127.0.0.1.
+  if (!env.CODEC_CORS_ORIGIN && temporalUiUrl) {
+    const ui = new URL(temporalUiUrl);
+    env.CODEC_CORS_ORIGIN = [ui.origin, `${ui.protocol}//localhost:${ui.port}`].join(',');
+  }
   env[ENV.temporalCli] = tools.temporal;
 
   // --- our processes ---
@@ -123,11 +156,14 @@ async function main(): Promise<number> {
   const worker = children.get('worker');
   watched.push(...children.values());
 
-  const apiPort = process.env.PORT || '3000';
   log('running:');
   log(`  API                  http://localhost:${apiPort}${embedded ? ' (with the worker embedded)' : ''}`);
   log(`  Temporal Web UI      ${temporalUiUrl ?? '(unknown: set TEMPORAL_UI_URL)'}`);
   log(`  Temporal gRPC        ${temporalAddress}`);
+  log(`  codec endpoint       ${codecEndpoint} (the Web UI decodes payloads through it)`);
+  log(
+    `  payloads             ${env.PAYLOAD_ENCRYPTION === 'off' ? 'NOT encrypted (PAYLOAD_ENCRYPTION=off)' : process.env.PAYLOAD_KEYS ? 'encrypted, keys from PAYLOAD_KEYS' : `encrypted, development keys in ${path.relative(repoRoot, devKeyFile)}`}`,
+  );
   log(`  MongoDB              ${mongodbUri} (database ${env[ENV.mongodbDb]})`);
   log('Ctrl-C to stop');
 

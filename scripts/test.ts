@@ -26,6 +26,7 @@ import {
   type FerretDb,
   type TemporalDevServer,
 } from './lib/servers';
+import { generateKeyRingEnv } from '../codec/data-converter';
 
 const log = (message: string) => process.stderr.write(`test: ${message}\n`);
 
@@ -47,6 +48,9 @@ async function run(jestArgs: string[]): Promise<number> {
   const userTemporal = process.env[ENV.temporalAddress];
   const userMongo = process.env[ENV.mongodbUri];
 
+  // The Web UI test serves the codec endpoint on this port (test/tools/web-ui.test.ts); no other test uses the UI.
+  const codecPort = await freePort();
+  env.CODEC_TEST_PORT = String(codecPort);
   const starting: [Promise<TemporalDevServer | undefined>, Promise<FerretDb | undefined>] = [
     userTemporal
       ? Promise.resolve(undefined)
@@ -54,6 +58,7 @@ async function run(jestArgs: string[]): Promise<number> {
           startTemporalDevServer({
             port: await freePort(),
             uiPort: await freePort(),
+            uiCodecEndpoint: `http://127.0.0.1:${codecPort}/codec`,
             logFile: path.join(logDir, 'test-temporal.log'),
             truncateLog: true,
           }))(),
@@ -94,6 +99,8 @@ async function run(jestArgs: string[]): Promise<number> {
   // Always a fresh database name, even on the user's MongoDB: tests must not touch real data.
   env[ENV.mongodbDb] = `sagas_test_${process.pid}`;
   env[ENV.temporalCli] = tools.temporal;
+  // A payload key ring of the run's own (docs/security.md), unless the caller gives one or turns encryption off.
+  if (!env.PAYLOAD_KEYS && env.PAYLOAD_ENCRYPTION !== 'off') Object.assign(env, generateKeyRingEnv('test-run'));
   env[ENV.temporalTestServer] = tools.temporalTestServer;
 
   const jestBin = path.join(repoRoot, 'node_modules', '.bin', 'jest');

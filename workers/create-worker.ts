@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import {
   type ActivityInterceptorsFactory,
   type NativeConnection,
@@ -24,6 +25,11 @@ export interface SagaWorkerOptions {
    * Required: without it a completed order saga would retry that notification forever.
    */
   temporal: Client;
+  /**
+   * The payload codec and failure converter (codec/data-converter.ts `sagaDataConverter`): the same one as every
+   * client's, or the worker cannot read what they wrote.
+   */
+  dataConverter: DataConverter;
   /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   shutdownGraceSeconds?: number;
@@ -59,6 +65,7 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
     taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities,
+    dataConverter: options.dataConverter,
     interceptors: { activity: activityInterceptors },
     // Without a grace time running activities are abandoned on SIGTERM and retried only after
     // their start-to-close timeout.

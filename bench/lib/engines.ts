@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { MongoClient } from 'mongodb';
 import { loadConfig } from '../../common/config';
 import { createSagaWorker } from '../../workers/create-worker';
+import { dataConverterFromEnv, payloadKeyEnv } from '../../codec/data-converter';
 import { sizingFromConfig } from '../../workers/sizing';
 import type { ManagedProcess } from '../../scripts/lib/processes';
 import { waitFor } from '../../scripts/lib/wait';
@@ -65,7 +66,7 @@ async function temporalEngine(
   name: string,
   ctx: EngineContext,
   mode: SqliteMode,
-  worker: { file: string; ready: string; workflowType: string },
+  worker: { file: string; ready: string; workflowType: string; ours?: boolean },
 ): Promise<Engine> {
   const dir = engineDir(ctx, name);
   const temporal = await startTemporal(dir, mode);
@@ -80,11 +81,13 @@ async function temporalEngine(
       MONGODB_DB: ctx.mongoDb,
       TASK_QUEUE: taskQueue,
       SERVED_COUNTRIES: SERVED_COUNTRIES.join(','),
+      // ours runs as shipped, payloads encrypted (the key ring bench/run.ts made); plain Temporal has no codec
+      ...(worker.ours ? payloadKeyEnv() : {}),
     },
     worker.ready,
   );
   const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, ...(worker.ours ? { dataConverter: dataConverterFromEnv() } : {}) });
   return {
     name,
     processes: { 'temporal server': temporal.process, worker: workerProc },
@@ -110,7 +113,8 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean)
   installRuntimeOnce(path.join(ctx.dir, 'in-process-worker.log'));
   const mongo = new MongoClient(ctx.mongoUri);
   const connection = await NativeConnection.connect({ address: temporal.address });
-  const client = new Client({ connection });
+  const dataConverter = dataConverterFromEnv();
+  const client = new Client({ connection, dataConverter });
   const worker = await createSagaWorker({
     connection,
     namespace: 'default',
@@ -118,6 +122,7 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean)
     db: mongo.db(ctx.mongoDb),
     servedCountries: SERVED_COUNTRIES,
     temporal: client,
+    dataConverter,
     // the same WORKER_* variables bootstrap/worker-main.ts reads
     sizing: sizingFromConfig(loadConfig()),
   });
@@ -177,6 +182,7 @@ export const engines: Record<string, (ctx: EngineContext) => Promise<Engine>> = 
       file: path.join(root, 'bootstrap', 'worker-main.ts'),
       ready: 'Worker polling',
       workflowType: ORDER_SAGA,
+      ours: true,
     }),
   /** Ours with the dev server on SQLite's default pragmas (rollback journal, synchronous=FULL). */
   'ours-sqlite-default': (ctx) =>
@@ -184,6 +190,7 @@ export const engines: Record<string, (ctx: EngineContext) => Promise<Engine>> = 
       file: path.join(root, 'bootstrap', 'worker-main.ts'),
       ready: 'Worker polling',
       workflowType: ORDER_SAGA,
+      ours: true,
     }),
   /** Ours, worker in the load generator's process, without eager start (the baseline for `ours-eager`). */
   'ours-inprocess': (ctx) => inProcessEngine('ours-inprocess', ctx, false),

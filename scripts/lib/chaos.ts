@@ -14,6 +14,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFromEnv, payloadKeyEnv } from '../../codec/data-converter';
 import { connectMongo } from '../../store/db';
 import { createApp } from '../../api/app';
 import { getStateQuery } from '../../common/definitions';
@@ -129,7 +130,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
   const { client: mongo, db } = await connectMongo(options.mongoUri, options.dbName);
   const connection = await Connection.connect({ address: options.temporalAddress });
-  const temporal = new Client({ connection });
+  const temporal = new Client({ connection, dataConverter: dataConverterFromEnv() });
   const app = createApp({ temporal, db, taskQueue: options.taskQueue, bodyLimit: 100_000 });
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
@@ -174,6 +175,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     TASK_QUEUE: options.taskQueue,
     SAGA_FAULTS: options.faults ?? DEFAULT_CHAOS_FAULTS,
     WORKER_SHUTDOWN_GRACE_SECONDS: '2',
+    // the same key ring as this process's client (npm test's, or the one scripts/chaos.ts made)
+    ...payloadKeyEnv(),
     ...(options.workflowBundlePath ? { WORKFLOW_BUNDLE_PATH: options.workflowBundlePath } : {}),
   };
   const startWorker = async () => {

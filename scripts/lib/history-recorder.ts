@@ -20,6 +20,8 @@ import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } fro
 import type { SagaStatus } from '../../common/saga-state';
 import { SagaHooks } from '../../test/support/saga-hooks';
 import { createSagaWorker } from '../../workers/create-worker';
+import { sagaDataConverter } from '../../codec/data-converter';
+import { loadConfig, type PayloadKeyRing } from '../../common/config';
 import { freePort, repoRoot, startFerretDb, startTemporalDevServer, stopAll } from './servers';
 import { waitForSagaStatus } from './wait';
 
@@ -31,6 +33,18 @@ const servedCountries = ['US', 'IE', 'DE', 'FR', 'GB'];
 /** The recorder's worker polls this task queue (a scenario that starts a workflow itself uses it too). */
 export const recorderTaskQueue = 'record-histories';
 const identity = 'record-histories';
+
+/** The test-only key ring of the recorded histories (test/replay/payload-keys.test-only.json). */
+export const historiesKeyFile = path.join(repoRoot, 'test', 'replay', 'payload-keys.test-only.json');
+
+/** The key ring recorded histories are encrypted with (those recorded before encryption are plain text). */
+export function historiesKeyRing(): PayloadKeyRing {
+  const { PAYLOAD_KEYS, PAYLOAD_KEY_CURRENT } = JSON.parse(fs.readFileSync(historiesKeyFile, 'utf8')) as Record<
+    string,
+    string
+  >;
+  return loadConfig({ PAYLOAD_KEYS, PAYLOAD_KEY_CURRENT }).payloadKeyRing!;
+}
 
 /** One entry of test/histories/index.json. */
 export interface HistoryIndexEntry {
@@ -146,9 +160,11 @@ export async function recordHistories(
 
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     const { client: mongo, db } = await connectMongo(ferret.uri, 'record_histories');
+    // New recordings are encrypted with the test-only key the replay test decrypts them with.
+    const dataConverter = sagaDataConverter(historiesKeyRing());
     const nativeConnection = await NativeConnection.connect({ address: temporal.address });
     const connection = await Connection.connect({ address: temporal.address });
-    const client = new Client({ connection, identity });
+    const client = new Client({ connection, identity, dataConverter });
     const hooks = new SagaHooks();
     const worker = await createSagaWorker({
       connection: nativeConnection,
@@ -157,6 +173,7 @@ export async function recordHistories(
       db,
       servedCountries,
       temporal: client,
+      dataConverter,
       shutdownGraceSeconds: 5,
       activityInterceptors: [hooks.interceptor],
       overrides: { identity },

@@ -79,6 +79,8 @@ export interface TemporalDevServerOptions {
   dbFile?: string;
   /** With dbFile: WAL and synchronous=normal (default, what `npm start` uses), or SQLite's own defaults. */
   sqlite?: 'wal' | 'default';
+  /** `--ui-codec-endpoint`: the codec server the Web UI decodes payloads through (the API's `/codec`). */
+  uiCodecEndpoint?: string;
   /** `--dynamic-config-value key=value` settings. */
   dynamicConfig?: string[];
   /** stdout and stderr of the server. */
@@ -114,6 +116,7 @@ export function startTemporalDevServer(options: TemporalDevServerOptions): Promi
   args.push('--namespace', 'default', '--log-level', 'warn', '--ui-disable-news-fetch');
   for (const { name, type } of searchAttributes) args.push('--search-attribute', `${name}=${type}`);
   for (const setting of options.dynamicConfig ?? []) args.push('--dynamic-config-value', setting);
+  if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (dbFile) {
     fs.mkdirSync(path.dirname(dbFile), { recursive: true });
     args.push('--db-filename', dbFile);

@@ -8,7 +8,7 @@ import { orderWorkflowId } from '../../common/order';
 import { TRANSPORT_ORDER, transportWorkflowId } from '../../common/transport';
 import { freePort, repoRoot, startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, unique, type Seeded } from '../support/fixtures';
-import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
 import { ContractChecker, eventually, readEvents } from './support';
 import { startOrderSaga } from '../faults/support';
 
@@ -91,6 +91,7 @@ const claims = {
     'POST /transport-orders/{orderId}/retry-compensation',
   ],
   loyalty: ['GET /customers/{id}/loyalty'],
+  codec: ['POST /codec/encode', 'POST /codec/decode'],
 };
 
 /** Asserts that this test saw every documented response of `ops` (but their 503s, unless `only503`). */
@@ -438,6 +439,65 @@ describe('transport orders and loyalty', () => {
     expect((await call('GET', loyalty, `/customers/${unique('none')}/loyalty`)).status).toBe(404);
     expect((await call('GET', loyalty, '/customers/bad$id/loyalty')).status).toBe(400);
     expectEveryResponseSeen(claims.loyalty);
+  });
+});
+
+describe('the codec endpoint', () => {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const jsonPayload = { metadata: { encoding: b64('json/plain') }, data: b64('{"city":"Codec Marker City"}') };
+
+  test('encode, decode: every documented answer; what it encodes is encrypted, and decodes back', async () => {
+    const ns = { 'X-Namespace': 'default' };
+    const encoded = await call('POST', '/codec/encode', '/codec/encode', { payloads: [jsonPayload] }, ns);
+    expect(encoded.status).toBe(200);
+    const [payload] = (encoded.body as { payloads: { metadata: Record<string, string>; data: string }[] }).payloads;
+    expect(Buffer.from(payload!.metadata.encoding!, 'base64').toString()).toBe('binary/encrypted');
+    expect(Buffer.from(payload!.data, 'base64').toString('latin1')).not.toContain('Codec Marker City');
+    const decoded = await call('POST', '/codec/decode', '/codec/decode', { payloads: [payload] }, ns);
+    expect(decoded.body).toEqual({ payloads: [jsonPayload] });
+    // a body without `payloads` (the CLI's, for a query without arguments) is an empty list
+    expect((await call('POST', '/codec/encode', '/codec/encode', {})).body).toEqual({ payloads: [] });
+
+    const unknownKey = {
+      metadata: { encoding: b64('binary/encrypted'), 'encryption-key-id': b64('retired-7') },
+      data: b64('x'.repeat(40)),
+    };
+    const refused = await call('POST', '/codec/decode', '/codec/decode', { payloads: [unknownKey] });
+    expect(refused.status).toBe(400);
+    expect((refused.body as { detail: string }).detail).toMatch(/key id 'retired-7'/);
+    const notBase64 = { payloads: [{ data: 'not base64!' }] };
+    expect((await call('POST', '/codec/encode', '/codec/encode', notBase64)).status).toBe(400);
+    for (const path of ['/codec/encode', '/codec/decode']) {
+      expect((await call('POST', path, path, oversized({ payloads: [] }))).status).toBe(413);
+      expect((await callWithText('POST', path, path)).status).toBe(415);
+    }
+    expectEveryResponseSeen(claims.codec);
+  });
+
+  test("CORS for the Web UI's origin only: its preflight is answered, any other origin's is not", async () => {
+    const uiOrigin = new URL(requireEnv('TEMPORAL_UI_URL')).origin;
+    const preflight = (origin: string) =>
+      fetch(`${h.baseUrl}/codec/decode`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,x-namespace',
+        },
+      });
+    const ok = await preflight(uiOrigin);
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('access-control-allow-origin')).toBe(uiOrigin);
+    expect(ok.headers.get('access-control-allow-methods')).toBe('POST');
+    expect(ok.headers.get('access-control-allow-headers')).toMatch(/content-type.*x-namespace/);
+    const other = await preflight('http://evil.example');
+    expect(other.status).toBe(405);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    // the request itself, from the UI's origin, carries the header; the rest of the API sends none
+    const post = await http(h.baseUrl, 'POST', '/codec/decode', { payloads: [] }, { origin: uiOrigin });
+    expect(post.headers.get('access-control-allow-origin')).toBe(uiOrigin);
+    const health = await http(h.baseUrl, 'GET', '/health', undefined, { origin: uiOrigin });
+    expect(health.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
 

@@ -184,3 +184,53 @@ describe('SIGTERM', () => {
     }
   });
 });
+
+describe('payload keys at start (docs/security.md)', () => {
+  const run = (entry: string, env: NodeJS.ProcessEnv) =>
+    spawnSync(tsx, [entry], { cwd: repoRoot, env, encoding: 'utf8', timeout: 30_000 });
+  const withoutKeys = () => {
+    const env = childEnv();
+    delete env.PAYLOAD_KEYS;
+    delete env.PAYLOAD_KEY_CURRENT;
+    delete env.PAYLOAD_ENCRYPTION;
+    return env;
+  };
+
+  test.each(['bootstrap/api-main.ts', 'bootstrap/worker-main.ts'])(
+    '%s refuses to start without PAYLOAD_KEYS unless PAYLOAD_ENCRYPTION=off: exit 1, the variable named',
+    (entry) => {
+      const result = run(entry, withoutKeys());
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/Invalid configuration: PAYLOAD_KEYS: required .*PAYLOAD_ENCRYPTION=off/);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    },
+  );
+
+  test.each([
+    ['PAYLOAD_KEYS', 'k1:c2hvcnQ='],
+    ['PAYLOAD_KEYS', 'no-key-id'],
+    ['PAYLOAD_KEY_CURRENT', 'not-in-the-ring'],
+    ['PAYLOAD_ENCRYPTION', 'maybe'],
+    ['CODEC_CORS_ORIGIN', 'localhost:8233/ui'],
+  ])('%s=%s stops the API at start, naming the variable and never showing a key', (name, value) => {
+    const result = run('bootstrap/api-main.ts', childEnv({ [name]: value }));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`Invalid configuration: .*${name}\\b`));
+    expect(result.stderr).not.toContain(process.env.PAYLOAD_KEYS!.split(':')[1]!);
+  });
+
+  test.each([
+    ['bootstrap/api-main.ts', /listening on http/],
+    ['bootstrap/worker-main.ts', /Worker polling/],
+  ])('%s starts with PAYLOAD_ENCRYPTION=off and no keys, with a warning', async (entry, ready) => {
+    const proc = startProcess(entry, ready, { ...withoutKeys(), PAYLOAD_ENCRYPTION: 'off' });
+    try {
+      await proc.started;
+      expect(proc.output()).toMatch(/PAYLOAD_ENCRYPTION=off: payloads are stored in Temporal in plain text/);
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+    } finally {
+      killIfRunning(proc.child);
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { payloadKeyEnv } from '../../codec/data-converter';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { openApiDocument } from '../../api/openapi';
@@ -153,6 +154,7 @@ export function processEnv(h: Harness, extra: Record<string, string> = {}): Node
     TASK_QUEUE: h.taskQueue,
     HOST: '127.0.0.1',
     PORT: '0',
+    ...payloadKeyEnv(),
     ...extra,
   };
 }

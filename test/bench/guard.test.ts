@@ -4,6 +4,7 @@
  * Counts, not times, so it is stable on a noisy machine. If a change adds events or writes on
  * purpose, re-run `npm run bench`, explain the cost in docs/performance.md, and update the limits.
  */
+import { dataConverterFromEnv } from '../../codec/data-converter';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -60,8 +61,9 @@ beforeAll(async () => {
   const address = requireEnv('TEMPORAL_ADDRESS');
   nativeConnection = await NativeConnection.connect({ address });
   connection = await Connection.connect({ address });
-  client = new Client({ connection });
+  client = new Client({ connection, dataConverter: dataConverterFromEnv() });
   worker = await createSagaWorker({
+    dataConverter: dataConverterFromEnv(),
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,

@@ -12,7 +12,7 @@ import { transportCollections } from '../../store/transport-collections';
 import { idempotencyKeys } from '../../api/idempotency';
 import { pollUntil } from '../../scripts/lib/wait';
 import { seed, unique } from '../support/fixtures';
-import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { decodePayload, http, startHarness, waitForSaga, type Harness } from '../support/harness';
 
 let h: Harness;
 let customerId: string;
@@ -79,20 +79,21 @@ async function activityHistory(orderId: string) {
   const events = (await handle(orderId).fetchHistory()).events ?? [];
   const scheduled: Scheduled[] = [];
   const completed: { index: number; scheduledEventId: string }[] = [];
-  events.forEach((e, index) => {
+  for (const [index, e] of events.entries()) {
     const s = e.activityTaskScheduledEventAttributes;
     if (s) {
-      const data = s.input?.payloads?.[0]?.data;
+      // the history holds the input encrypted (docs/security.md): decode it as the worker does
+      const payload = s.input?.payloads?.[0];
       scheduled.push({
         index,
         eventId: String(e.eventId),
         name: s.activityType?.name ?? '',
-        input: data ? (JSON.parse(Buffer.from(data).toString('utf8')) as Scheduled['input']) : undefined,
+        input: payload ? ((await decodePayload(payload)) as Scheduled['input']) : undefined,
       });
     }
     const c = e.activityTaskCompletedEventAttributes;
     if (c) completed.push({ index, scheduledEventId: String(c.scheduledEventId) });
-  });
+  }
   return { scheduled, completed };
 }
 

@@ -11,8 +11,8 @@ import {
 
 describe('SAGA_FAULTS, the fault-injection hook', () => {
   test('is off unless configured', () => {
-    expect(loadServiceConfig({}).faults).toBeUndefined();
-    expect(loadServiceConfig({ SAGA_FAULTS: '' }).faults).toBeUndefined();
+    expect(loadServiceConfig({ PAYLOAD_ENCRYPTION: 'off' }).faults).toBeUndefined();
+    expect(loadServiceConfig({ PAYLOAD_ENCRYPTION: 'off', SAGA_FAULTS: '' }).faults).toBeUndefined();
   });
 
   test('reads the compact form, a named rule merged over the * rule at use', () => {
@@ -21,7 +21,7 @@ describe('SAGA_FAULTS, the fault-injection hook', () => {
       processPayment: { lose: 1 },
       '*': { rate: 0.05, delayMs: 200 },
     });
-    expect(loadServiceConfig({ SAGA_FAULTS: 'releaseCredit:fatal=always' }).faults).toEqual({
+    expect(loadServiceConfig({ PAYLOAD_ENCRYPTION: 'off', SAGA_FAULTS: 'releaseCredit:fatal=always' }).faults).toEqual({
       releaseCredit: { fatal: 'always' },
     });
   });
@@ -42,13 +42,17 @@ describe('SAGA_FAULTS, the fault-injection hook', () => {
     ['release-credit:fail=1', 'must be an activity name or *'],
     ['{"releaseCredit":', 'is not valid JSON'],
   ])('a bad value %j stops the process with a message naming SAGA_FAULTS and the problem', (spec, problem) => {
-    expect(() => loadServiceConfig({ SAGA_FAULTS: spec })).toThrow(ConfigError);
-    expect(() => loadServiceConfig({ SAGA_FAULTS: spec })).toThrow(/^Invalid configuration: SAGA_FAULTS: /);
-    expect(() => loadServiceConfig({ SAGA_FAULTS: spec })).toThrow(problem);
+    expect(() => loadServiceConfig({ PAYLOAD_ENCRYPTION: 'off', SAGA_FAULTS: spec })).toThrow(ConfigError);
+    expect(() => loadServiceConfig({ PAYLOAD_ENCRYPTION: 'off', SAGA_FAULTS: spec })).toThrow(
+      /^Invalid configuration: SAGA_FAULTS: /,
+    );
+    expect(() => loadServiceConfig({ PAYLOAD_ENCRYPTION: 'off', SAGA_FAULTS: spec })).toThrow(problem);
   });
 
   test('common/config.ts keeps the spec as written: its grammar belongs to the fault-injection interceptor', () => {
-    expect(loadConfig({ SAGA_FAULTS: 'releaseCredit:explode=1' }).SAGA_FAULTS).toBe('releaseCredit:explode=1');
+    expect(loadConfig({ PAYLOAD_ENCRYPTION: 'off', SAGA_FAULTS: 'releaseCredit:explode=1' }).SAGA_FAULTS).toBe(
+      'releaseCredit:explode=1',
+    );
   });
 
   test('an activity name that does not exist is refused when the worker builds its interceptors', () => {

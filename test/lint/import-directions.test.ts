@@ -42,6 +42,7 @@ const fileOf = {
   workflows: 'workflows/index.ts',
   workers: 'workers/sizing.ts',
   bootstrap: 'bootstrap/config.ts',
+  codec: 'codec/aes-gcm-codec.ts',
 } as const;
 type Room = keyof typeof fileOf;
 
@@ -71,6 +72,11 @@ const wrongWay: [Room, string][] = [
   ['workflows', '../bootstrap/config'],
   ['workers', '../api/app'],
   ['workers', '../bootstrap/config'],
+  ['workflows', '../codec/data-converter'],
+  ['codec', '../api/app'],
+  ['codec', '../workers/sizing'],
+  ['codec', '../store/db'],
+  ['common', '../codec/aes-gcm-codec'],
 ];
 
 /** Imports that are the right way, by room (as code, since some are type-only). */
@@ -94,6 +100,9 @@ const rightWay: [Room, string, string][] = [
   ['workers', '../activities', valueImport('../activities')],
   ['bootstrap', '../api/app', valueImport('../api/app')],
   ['bootstrap', '../workers/create-worker', valueImport('../workers/create-worker')],
+  ['api', '../codec/aes-gcm-codec', valueImport('../codec/aes-gcm-codec')],
+  ['workers', '../codec/data-converter', valueImport('../codec/data-converter')],
+  ['codec', '../common/config', valueImport('../common/config')],
 ];
 
 let wrongResults: LintMessage[][];

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type ReplayWorkerOptions } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { ORDER_SAGA } from '../../common/order';
-import type { HistoryIndexEntry } from '../../scripts/lib/history-recorder';
+import { historiesKeyRing, type HistoryIndexEntry } from '../../scripts/lib/history-recorder';
+import { sagaDataConverter } from '../../codec/data-converter';
 import { requireEnv } from '../support/harness';
 
 const historiesDir = path.join(__dirname, '..', 'histories');
@@ -17,6 +18,12 @@ const index = JSON.parse(fs.readFileSync(path.join(historiesDir, 'index.json'), 
   HistoryIndexEntry
 >;
 const entries = Object.entries(index).map(([name, entry]) => ({ name, ...entry }));
+/**
+ * The replayer decodes with the test-only key ring the recorder encrypts with: histories recorded with encryption
+ * decrypt, those recorded before it pass through the codec unchanged.
+ */
+const dataConverter = sagaDataConverter(historiesKeyRing());
+const encryptedEntries = entries.filter((e) => e.name.endsWith('-encrypted'));
 
 function loadHistory(file: string): unknown {
   return JSON.parse(fs.readFileSync(path.join(historiesDir, file), 'utf8'));
@@ -53,7 +60,7 @@ describe('recorded histories', () => {
   describe("replay clean against the current workflow code (the bundle the tests' workers run)", () => {
     let results: Map<string, Error | undefined>;
     beforeAll(async () => {
-      results = await replayAll({ workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') } });
+      results = await replayAll({ workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') }, dataConverter });
     });
 
     test.each(entries)('$name ($workflowId)', ({ workflowId }) => {
@@ -68,7 +75,7 @@ describe('recorded histories', () => {
       logger: new DefaultLogger('ERROR'),
     });
     const orderSagas = entries.filter((e) => e.workflowType === ORDER_SAGA);
-    const results = await replayAll({ workflowBundle: { code } }, orderSagas);
+    const results = await replayAll({ workflowBundle: { code }, dataConverter }, orderSagas);
 
     // Every history that got past priceOrder scheduled reserveCredit where the variant schedules reserveInventory.
     expect(orderSagas.length).toBeGreaterThanOrEqual(8);
@@ -80,7 +87,51 @@ describe('recorded histories', () => {
     // And the single-history API says so by throwing.
     const completed = orderSagas.find((e) => e.name === 'completed')!;
     await expect(
-      Worker.runReplayHistory({ workflowBundle: { code } }, loadHistory(completed.file), completed.workflowId),
+      Worker.runReplayHistory(
+        { workflowBundle: { code }, dataConverter },
+        loadHistory(completed.file),
+        completed.workflowId,
+      ),
     ).rejects.toThrow(DeterminismViolationError);
+  });
+
+  describe('histories recorded with encryption on', () => {
+    test('exist, and hold their input and failures only as ciphertext', () => {
+      expect(encryptedEntries.map((e) => e.name).sort()).toEqual([
+        'completed-encrypted',
+        'failed-at-process-payment-encrypted',
+      ]);
+      for (const { file } of encryptedEntries) {
+        const text = fs.readFileSync(path.join(historiesDir, file), 'utf8');
+        // the order's address and token as the recorder wrote them (failure *types* stay plain: docs/security.md)
+        expect(text).not.toMatch(/Dublin|Main Street|D01 F5P2|tok_/);
+        expect(text).toContain(Buffer.from('binary/encrypted').toString('base64'));
+        // workflow and activity summaries are payloads (userMetadata) and pass through the codec too
+        const events = (
+          JSON.parse(text) as { events: { userMetadata?: { summary?: { metadata: { encoding: string } } } }[] }
+        ).events;
+        const summaries = events.flatMap((e) => (e.userMetadata?.summary ? [e.userMetadata.summary] : []));
+        expect(summaries.length).toBeGreaterThan(3);
+        for (const summary of summaries) {
+          expect(Buffer.from(summary.metadata.encoding, 'base64').toString()).toBe('binary/encrypted');
+        }
+      }
+    });
+
+    test('without their key, replay fails: the workflow task fails (its failure encrypted like any other)', async () => {
+      const otherRing = { current: 'other', keys: new Map([['other', new Uint8Array(32)]]) };
+      const completed = encryptedEntries.find((e) => e.name === 'completed-encrypted')!;
+      const replay = Worker.runReplayHistory(
+        {
+          workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
+          dataConverter: sagaDataConverter(otherRing),
+        },
+        loadHistory(completed.file),
+        completed.workflowId,
+      );
+      // The codec's error names the key id (test/codec/aes-gcm-codec.test.ts); the worker logs it and fails the
+      // workflow task with it, encoded and encrypted under its own current key like every failure.
+      await expect(replay).rejects.toThrow(/workflow task failure.*Encoded failure/);
+    });
   });
 });

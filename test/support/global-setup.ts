@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { failureConverterPath } from '../../codec/data-converter';
 import { workflowsPath } from '../../workers/create-worker';
 
 /** Bundles the workflows once for every test file, instead of once per worker. */
@@ -9,7 +10,7 @@ export default async function globalSetup(): Promise<void> {
   if (missing.length > 0) {
     throw new Error(`${missing.join(' and ')} not set: run the tests with \`npm test\`, which starts the servers`);
   }
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietLogger });
   const dir = join(__dirname, '..', '..', '.data', 'test-bundle');
   mkdirSync(dir, { recursive: true });
   const codePath = join(dir, `workflow-bundle-${process.pid}.js`);

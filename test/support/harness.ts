@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import type { Db, MongoClient } from 'mongodb';
+import { dataConverterFromEnv } from '../../codec/data-converter';
 import { collections, connectMongo, type Collections } from '../../store/db';
 import { finalSagaStatuses, SagaStatus, type SagaState } from '../../common/saga-state';
 import { waitForSagaStatus } from '../../scripts/lib/wait';
@@ -45,7 +47,7 @@ export async function startHarness(name: string): Promise<Harness> {
   const db = mongo.db(dbName);
   const address = requireEnv('TEMPORAL_ADDRESS');
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: dataConverterFromEnv() });
   const hooks = new SagaHooks();
   const lane = await startTestWorker({ db, client }, { taskQueue, hooks });
   const api = await startTestApi({ db, client }, taskQueue);
@@ -141,4 +143,12 @@ export async function http(
     // not JSON: keep the text
   }
   return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** A payload of a fetched history, decrypted with the run's key ring and converted to its value. */
+export async function decodePayload(payload: temporal.api.common.v1.IPayload): Promise<unknown> {
+  let decoded = [payload];
+  for (const codec of [...(dataConverterFromEnv().payloadCodecs ?? [])].reverse())
+    decoded = await codec.decode(decoded);
+  return defaultPayloadConverter.fromPayload(decoded[0]!);
 }

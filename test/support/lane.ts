@@ -5,6 +5,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import type { FaultPlan } from '../../workers/interceptors/fault-injection';
 import { createApp } from '../../api/app';
+import { dataConverterFromEnv } from '../../codec/data-converter';
 import { createSagaWorker } from '../../workers/create-worker';
 import type { SagaHooks } from './saga-hooks';
 
@@ -48,6 +49,7 @@ export async function startTestWorker(
       db,
       servedCountries,
       temporal: client,
+      dataConverter: dataConverterFromEnv(),
       workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
       shutdownGraceSeconds: 2,
       faults,
@@ -75,8 +77,23 @@ export interface TestApi {
 }
 
 /** The real API on a free port of 127.0.0.1, starting sagas on `taskQueue`. */
-export async function startTestApi({ db, client }: LaneDeps, taskQueue: string): Promise<TestApi> {
-  const server = createApp({ temporal: client, db, taskQueue, bodyLimit: 100_000 }).listen(0, '127.0.0.1');
+/** The test dev server's Web UI origins (TEMPORAL_UI_URL, as 127.0.0.1 and as localhost), for the codec's CORS. */
+function uiOrigins(): string[] {
+  const ui = process.env.TEMPORAL_UI_URL;
+  if (!ui) return [];
+  const url = new URL(ui);
+  return [url.origin, `${url.protocol}//localhost:${url.port}`];
+}
+
+export async function startTestApi({ db, client }: LaneDeps, taskQueue: string, port = 0): Promise<TestApi> {
+  const server = createApp({
+    temporal: client,
+    db,
+    taskQueue,
+    bodyLimit: 100_000,
+    payloadCodecs: dataConverterFromEnv().payloadCodecs,
+    codecCorsOrigins: uiOrigins(),
+  }).listen(port, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

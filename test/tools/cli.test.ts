@@ -8,6 +8,7 @@
  * in the eventually consistent visibility store), each test declares the recipes it checks and fails unless it
  * ran them, and the last test compares those declarations, not what happened to run, with docs/cli.md.
  */
+import { dataConverterFromEnv } from '../../codec/data-converter';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -70,11 +71,14 @@ let workDir: string;
 async function run(name: string, values: Record<string, string> = {}): Promise<string> {
   const recipe = recipes.get(name);
   if (!recipe) throw new Error(`docs/cli.md has no recipe ${name}`);
-  const command = recipe.command.replace(/<([\w-]+)>/g, (placeholder, key: string) => {
-    const value = values[key];
-    if (value === undefined) throw new Error(`recipe ${name}: no value for ${placeholder}`);
-    return value;
-  });
+  const command = recipe.command
+    .replace(/<([\w-]+)>/g, (placeholder, key: string) => {
+      const value = values[key];
+      if (value === undefined) throw new Error(`recipe ${name}: no value for ${placeholder}`);
+      return value;
+    })
+    // the recipes name npm start's API; here the codec endpoint is the test API's
+    .replaceAll('http://localhost:3000/codec', `${h.baseUrl}/codec`);
   // The user's own CLI settings must not leak in: only the server the tests run against.
   const env: NodeJS.ProcessEnv = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_')),
@@ -221,7 +225,7 @@ describe('the CLI recipes of docs/cli.md, run with the real temporal binary', ()
       expect(history.events[0]?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
       await expect(
         Worker.runReplayHistory(
-          { workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') } },
+          { workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') }, dataConverter: dataConverterFromEnv() },
           history,
           compensated,
         ),

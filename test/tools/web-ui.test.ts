@@ -17,6 +17,7 @@ import { SagaStatus } from '../../common/saga-state';
 import { repoRoot } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed } from '../support/fixtures';
 import { http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { startTestApi, type TestApi } from '../support/lane';
 
 const artifacts = path.join(repoRoot, 'test-artifacts');
 let h: Harness;
@@ -26,6 +27,7 @@ let userDataDir: string;
 let uiUrl: string;
 let orderId: string;
 let customerId: string;
+let codecApi: TestApi | undefined;
 
 beforeAll(async () => {
   uiUrl = requireEnv('TEMPORAL_UI_URL');
@@ -35,6 +37,8 @@ beforeAll(async () => {
     stdio: ['ignore', 'pipe', 'inherit'],
   }).trim();
   h = await startHarness('webui');
+  // The dev server's UI decodes through the codec endpoint on CODEC_TEST_PORT (scripts/test.ts): the API serves it.
+  codecApi = await startTestApi({ db: h.db, client: h.client }, h.taskQueue, Number(requireEnv('CODEC_TEST_PORT')));
   await addVehicle(h, 10);
   const seeded = await seed(h);
   customerId = seeded.customerId;
@@ -66,6 +70,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await context?.close();
+  await codecApi?.stop();
   if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
   await h?.stop();
 });
@@ -127,6 +132,39 @@ describe('the Temporal Web UI shows our sagas', () => {
       await page.screenshot({ path: path.join(artifacts, 'web-ui-search-attributes.png'), fullPage: true });
     } catch (err) {
       await page.screenshot({ path: path.join(artifacts, 'web-ui-failure.png'), fullPage: true });
+      throw err;
+    }
+  });
+
+  test("the saga's input is readable through the codec endpoint, and only ciphertext without it", async () => {
+    const workflowUrl = `${uiUrl}/namespaces/default/workflows/${orderWorkflowId(orderId)}`;
+    try {
+      await page.goto(workflowUrl);
+      await see(orderWorkflowId(orderId), { exact: true });
+      // Input and result, decrypted by the API's /codec/decode (the UI calls it from the browser: CORS)
+      await see(/tok_declined/);
+      await see(/Dublin/);
+      await page.screenshot({ path: path.join(artifacts, 'web-ui-decoded.png'), fullPage: true });
+
+      // Without the codec endpoint (nothing answers there any more) the same page holds only ciphertext.
+      await codecApi!.stop();
+      codecApi = undefined;
+      const fresh = await context.newPage();
+      try {
+        await fresh.goto(workflowUrl);
+        await fresh.getByText(orderWorkflowId(orderId), { exact: true }).first().waitFor({ timeout: 30_000 });
+        await fresh
+          .getByText(/binary\/encrypted|YmluYXJ5L2VuY3J5cHRlZA/)
+          .first()
+          .waitFor({ timeout: 30_000 });
+        await fresh.screenshot({ path: path.join(artifacts, 'web-ui-encrypted.png'), fullPage: true });
+        const text = await fresh.locator('body').innerText();
+        expect(text).not.toMatch(/tok_declined|Dublin|Main Street/);
+      } finally {
+        await fresh.close();
+      }
+    } catch (err) {
+      await page.screenshot({ path: path.join(artifacts, 'web-ui-codec-failure.png'), fullPage: true });
       throw err;
     }
   });

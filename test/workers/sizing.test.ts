@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { dataConverterFromEnv, payloadKeyEnv } from '../../codec/data-converter';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
@@ -12,11 +13,11 @@ import { requireEnv, servedCountries } from '../support/lane';
 
 /** The worker options the environment `env` gives, the way the worker process reads them. */
 const optionsFromEnv = (env: Record<string, string>) =>
-  sizingOptions(workerOptionsFromConfig(loadServiceConfig(env)).sizing);
+  sizingOptions(workerOptionsFromConfig(loadServiceConfig({ PAYLOAD_ENCRYPTION: 'off', ...env })).sizing);
 
 describe('worker sizing', () => {
   test('unset variables give the documented defaults: 40 / 100 / 100 slots, 10 pollers per kind, cache left to the SDK', () => {
-    const c = loadConfig({});
+    const c = loadConfig({ PAYLOAD_ENCRYPTION: 'off' });
     expect(c.WORKER_WORKFLOW_TASK_SLOTS).toBeUndefined();
     // The values README's configuration table and docs/performance.md state (the SDK's own defaults).
     const o = optionsFromEnv({});
@@ -106,13 +107,13 @@ test('createSagaWorker hands the sizing to the SDK, and its defaults are what th
     /** The saga worker as the worker process builds it from the environment `env`. */
     const create = async (env: Record<string, string> = {}) => {
       const worker = await createSagaWorker({
-        ...workerOptionsFromConfig(loadServiceConfig(env)),
+        ...workerOptionsFromConfig(loadServiceConfig({ ...payloadKeyEnv(), ...env })),
         connection,
         namespace: 'default',
         taskQueue: `sizing-${Date.now()}`,
         db: mongo.db('sizing_test'),
         servedCountries,
-        temporal: new Client({ connection: clientConnection }),
+        temporal: new Client({ connection: clientConnection, dataConverter: dataConverterFromEnv() }),
         workflowBundle,
       });
       workers.push(worker);
