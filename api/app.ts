@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { collections } from '../store/db';
 import { admission, type AdmissionOptions } from './admission';
+import { authorize, type Authenticator } from './auth';
 import { DEFAULT_IDEMPOTENCY_RETENTION_MS } from './idempotency';
 import { errorHandler, notFoundHandler, requireJson } from './errors';
 import { methodNotAllowed, mountOperations, type Operation } from './operation';
@@ -19,6 +20,11 @@ export interface AppDeps {
   db: Db;
   taskQueue: string;
   bodyLimit: number;
+  /**
+   * Who may call what: every operation but the public ones needs a bearer credential with one of its roles
+   * (api/auth.ts). `'off'` lets every request through unauthenticated (API_AUTH=off): never in production.
+   */
+  auth: Authenticator | 'off';
   /** Aborted when the API shuts down: `/ready` answers 503 and event streams end. */
   shutdown?: AbortSignal;
   /** How often an event stream asks its saga for its state (default 300 ms). */
@@ -45,6 +51,7 @@ export function createApp({
   db,
   taskQueue,
   bodyLimit,
+  auth,
   shutdown = new AbortController().signal,
   eventsPollMs = 300,
   temporalCallMs = 5_000,
@@ -76,6 +83,13 @@ export function createApp({
   app.use(methodNotAllowed(operations));
   // Health, readiness and the document answer even when the API refuses new work.
   app.use(mountOperations(pick(operations, ...unguarded), handlers));
+  // Credential and role, from each operation's `roles`: before admission and body parsing, so a refused request
+  // starts and writes nothing.
+  if (auth !== 'off') {
+    for (const op of Object.values<Operation>(operations)) {
+      if (op.roles !== 'public') app[op.method](op.path, authorize(auth, op.roles));
+    }
+  }
   // Only the saga starts are counted, and before their body is read.
   const admitStart = admission(admissionOptions); // one count for every saga type
   for (const op of Object.values<Operation>(operations)) if (op.startsSaga) app[op.method](op.path, admitStart);

@@ -6,7 +6,9 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { Db, MongoClient } from 'mongodb';
 import { createApp } from '../api/app';
+import { apiKeyAuthenticator, type Authenticator } from '../api/auth';
 import { idempotencyKeys, purgeExpiredKeys } from '../api/idempotency';
+import { apiKeys } from '../store/api-keys';
 import { connectMongo } from '../store/db';
 import { createSagaWorker } from '../workers/create-worker';
 import type { ServiceConfig } from './config';
@@ -77,6 +79,12 @@ function periodicPurge(db: Db, retentionMs: number): { stop(): void } {
   return { stop: () => clearInterval(timer) };
 }
 
+/** The API's authentication from the configuration: API keys (MongoDB and API_KEYS), or off. */
+export function authenticatorFromConfig(config: ServiceConfig, db: Db): Authenticator | 'off' {
+  if (config.API_AUTH === 'off') return 'off';
+  return apiKeyAuthenticator({ keys: apiKeys(db), configured: config.API_KEYS });
+}
+
 /**
  * Connects to Temporal and MongoDB and listens. `stop()` stops accepting connections, ends event streams,
  * lets requests in flight finish, drains the embedded worker if there is one, then closes the clients.
@@ -96,6 +104,7 @@ export async function startApi(config: ServiceConfig): Promise<RunningApi> {
       db: connected.db,
       taskQueue: config.TASK_QUEUE,
       bodyLimit: config.BODY_LIMIT,
+      auth: authenticatorFromConfig(config, connected.db),
       shutdown: shutdown.signal,
       eagerStart: temporal.worker !== undefined,
       idempotencyRetentionMs: retentionMs,

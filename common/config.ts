@@ -1,5 +1,18 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './definitions';
+import { Role } from './roles';
+
+/** One API key given by the environment: `name:role+role:sha256hex` (the hash of the key, never the key). */
+const ConfiguredKey = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_.-]{1,64}:(reader|writer|operator)(\+(reader|writer|operator))*:[0-9a-f]{64}$/,
+    'each entry must be name:role[+role…]:sha256-hex (roles reader, writer, operator; `npm run api-key -- hash`)',
+  )
+  .transform((entry) => {
+    const [name, roles, hash] = entry.split(':') as [string, string, string];
+    return { name, roles: [...new Set(roles.split('+').map((r) => Role.parse(r)))], hash };
+  });
 
 /** An optional whole number in [min, max], e.g. a worker slot count. */
 function workerCount(min: number, max: number) {
@@ -60,6 +73,25 @@ const schema = z.object({
     .transform(Number)
     .pipe(z.number().min(1024, 'must be at least 1024 bytes').max(10_000_000, 'must be at most 10000000 bytes'))
     .default(100_000),
+  /**
+   * `on` (the default): every operation but health, readiness and the document needs a bearer credential with the
+   * role the operation names (docs/api.md, Authentication). `off`: nothing is checked, logged as a warning at start.
+   */
+  API_AUTH: z.enum(['on', 'off'], 'must be on or off').default('on'),
+  /**
+   * API keys beside those stored in MongoDB (`npm run api-key`), comma separated, each `name:role+role:sha256hex`:
+   * hashes only, so that no key sits in the environment, a process listing or a deployment manifest.
+   */
+  API_KEYS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(ConfiguredKey))
+    .default([]),
   /** Hours an `Idempotency-Key` is remembered; after that the key counts as new and its record is deleted. */
   IDEMPOTENCY_KEY_RETENTION_HOURS: z
     .string()

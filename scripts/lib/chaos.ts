@@ -16,6 +16,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { connectMongo } from '../../store/db';
 import { createApp } from '../../api/app';
+import { localCredential } from './credential';
 import { getStateQuery } from '../../common/definitions';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
@@ -130,7 +131,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const { client: mongo, db } = await connectMongo(options.mongoUri, options.dbName);
   const connection = await Connection.connect({ address: options.temporalAddress });
   const temporal = new Client({ connection });
-  const app = createApp({ temporal, db, taskQueue: options.taskQueue, bodyLimit: 100_000 });
+  const credential = localCredential('chaos');
+  const app = createApp({
+    temporal,
+    db,
+    taskQueue: options.taskQueue,
+    bodyLimit: 100_000,
+    auth: credential.authenticator,
+  });
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -141,7 +149,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       try {
         const res = await fetch(`${baseUrl}${pathname}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...headers },
+          headers: { 'content-type': 'application/json', ...credential.headers, ...headers },
           body: JSON.stringify(body),
         });
         await res.arrayBuffer();

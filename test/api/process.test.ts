@@ -4,7 +4,7 @@ import { orderWorkflowId, type OrderState } from '../../common/order';
 import { idempotencyKeys } from '../../api/idempotency';
 import { repoRoot } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
-import { startHarness, waitForSaga, type Harness } from '../support/harness';
+import { authHeaders, startHarness, waitForSaga, type Harness } from '../support/harness';
 import { startTestWorker, type TestWorker } from '../support/lane';
 import { killIfRunning, processEnv, readEvents, startProcess, tsx } from './support';
 
@@ -91,7 +91,7 @@ describe('SIGTERM', () => {
       h.hooks.hold(orderWorkflowId(order.orderId), 'processPayment', { maxHoldMs: 6_000 });
       const started = await fetch(`${base}/orders`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...authHeaders() },
         body: JSON.stringify(order),
       });
       expect(started.status).toBe(202);
@@ -110,7 +110,11 @@ describe('SIGTERM', () => {
             port,
             method: 'POST',
             path: '/customers',
-            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+            headers: {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+              ...authHeaders(),
+            },
           },
           (res) => {
             res.resume();
@@ -159,7 +163,7 @@ describe('SIGTERM', () => {
       for (const order of orders) {
         const res = await fetch(`${h.baseUrl}/orders`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...authHeaders() },
           body: JSON.stringify(order),
         });
         expect(res.status).toBe(202);

@@ -3,8 +3,8 @@ import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { openApiDocument } from '../../api/openapi';
 import { repoRoot } from '../../scripts/lib/servers';
-import type { Harness } from '../support/harness';
-import { requireEnv } from '../support/lane';
+import { authHeaders, type Harness } from '../support/harness';
+import { requireEnv, testApiKeysEntry } from '../support/lane';
 
 export interface SseEvent {
   event: string;
@@ -17,7 +17,7 @@ export async function readEvents(
   url: string,
   { signal, onEvent }: { signal?: AbortSignal; onEvent?: (e: SseEvent) => void } = {},
 ): Promise<{ status: number; headers: Headers; events: SseEvent[]; body?: unknown }> {
-  const res = await fetch(url, { signal });
+  const res = await fetch(url, { signal, headers: authHeaders() });
   if (res.headers.get('content-type')?.startsWith('text/event-stream') !== true) {
     return { status: res.status, headers: res.headers, events: [], body: await res.json() };
   }
@@ -153,6 +153,7 @@ export function processEnv(h: Harness, extra: Record<string, string> = {}): Node
     TASK_QUEUE: h.taskQueue,
     HOST: '127.0.0.1',
     PORT: '0',
+    API_KEYS: testApiKeysEntry(),
     ...extra,
   };
 }

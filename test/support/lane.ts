@@ -5,6 +5,9 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import type { FaultPlan } from '../../workers/interceptors/fault-injection';
 import { createApp } from '../../api/app';
+import { apiKeyAuthenticator, type Authenticator, type ConfiguredKey } from '../../api/auth';
+import { allRoles, type Role } from '../../common/roles';
+import { apiKeys, createApiKey, hashApiKey } from '../../store/api-keys';
 import { createSagaWorker } from '../../workers/create-worker';
 import type { SagaHooks } from './saga-hooks';
 
@@ -68,19 +71,49 @@ export async function startTestWorker(
   }
 }
 
+/**
+ * The all-roles key of this test run (made by global-setup.ts), which every test API accepts and `http()` sends
+ * unless told otherwise; as an API_KEYS entry for the API processes tests start (`testApiKeysEntry`).
+ */
+export const testApiKey = (): string => requireEnv('TEST_API_KEY');
+const testKey = (): ConfiguredKey => ({ name: 'test', roles: allRoles, hash: hashApiKey(testApiKey()) });
+export const testApiKeysEntry = (): string => `test:${allRoles.join('+')}:${hashApiKey(testApiKey())}`;
+
+/** What a test API accepts: the run's all-roles key, and the keys stored in `db` (`createTestKeys`). */
+export function testAuthenticator(db?: Db): Authenticator {
+  return apiKeyAuthenticator({ configured: [testKey()], ...(db ? { keys: apiKeys(db) } : {}) });
+}
+
+/** One key per role, and one with every role, stored (hashed) in `db`'s `apiKeys` like `npm run api-key` does. */
+export type TestKeys = Record<Role | 'all', string>;
+export async function createTestKeys(db: Db): Promise<TestKeys> {
+  const keys = apiKeys(db);
+  const one = async (name: string, roles: readonly Role[]) => (await createApiKey(keys, { name, roles })).key;
+  return {
+    reader: await one('test-reader', ['reader']),
+    writer: await one('test-writer', ['writer']),
+    operator: await one('test-operator', ['operator']),
+    all: await one('test-all', allRoles),
+  };
+}
+
 export interface TestApi {
   baseUrl: string;
   server: Server;
+  keys: TestKeys;
   stop(): Promise<void>;
 }
 
-/** The real API on a free port of 127.0.0.1, starting sagas on `taskQueue`. */
+/** The real API on a free port of 127.0.0.1, starting sagas on `taskQueue`, with keys per role in `db`. */
 export async function startTestApi({ db, client }: LaneDeps, taskQueue: string): Promise<TestApi> {
-  const server = createApp({ temporal: client, db, taskQueue, bodyLimit: 100_000 }).listen(0, '127.0.0.1');
+  const keys = await createTestKeys(db);
+  const auth = testAuthenticator(db);
+  const server = createApp({ temporal: client, db, taskQueue, bodyLimit: 100_000, auth }).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     server,
+    keys,
     async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
