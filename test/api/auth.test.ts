@@ -4,7 +4,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import express from 'express';
 import { apiKeyAuthenticator, authorize } from '../../api/auth';
 import { errorHandler } from '../../api/errors';
-import type { Operation } from '../../api/operation';
+import { openApiPath, type Operation } from '../../api/operation';
 import { operations } from '../../api/operations';
 import { orderWorkflowId } from '../../common/order';
 import { allRoles, type Role } from '../../common/roles';
@@ -12,9 +12,12 @@ import { transportWorkflowId } from '../../common/transport';
 import { apiKeys, createApiKey, hashApiKey, revokeApiKey } from '../../store/api-keys';
 import { orderBody, seed, unique, type Seeded } from '../support/fixtures';
 import { http, startHarness, type Harness } from '../support/harness';
+import { ContractChecker } from './support';
 
 let h: Harness;
 let s: Seeded;
+/** Every 401 and 403 below is checked against the document the API serves (status, headers, problem+json body). */
+const contract = new ContractChecker();
 
 beforeAll(async () => {
   h = await startHarness('auth');
@@ -86,6 +89,7 @@ describe.each(guarded)('%s', (id, op) => {
     const before = await counts();
     const res = await http(h.baseUrl, op.method.toUpperCase(), url, body, { authorization: '', ...headers });
     expect(res.status).toBe(401);
+    contract.check(op.method, openApiPath(op.path), res);
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer\b/);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 401, type: 'urn:problem:unauthorized' });
@@ -102,6 +106,7 @@ describe.each(guarded)('%s', (id, op) => {
     const method = op.method.toUpperCase();
     const refused = await http(h.baseUrl, method, url, body, { authorization: `Bearer ${h.keys[missing]}` });
     expect(refused.status).toBe(403);
+    contract.check(op.method, openApiPath(op.path), refused);
     expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(refused.body).toMatchObject({ status: 403, type: 'urn:problem:forbidden' });
     expect(await counts()).toEqual(before);
@@ -114,6 +119,27 @@ describe.each(guarded)('%s', (id, op) => {
     });
     expect([401, 403]).not.toContain(allowed.status);
   });
+});
+
+test('the document declares both bearer schemes, and for each guarded operation its security, 401 and 403', () => {
+  const doc = contract.doc as unknown as {
+    components: { securitySchemes: Record<string, { type: string; scheme: string; bearerFormat?: string }> };
+    paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, unknown> }>>;
+  };
+  expect(doc.components.securitySchemes).toMatchObject({
+    apiKey: { type: 'http', scheme: 'bearer' },
+    jwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+  });
+  for (const [id, op] of Object.entries(operations as Record<string, Operation>)) {
+    const documented = doc.paths[openApiPath(op.path)]![op.method]!;
+    if (publicOperations.includes(id)) {
+      expect([id, documented.security]).toEqual([id, []]);
+      expect(Object.keys(documented.responses)).not.toContain('401');
+    } else {
+      expect([id, documented.security]).toEqual([id, [{ apiKey: [] }, { jwt: [] }]]);
+      expect(Object.keys(documented.responses)).toEqual(expect.arrayContaining(['401', '403']));
+    }
+  }
 });
 
 test.each(publicOperations)('%s needs no credential', async (id) => {
