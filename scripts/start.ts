@@ -8,6 +8,10 @@
  *   (`node --import tsx`: one process each, so SIGTERM reaches the program itself). With API_EMBEDDED_WORKER=true
  *   the API runs the worker itself and no worker process is started.
  *
+ * - Authentication: on first start a development key with every role is written to .data/dev-api-key (mode 0600)
+ *   and the API accepts it (its hash is added to API_KEYS); `-H "Authorization: Bearer $(cat .data/dev-api-key)"`.
+ *   Not with API_AUTH=off.
+ *
  * Ctrl-C / SIGTERM stops the API, then the worker, then the servers; a second one (a second or more later) kills
  * everything at once. If a child exits on its own, everything is stopped and the exit code is 1.
  * Data survives restarts. Server logs: .data/logs/temporal.log, .data/logs/ferretdb.log.
@@ -25,6 +29,7 @@ import {
   tools,
   type ManagedProcess,
 } from './lib/servers';
+import { devApiKey } from './lib/dev-api-key';
 
 const log = (message: string) => process.stderr.write(`start: ${message}\n`);
 
@@ -44,6 +49,7 @@ function graceSeconds(name: string): number {
 
 const dataRoot = path.join(repoRoot, '.data');
 const logDir = path.join(dataRoot, 'logs');
+const devKeyFile = path.join(dataRoot, 'dev-api-key');
 
 let shutdownRequested: (() => void) | undefined;
 let signalled = false;
@@ -95,6 +101,13 @@ async function main(): Promise<number> {
   env[ENV.mongodbDb] = process.env[ENV.mongodbDb] || 'sagas';
   if (temporalUiUrl) env[ENV.temporalUiUrl] = temporalUiUrl;
   env[ENV.temporalCli] = tools.temporal;
+  const authOff = process.env.API_AUTH === 'off';
+  if (!authOff) {
+    const dev = devApiKey(devKeyFile);
+    if (dev.created)
+      log(`created a development API key with every role: ${path.relative(repoRoot, devKeyFile)} (0600)`);
+    env.API_KEYS = [process.env.API_KEYS, dev.entry].filter(Boolean).join(',');
+  }
 
   // --- our processes ---
   // API_EMBEDDED_WORKER=true: the API runs the worker itself (and starts sagas eagerly); no worker process.
@@ -129,6 +142,11 @@ async function main(): Promise<number> {
   log(`  Temporal Web UI      ${temporalUiUrl ?? '(unknown: set TEMPORAL_UI_URL)'}`);
   log(`  Temporal gRPC        ${temporalAddress}`);
   log(`  MongoDB              ${mongodbUri} (database ${env[ENV.mongodbDb]})`);
+  log(
+    authOff
+      ? '  API authentication   OFF (API_AUTH=off)'
+      : `  API key              ${path.relative(repoRoot, devKeyFile)}: curl -H "Authorization: Bearer $(cat ${path.relative(repoRoot, devKeyFile)})" …`,
+  );
   log('Ctrl-C to stop');
 
   // --- wait for a signal or for a child to exit ---
