@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { Db, MongoClient } from 'mongodb';
 import { createApp } from '../api/app';
-import { apiKeyAuthenticator, type Authenticator } from '../api/auth';
+import { anyAuthenticator, apiKeyAuthenticator, jwtAuthenticator, type Authenticator } from '../api/auth';
 import { idempotencyKeys, purgeExpiredKeys } from '../api/idempotency';
 import { apiKeys } from '../store/api-keys';
 import { connectMongo } from '../store/db';
@@ -79,10 +79,16 @@ function periodicPurge(db: Db, retentionMs: number): { stop(): void } {
   return { stop: () => clearInterval(timer) };
 }
 
-/** The API's authentication from the configuration: API keys (MongoDB and API_KEYS), or off. */
+/** The API's authentication from the configuration: API keys (MongoDB and API_KEYS), JWTs if configured; or off. */
 export function authenticatorFromConfig(config: ServiceConfig, db: Db): Authenticator | 'off' {
   if (config.API_AUTH === 'off') return 'off';
-  return apiKeyAuthenticator({ keys: apiKeys(db), configured: config.API_KEYS });
+  const keys = apiKeyAuthenticator({ keys: apiKeys(db), configured: config.API_KEYS });
+  const { API_JWT_JWKS_URL: jwksUrl, API_JWT_ISSUER: issuer, API_JWT_AUDIENCE: audience } = config;
+  if (!jwksUrl || !issuer || !audience) return keys;
+  return anyAuthenticator(
+    jwtAuthenticator({ jwksUrl, issuer, audience, rolesClaim: config.API_JWT_ROLES_CLAIM }),
+    keys,
+  );
 }
 
 /**

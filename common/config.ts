@@ -92,6 +92,14 @@ const schema = z.object({
     )
     .pipe(z.array(ConfiguredKey))
     .default([]),
+  /**
+   * JWTs from an identity provider, beside API keys: its JWKS URL (its public signing keys), the `iss` and `aud`
+   * the tokens must carry, and the claim that lists the roles. Set the first three together, or none.
+   */
+  API_JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  API_JWT_ISSUER: z.string().min(1).optional(),
+  API_JWT_AUDIENCE: z.string().min(1).optional(),
+  API_JWT_ROLES_CLAIM: z.string().min(1).default('roles'),
   /** Hours an `Idempotency-Key` is remembered; after that the key counts as new and its record is deleted. */
   IDEMPOTENCY_KEY_RETENTION_HOURS: z
     .string()
@@ -158,6 +166,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  const jwt = ['API_JWT_JWKS_URL', 'API_JWT_ISSUER', 'API_JWT_AUDIENCE'] as const;
+  const unset = jwt.filter((name) => parsed.data[name] === undefined);
+  if (unset.length > 0 && unset.length < jwt.length) {
+    throw new ConfigError(`Invalid configuration: ${unset.join(', ')}: must be set with ${jwt.join(', ')}`);
   }
   return parsed.data;
 }

@@ -35,6 +35,10 @@ describe('configuration', () => {
     ['API_EMBEDDED_WORKER', 'yes'],
     ['IDEMPOTENCY_KEY_RETENTION_HOURS', '0'],
     ['SAGA_FAULTS', 'releaseCredit:explode=1'],
+    ['API_AUTH', 'maybe'],
+    ['API_KEYS', 'ci:reader:not-a-hash'],
+    ['API_KEYS', `ci:admin:${'0'.repeat(64)}`],
+    ['API_JWT_JWKS_URL', 'https://idp.example/jwks.json'],
   ])('%s=%s stops the API at start with exit code 1 and a message naming the variable', (name, value) => {
     const result = spawnSync(tsx, ['bootstrap/api-main.ts'], {
       cwd: repoRoot,
