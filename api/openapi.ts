@@ -44,6 +44,15 @@ function guardedResponses(roles: readonly string[]): Record<number, ResponseSpec
       }),
     },
     403: { description: `The credential has none of the roles ${roles.join(', ')}; nothing was done` },
+    429: {
+      description:
+        'This credential made more than API_RATE_LIMIT requests in API_RATE_LIMIT_WINDOW_SECONDS; nothing was done. ' +
+        'Every answer carries the IETF draft-8 `RateLimit` and `RateLimit-Policy` headers',
+      headers: RetryAfter.extend({
+        RateLimit: z.string().meta({ description: 'What is left: `"<policy>"; r=<remaining>; t=<seconds to reset>`' }),
+        'RateLimit-Policy': z.string().meta({ description: 'The limit: `"<policy>"; q=<requests>; w=<seconds>`' }),
+      }),
+    },
   };
 }
 

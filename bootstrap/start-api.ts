@@ -111,6 +111,7 @@ export async function startApi(config: ServiceConfig): Promise<RunningApi> {
       taskQueue: config.TASK_QUEUE,
       bodyLimit: config.BODY_LIMIT,
       auth: authenticatorFromConfig(config, connected.db),
+      rateLimit: { limit: config.API_RATE_LIMIT, windowSeconds: config.API_RATE_LIMIT_WINDOW_SECONDS },
       shutdown: shutdown.signal,
       eagerStart: temporal.worker !== undefined,
       idempotencyRetentionMs: retentionMs,

@@ -100,6 +100,19 @@ const schema = z.object({
   API_JWT_ISSUER: z.string().min(1).optional(),
   API_JWT_AUDIENCE: z.string().min(1).optional(),
   API_JWT_ROLES_CLAIM: z.string().min(1).default('roles'),
+  /** Requests one credential may make per API_RATE_LIMIT_WINDOW_SECONDS before the API answers 429. */
+  API_RATE_LIMIT: z
+    .string()
+    .regex(/^\d{1,7}$/, 'must be a whole number of requests from 1 to 1000000')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000'))
+    .default(600),
+  API_RATE_LIMIT_WINDOW_SECONDS: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a whole number of seconds from 1 to 86400')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1 second').max(86_400, 'must be at most 86400 seconds'))
+    .default(60),
   /** Hours an `Idempotency-Key` is remembered; after that the key counts as new and its record is deleted. */
   IDEMPOTENCY_KEY_RETENTION_HOURS: z
     .string()

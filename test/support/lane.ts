@@ -108,7 +108,12 @@ export interface TestApi {
 export async function startTestApi({ db, client }: LaneDeps, taskQueue: string): Promise<TestApi> {
   const keys = await createTestKeys(db);
   const auth = testAuthenticator(db);
-  const server = createApp({ temporal: client, db, taskQueue, bodyLimit: 100_000, auth }).listen(0, '127.0.0.1');
+  // A limit no test reaches (schemathesis sends thousands of requests a minute); abuse.test.ts tests the limit.
+  const rateLimit = { limit: 1_000_000, windowSeconds: 60 };
+  const server = createApp({ temporal: client, db, taskQueue, bodyLimit: 100_000, auth, rateLimit }).listen(
+    0,
+    '127.0.0.1',
+  );
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
