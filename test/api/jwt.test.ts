@@ -57,7 +57,7 @@ async function token(
     .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
     .setIssuer(iss as string)
     .setAudience(aud as string)
-    .setSubject((claims.sub) ?? 'alice@example.com')
+    .setSubject(claims.sub ?? 'alice@example.com')
     .setIssuedAt()
     .setExpirationTime(expires as string)
     .sign(key as KeyLike);
