@@ -170,6 +170,7 @@ export async function recordHistories(
       taskQueue: recorderTaskQueue,
       bodyLimit: 100_000,
       auth: credential.authenticator,
+      rateLimit: 'off', // its own API, driven by the recorder alone
     });
     const server: Server = app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));

@@ -39,6 +39,8 @@ describe('configuration', () => {
     ['API_KEYS', 'ci:reader:not-a-hash'],
     ['API_KEYS', `ci:admin:${'0'.repeat(64)}`],
     ['API_JWT_JWKS_URL', 'https://idp.example/jwks.json'],
+    ['API_RATE_LIMIT', '0'],
+    ['API_RATE_LIMIT_WINDOW_SECONDS', 'a minute'],
   ])('%s=%s stops the API at start with exit code 1 and a message naming the variable', (name, value) => {
     const result = spawnSync(tsx, ['bootstrap/api-main.ts'], {
       cwd: repoRoot,
@@ -49,6 +51,25 @@ describe('configuration', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`Invalid configuration: .*${name}\\b`));
     expect(result.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+  });
+});
+
+describe('authentication', () => {
+  test('is on by default; API_AUTH=off lets requests through without a credential and warns at start', async () => {
+    for (const off of [false, true]) {
+      const api = startProcess('bootstrap/api-main.ts', /listening on http:\/\/127\.0\.0\.1:(\d+)/, {
+        ...childEnv(off ? { API_AUTH: 'off' } : {}),
+      });
+      try {
+        const base = `http://127.0.0.1:${(await api.started)[1]}`;
+        const res = await fetch(`${base}/customers/${unique('nobody')}`);
+        expect([off, res.status]).toEqual([off, off ? 404 : 401]);
+        expect(api.output().includes('WARNING: API_AUTH=off')).toBe(off);
+      } finally {
+        api.child.kill('SIGTERM');
+        await api.exited;
+      }
+    }
   });
 });
 
