@@ -1,9 +1,12 @@
 import express, { type Express } from 'express';
+import helmet from 'helmet';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { collections } from '../store/db';
 import { admission, type AdmissionOptions } from './admission';
+import { authorize, type Authenticator } from './auth';
+import { DEFAULT_RATE_LIMIT, rateLimitPerCredential, type RateLimitOptions } from './rate-limit';
 import { DEFAULT_IDEMPOTENCY_RETENTION_MS } from './idempotency';
 import { errorHandler, notFoundHandler, requireJson } from './errors';
 import { methodNotAllowed, mountOperations, type Operation } from './operation';
@@ -21,6 +24,13 @@ export interface AppDeps {
   db: Db;
   taskQueue: string;
   bodyLimit: number;
+  /**
+   * Who may call what: every operation but the public ones needs a bearer credential with one of its roles
+   * (api/auth.ts). `'off'` lets every request through unauthenticated (API_AUTH=off): never in production.
+   */
+  auth: Authenticator | 'off';
+  /** Requests per credential and window beyond which the API answers 429 (default 600 a minute); `'off'`: none. */
+  rateLimit?: RateLimitOptions | 'off';
   /** Aborted when the API shuts down: `/ready` answers 503 and event streams end. */
   shutdown?: AbortSignal;
   /** How often an event stream asks its saga for its state (default 300 ms). */
@@ -51,6 +61,8 @@ export function createApp({
   db,
   taskQueue,
   bodyLimit,
+  auth,
+  rateLimit = DEFAULT_RATE_LIMIT,
   shutdown = new AbortController().signal,
   eventsPollMs = 300,
   temporalCallMs = 5_000,
@@ -62,6 +74,10 @@ export function createApp({
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Security headers on every answer (CSP, nosniff, frame-ancestors, HSTS, CORP…). No CORS: no Access-Control-*
+  // header is ever sent, so browsers on other origins cannot read the API. Without upgrade-insecure-requests, so
+  // that Swagger UI still loads its scripts over plain http on localhost.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.set('query parser', 'simple'); // no nested objects from query strings
   const handlers: Handlers = {
     ...healthHandlers({ temporal, db, shutdown }),
@@ -87,6 +103,14 @@ export function createApp({
   app.use(methodNotAllowed(operations));
   // Health, readiness and the document answer even when the API refuses new work.
   app.use(mountOperations(pick(operations, ...unguarded), handlers));
+  // Credential and role, from each operation's `roles`, then the rate limit of that credential: before admission
+  // and body parsing, so a refused request starts and writes nothing.
+  const limit = rateLimit === 'off' ? undefined : rateLimitPerCredential(rateLimit); // one count for every operation
+  for (const op of Object.values<Operation>(operations)) {
+    if (op.roles === 'public') continue;
+    if (auth !== 'off') app[op.method](op.path, authorize(auth, op.roles));
+    if (limit) app[op.method](op.path, limit);
+  }
   // Only the saga starts are counted, and before their body is read.
   const admitStart = admission(admissionOptions); // one count for every saga type
   for (const op of Object.values<Operation>(operations)) if (op.startsSaga) app[op.method](op.path, admitStart);

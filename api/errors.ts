@@ -20,6 +20,8 @@ interface ProblemExtra {
   allow?: string[];
   /** Dependency checks, for /ready. */
   checks?: Record<string, 'ok' | 'unavailable'>;
+  /** For 401: the `WWW-Authenticate` challenge. */
+  challenge?: string;
 }
 
 /**
@@ -39,6 +41,14 @@ export class AppError extends Error {
 
   static badRequest(detail: string, errors?: FieldError[]): AppError {
     return new AppError(400, 'Invalid request', detail, errors ? { errors } : {});
+  }
+  /** 401 with `WWW-Authenticate: Bearer` (RFC 6750; `error="invalid_token"` when a credential was sent). */
+  static unauthorized(detail: string, invalidToken = false): AppError {
+    const challenge = invalidToken ? 'Bearer realm="sagas", error="invalid_token"' : 'Bearer realm="sagas"';
+    return new AppError(401, 'Unauthorized', detail, { challenge });
+  }
+  static forbidden(detail: string): AppError {
+    return new AppError(403, 'Forbidden', detail);
   }
   static notFound(detail: string): AppError {
     return new AppError(404, 'Not found', detail);
@@ -62,6 +72,8 @@ export class AppError extends Error {
 
 const problemTypes: Record<number, string> = {
   400: 'invalid-request',
+  401: 'unauthorized',
+  403: 'forbidden',
   404: 'not-found',
   405: 'method-not-allowed',
   409: 'conflict',
@@ -158,7 +170,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     res.end();
     return;
   }
-  const { retryAfterSeconds, allow, errors, checks } = problem.extra;
+  const { retryAfterSeconds, allow, errors, checks, challenge } = problem.extra;
+  if (challenge) res.setHeader('WWW-Authenticate', challenge);
   if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
   if (allow) res.setHeader('Allow', allow.join(', '));
   res

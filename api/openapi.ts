@@ -14,6 +14,48 @@ const RetryAfter = z.object({
 
 const ProblemComponent = Problem.meta({ id: 'Problem' });
 
+/** The two kinds of bearer credential (docs/api.md, Authentication); either one satisfies an operation. */
+const securitySchemes = {
+  apiKey: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key (`sk_…`, from `npm run api-key -- create` or API_KEYS): `Authorization: Bearer <key>`',
+  },
+  jwt: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'A JWT from the identity provider (API_JWT_JWKS_URL, API_JWT_ISSUER, API_JWT_AUDIENCE), its roles in the ' +
+      'API_JWT_ROLES_CLAIM claim',
+  },
+} as const;
+
+/** What every operation that needs a credential may also answer, whatever its own responses. */
+function guardedResponses(roles: readonly string[]): Record<number, ResponseSpec> {
+  return {
+    401: {
+      description: 'No credential, or one that is unknown, revoked or expired; nothing was done',
+      headers: z.object({
+        'WWW-Authenticate': z
+          .string()
+          .regex(/^Bearer\b/)
+          .meta({ description: 'The challenge: `Bearer realm="sagas"`' }),
+      }),
+    },
+    403: { description: `The credential has none of the roles ${roles.join(', ')}; nothing was done` },
+    429: {
+      description:
+        'This credential made more than API_RATE_LIMIT requests in API_RATE_LIMIT_WINDOW_SECONDS; nothing was done. ' +
+        'Every answer carries the IETF draft-8 `RateLimit` and `RateLimit-Policy` headers',
+      headers: RetryAfter.extend({
+        RateLimit: z.string().meta({ description: 'What is left: `"<policy>"; r=<remaining>; t=<seconds to reset>`' }),
+        'RateLimit-Policy': z.string().meta({ description: 'The limit: `"<policy>"; q=<requests>; w=<seconds>`' }),
+      }),
+    },
+  };
+}
+
 function response(status: number, spec: ResponseSpec) {
   const isProblem = status >= 400;
   const contentType = spec.contentType ?? (isProblem ? 'application/problem+json' : 'application/json');
@@ -29,12 +71,17 @@ function response(status: number, spec: ResponseSpec) {
 
 function operation(operationId: string, op: Operation): ZodOpenApiOperationObject {
   const { params, query, headers, body, bodyOptional } = op.request;
+  const isPublic = op.roles === 'public';
+  const roles = op.roles === 'public' ? [] : [...op.roles];
+  const responses = isPublic ? op.responses : { ...op.responses, ...guardedResponses(roles) };
+  const needs = isPublic ? 'Public: no credential needed.' : `Needs the role ${roles.join(' or ')}.`;
   return {
     operationId,
     summary: op.summary,
-    ...(op.description ? { description: op.description } : {}),
+    description: op.description ? `${op.description}\n\n${needs}` : needs,
     tags: [op.tag],
-    ...(op.roles ? { 'x-roles': [...op.roles] } : {}),
+    security: isPublic ? [] : [{ apiKey: [] }, { jwt: [] }],
+    'x-roles': roles,
     ...(params || query || headers
       ? {
           requestParams: {
@@ -46,7 +93,7 @@ function operation(operationId: string, op: Operation): ZodOpenApiOperationObjec
       : {}),
     ...(body ? { requestBody: { required: !bodyOptional, content: { 'application/json': { schema: body } } } } : {}),
     responses: Object.fromEntries(
-      Object.entries(op.responses).map(([status, spec]) => [status, response(Number(status), spec)]),
+      Object.entries(responses).map(([status, spec]) => [status, response(Number(status), spec)]),
     ),
   };
 }
@@ -63,7 +110,10 @@ export function openApiDocument(table: Record<string, Operation> = operations): 
       title: 'Durable sagas API',
       version: '0.1.0',
       description:
-        'Order sagas on Temporal with participants in MongoDB. Every error is application/problem+json (RFC 9457).',
+        'Order sagas on Temporal with participants in MongoDB. Every error is application/problem+json (RFC 9457). ' +
+        'Every operation but health, readiness and this document needs a bearer credential (an API key or a JWT) ' +
+        'with one of the roles it names: `reader` (reads), `writer` (participant data, saga starts) or ' +
+        '`operator` (cancel, retry-compensation, approve, reject).',
     },
     tags: [
       { name: 'orders', description: 'Order sagas' },
@@ -77,5 +127,6 @@ export function openApiDocument(table: Record<string, Operation> = operations): 
       { name: 'codec', description: "Temporal's codec server protocol: payloads encrypted at rest (docs/security.md)" },
     ],
     paths,
+    components: { securitySchemes },
   }) as unknown as Record<string, unknown>;
 }

@@ -1,5 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
+import type { Role } from '../common/roles';
 import { AppError } from './errors';
 import { parse } from './validation';
 
@@ -15,8 +16,12 @@ export interface Operation {
   summary: string;
   description?: string;
   tag: string;
-  /** Who may call it; the security layer reads it (none enforced yet). */
-  roles?: readonly string[];
+  /**
+   * Who may call it: a credential with any one of these roles (`authorize` in api/auth.ts reads them here), or
+   * `'public'` for the few operations anyone may call (health, readiness, the document). Required, so that a new
+   * operation cannot be left open by forgetting it.
+   */
+  roles: 'public' | readonly Role[];
   /** It starts a saga: admission control counts it (503 + Retry-After beyond the limit), before its body is read. */
   startsSaga?: boolean;
   request: {

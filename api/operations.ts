@@ -108,6 +108,7 @@ export const operations = {
     path: '/customers',
     summary: 'Create a customer with a credit limit',
     tag: 'participants',
+    roles: ['writer'],
     request: { body: CreateCustomer },
     responses: {
       201: created(Customer, 'customer', linksTo('id', 'id', 'getCustomer', 'getCustomerLoyalty')),
@@ -119,6 +120,7 @@ export const operations = {
     path: '/customers/:id',
     summary: 'Read a customer and its available credit',
     tag: 'participants',
+    roles: ['reader'],
     request: { params: IdParam },
     responses: { 200: { description: 'The customer', schema: Customer }, ...pick(400, 404, 503) },
   },
@@ -127,6 +129,7 @@ export const operations = {
     path: '/products',
     summary: 'Create a product with a price and stock',
     tag: 'participants',
+    roles: ['writer'],
     request: { body: CreateProduct },
     responses: {
       201: created(Product, 'product', linksTo('sku', 'sku', 'getProduct')),
@@ -138,6 +141,7 @@ export const operations = {
     path: '/products/:sku',
     summary: 'Read a product and its stock',
     tag: 'participants',
+    roles: ['reader'],
     request: { params: SkuParam },
     responses: { 200: { description: 'The product', schema: Product }, ...pick(400, 404, 503) },
   },
@@ -146,6 +150,7 @@ export const operations = {
     path: '/vehicles',
     summary: 'Create a delivery vehicle with a daily capacity',
     tag: 'participants',
+    roles: ['writer'],
     request: { body: CreateVehicle },
     responses: {
       201: created(Vehicle, 'vehicle', linksTo('id', 'id', 'getVehicle')),
@@ -157,6 +162,7 @@ export const operations = {
     path: '/vehicles/:id',
     summary: 'Read a vehicle',
     tag: 'participants',
+    roles: ['reader'],
     request: { params: IdParam },
     responses: { 200: { description: 'The vehicle', schema: Vehicle }, ...pick(400, 404, 503) },
   },
@@ -171,6 +177,7 @@ export const operations = {
       'recorded (not even the Idempotency-Key). With an `Idempotency-Key`, a retry with the same body answers ' +
       'the first answer again (header `Idempotent-Replayed: true`) without starting anything.',
     tag: 'orders',
+    roles: ['writer'],
     request: { headers: IdempotencyHeaders, body: CreateOrder },
     responses: {
       202: {
@@ -192,6 +199,7 @@ export const operations = {
       'it does in `GET /orders/{orderId}`). Order: running sagas first, newest started first, then finished ' +
       'sagas, most recently finished first.',
     tag: 'orders',
+    roles: ['reader'],
     request: { query: ListOrdersQuery },
     responses: { 200: { description: 'One page of sagas', schema: OrderList }, ...pick(400, 503) },
   },
@@ -200,6 +208,7 @@ export const operations = {
     path: '/orders/:orderId',
     summary: "Read an order saga's state",
     tag: 'orders',
+    roles: ['reader'],
     request: { params: OrderIdParam },
     responses: { 200: { description: 'The saga state', schema: OrderState }, ...pick(400, 404, 503) },
   },
@@ -212,6 +221,7 @@ export const operations = {
       '`cancelled: true`, status COMPENSATED. A saga that is not RUNNING (finished, or already compensating) ' +
       'answers 409 and nothing changes.',
     tag: 'orders',
+    roles: ['operator'],
     request: { params: OrderIdParam },
     responses: {
       202: { description: 'Cancellation requested', schema: CancelAccepted, headers: location('the order') },
@@ -228,6 +238,7 @@ export const operations = {
       'to COMPENSATED, or back to FAILED if it fails again. A saga that is not FAILED answers 409 and nothing ' +
       'changes. Same as `temporal workflow signal --workflow-id order-<orderId> --name retryCompensation`.',
     tag: 'orders',
+    roles: ['operator'],
     request: { params: OrderIdParam },
     responses: {
       202: {
@@ -250,6 +261,7 @@ export const operations = {
       'cannot be reached mid-stream, then the stream closes. The stream also closes when the API shuts down; ' +
       'reconnect (the `retry` field says after how many ms).',
     tag: 'orders',
+    roles: ['reader'],
     request: { params: OrderIdParam },
     responses: {
       200: {
@@ -265,6 +277,7 @@ export const operations = {
     path: '/parcels',
     summary: 'Create a parcel with its weight',
     tag: 'transport-orders',
+    roles: ['writer'],
     request: { body: CreateParcel },
     responses: { 201: created(Parcel, 'parcel', linksTo('id', 'id', 'getParcel')), ...pick(400, 409, 413, 415, 503) },
   },
@@ -273,6 +286,7 @@ export const operations = {
     path: '/parcels/:id',
     summary: 'Read a parcel and the transport order it is on',
     tag: 'transport-orders',
+    roles: ['reader'],
     request: { params: ParcelIdParam },
     responses: { 200: { description: 'The parcel', schema: Parcel }, ...pick(400, 404, 503) },
   },
@@ -281,6 +295,7 @@ export const operations = {
     path: '/transport-vehicles',
     summary: 'Create a transport vehicle with a capacity and a price per service',
     tag: 'transport-orders',
+    roles: ['writer'],
     request: { body: CreateTransportVehicle },
     responses: {
       201: created(TransportVehicle, 'transport vehicle', linksTo('id', 'id', 'getTransportVehicle')),
@@ -292,6 +307,7 @@ export const operations = {
     path: '/transport-vehicles/:id',
     summary: 'Read a transport vehicle and its reservations',
     tag: 'transport-orders',
+    roles: ['reader'],
     request: { params: TransportVehicleIdParam },
     responses: { 200: { description: 'The transport vehicle', schema: TransportVehicle }, ...pick(400, 404, 503) },
   },
@@ -310,6 +326,7 @@ export const operations = {
       'With an `Idempotency-Key`, a retry with the same body answers the first answer again (header ' +
       '`Idempotent-Replayed: true`) without starting anything.',
     tag: 'transport-orders',
+    roles: ['writer'],
     request: { headers: IdempotencyHeaders, body: CreateTransportOrder },
     responses: {
       202: {
@@ -335,6 +352,7 @@ export const operations = {
     path: '/transport-orders/:orderId',
     summary: "Read a transport order saga's state",
     tag: 'transport-orders',
+    roles: ['reader'],
     request: { params: TransportOrderIdParam },
     responses: {
       200: { description: 'The saga state', schema: TransportOrderState },
@@ -350,6 +368,7 @@ export const operations = {
       'completed steps in reverse order and its state then says `cancelled: true`, status COMPENSATED. A saga ' +
       'that is not RUNNING (finished, or already compensating) answers 409 and nothing changes.',
     tag: 'transport-orders',
+    roles: ['operator'],
     request: { params: TransportOrderIdParam },
     responses: {
       202: {
@@ -370,6 +389,7 @@ export const operations = {
       '`compensationFailure` names it). A saga that is not FAILED answers 409 and nothing changes. Same as ' +
       '`temporal workflow signal --workflow-id transport-<orderId> --name retryCompensation`.',
     tag: 'transport-orders',
+    roles: ['operator'],
     request: { params: TransportOrderIdParam },
     responses: {
       202: {
@@ -391,6 +411,7 @@ export const operations = {
       'harmless). An order that was rejected or timed out, is not waiting yet, or has finished answers 409. ' +
       'The body may be left out or `{}`.',
     tag: 'transport-orders',
+    roles: ['operator'],
     request: { params: TransportOrderIdParam, body: ApproveBody, bodyOptional: true },
     responses: {
       202: {
@@ -411,6 +432,7 @@ export const operations = {
       'and a reject sent at the same time exactly one answers 202. Rejecting again answers 202 again; an order ' +
       'that was approved or timed out, is not waiting yet, or has finished answers 409.',
     tag: 'transport-orders',
+    roles: ['operator'],
     request: { params: TransportOrderIdParam, body: RejectBody, bodyOptional: true },
     responses: {
       202: {
@@ -430,6 +452,7 @@ export const operations = {
       '10th completed order grants a 10 % discount. A customer with no completed order yet has zero counts. ' +
       'The count is updated a moment after an order saga completes.',
     tag: 'loyalty',
+    roles: ['reader'],
     request: { params: IdParam },
     responses: { 200: { description: 'The loyalty state', schema: LoyaltyState }, ...pick(400, 404, 503) },
   },
@@ -438,6 +461,7 @@ export const operations = {
     path: '/health',
     summary: 'Liveness: the process is alive',
     tag: 'operations',
+    roles: 'public',
     request: {},
     responses: { 200: { description: 'Alive', schema: Health } },
   },
@@ -446,6 +470,7 @@ export const operations = {
     path: '/ready',
     summary: 'Readiness: Temporal and MongoDB answer and the API is not shutting down',
     tag: 'operations',
+    roles: 'public',
     request: {},
     responses: {
       200: { description: 'Ready', schema: Ready },
@@ -487,6 +512,7 @@ export const operations = {
     path: '/openapi.json',
     summary: 'This document',
     tag: 'operations',
+    roles: 'public',
     request: {},
     responses: { 200: { description: 'OpenAPI 3.1 document', schema: z.record(z.string(), z.unknown()) } },
   },

@@ -11,6 +11,9 @@ import { warnIfFaultsInjected, warnIfUnencrypted } from './worker-options';
 async function run(): Promise<void> {
   const config = loadServiceConfig();
   warnIfUnencrypted(config);
+  if (config.API_AUTH === 'off') {
+    console.warn('WARNING: API_AUTH=off: the API checks no credential; anyone who reaches it may do anything');
+  }
   const api = await startApi(config);
   console.log(`API listening on http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${api.port}`);
   if (api.embeddedWorker) {

@@ -7,8 +7,10 @@ import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { Db, MongoClient } from 'mongodb';
 import { createApp } from '../api/app';
+import { anyAuthenticator, apiKeyAuthenticator, jwtAuthenticator, type Authenticator } from '../api/auth';
 import { idempotencyKeys, purgeExpiredKeys } from '../api/idempotency';
 import { sagaDataConverter } from '../codec/data-converter';
+import { apiKeys } from '../store/api-keys';
 import { connectMongo } from '../store/db';
 import { createSagaWorker } from '../workers/create-worker';
 import type { ServiceConfig } from './config';
@@ -88,6 +90,18 @@ function periodicPurge(db: Db, retentionMs: number): { stop(): void } {
   return { stop: () => clearInterval(timer) };
 }
 
+/** The API's authentication from the configuration: API keys (MongoDB and API_KEYS), JWTs if configured; or off. */
+export function authenticatorFromConfig(config: ServiceConfig, db: Db): Authenticator | 'off' {
+  if (config.API_AUTH === 'off') return 'off';
+  const keys = apiKeyAuthenticator({ keys: apiKeys(db), configured: config.API_KEYS });
+  const { API_JWT_JWKS_URL: jwksUrl, API_JWT_ISSUER: issuer, API_JWT_AUDIENCE: audience } = config;
+  if (!jwksUrl || !issuer || !audience) return keys;
+  return anyAuthenticator(
+    jwtAuthenticator({ jwksUrl, issuer, audience, rolesClaim: config.API_JWT_ROLES_CLAIM }),
+    keys,
+  );
+}
+
 /**
  * Connects to Temporal and MongoDB and listens. `stop()` stops accepting connections, ends event streams,
  * lets requests in flight finish, drains the embedded worker if there is one, then closes the clients.
@@ -107,6 +121,8 @@ export async function startApi(config: ServiceConfig): Promise<RunningApi> {
       db: connected.db,
       taskQueue: config.TASK_QUEUE,
       bodyLimit: config.BODY_LIMIT,
+      auth: authenticatorFromConfig(config, connected.db),
+      rateLimit: { limit: config.API_RATE_LIMIT, windowSeconds: config.API_RATE_LIMIT_WINDOW_SECONDS },
       shutdown: shutdown.signal,
       eagerStart: temporal.worker !== undefined,
       idempotencyRetentionMs: retentionMs,

@@ -1,5 +1,18 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './definitions';
+import { Role } from './roles';
+
+/** One API key given by the environment: `name:role+role:sha256hex` (the hash of the key, never the key). */
+const ConfiguredKey = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_.-]{1,64}:(reader|writer|operator)(\+(reader|writer|operator))*:[0-9a-f]{64}$/,
+    'each entry must be name:role[+role…]:sha256-hex (roles reader, writer, operator; `npm run api-key -- hash`)',
+  )
+  .transform((entry) => {
+    const [name, roles, hash] = entry.split(':') as [string, string, string];
+    return { name, roles: [...new Set(roles.split('+').map((r) => Role.parse(r)))], hash };
+  });
 
 /** An optional whole number in [min, max], e.g. a worker slot count. */
 function workerCount(min: number, max: number) {
@@ -94,6 +107,46 @@ const schema = z.object({
     .transform(Number)
     .pipe(z.number().min(1024, 'must be at least 1024 bytes').max(10_000_000, 'must be at most 10000000 bytes'))
     .default(100_000),
+  /**
+   * `on` (the default): every operation but health, readiness and the document needs a bearer credential with the
+   * role the operation names (docs/api.md, Authentication). `off`: nothing is checked, logged as a warning at start.
+   */
+  API_AUTH: z.enum(['on', 'off'], 'must be on or off').default('on'),
+  /**
+   * API keys beside those stored in MongoDB (`npm run api-key`), comma separated, each `name:role+role:sha256hex`:
+   * hashes only, so that no key sits in the environment, a process listing or a deployment manifest.
+   */
+  API_KEYS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(ConfiguredKey))
+    .default([]),
+  /**
+   * JWTs from an identity provider, beside API keys: its JWKS URL (its public signing keys), the `iss` and `aud`
+   * the tokens must carry, and the claim that lists the roles. Set the first three together, or none.
+   */
+  API_JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  API_JWT_ISSUER: z.string().min(1).optional(),
+  API_JWT_AUDIENCE: z.string().min(1).optional(),
+  API_JWT_ROLES_CLAIM: z.string().min(1).default('roles'),
+  /** Requests one credential may make per API_RATE_LIMIT_WINDOW_SECONDS before the API answers 429. */
+  API_RATE_LIMIT: z
+    .string()
+    .regex(/^\d{1,7}$/, 'must be a whole number of requests from 1 to 1000000')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000'))
+    .default(600),
+  API_RATE_LIMIT_WINDOW_SECONDS: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a whole number of seconds from 1 to 86400')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1 second').max(86_400, 'must be at most 86400 seconds'))
+    .default(60),
   /** Hours an `Idempotency-Key` is remembered; after that the key counts as new and its record is deleted. */
   IDEMPOTENCY_KEY_RETENTION_HOURS: z
     .string()
@@ -216,6 +269,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  const jwt = ['API_JWT_JWKS_URL', 'API_JWT_ISSUER', 'API_JWT_AUDIENCE'] as const;
+  const unset = jwt.filter((name) => parsed.data[name] === undefined);
+  if (unset.length > 0 && unset.length < jwt.length) {
+    throw new ConfigError(`Invalid configuration: ${unset.join(', ')}: must be set with ${jwt.join(', ')}`);
   }
   const { PAYLOAD_KEYS: _keys, PAYLOAD_KEY_CURRENT: _current, ...rest } = parsed.data;
   return { ...rest, payloadKeyRing: resolveKeyRing(parsed.data) };

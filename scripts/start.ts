@@ -12,6 +12,9 @@
  *   ring is generated on first start into .data/payload-keys.json (mode 0600) and given to the worker and the API.
  * - The API serves the codec endpoint at /codec; the dev server's Web UI is pointed at it (--ui-codec-endpoint) and
  *   the API allows the UI's origin (CODEC_CORS_ORIGIN).
+ * - Authentication: on first start a development key with every role is written to .data/dev-api-key (mode 0600)
+ *   and the API accepts it (its hash is added to API_KEYS); `-H "Authorization: Bearer $(cat .data/dev-api-key)"`.
+ *   Not with API_AUTH=off.
  *
  * Ctrl-C / SIGTERM stops the API, then the worker, then the servers; a second one (a second or more later) kills
  * everything at once. If a child exits on its own, everything is stopped and the exit code is 1.
@@ -31,6 +34,7 @@ import {
   type ManagedProcess,
 } from './lib/servers';
 import { generateKeyRingEnv } from '../codec/data-converter';
+import { devApiKey } from './lib/dev-api-key';
 
 const log = (message: string) => process.stderr.write(`start: ${message}\n`);
 
@@ -49,25 +53,29 @@ function graceSeconds(name: string): number {
 }
 
 const dataRoot = path.join(repoRoot, '.data');
-const devKeyFile = path.join(dataRoot, 'payload-keys.json');
+const devPayloadKeysFile = path.join(dataRoot, 'payload-keys.json');
 
 /**
  * The development key ring: made once, kept in .data/ (git-ignored, mode 0600), so that the sagas of one `npm start`
  * still decrypt in the next. Production keys come only from the environment.
  */
 function devKeyRing(): { PAYLOAD_KEYS: string; PAYLOAD_KEY_CURRENT: string } {
-  if (!fs.existsSync(devKeyFile)) {
+  if (!fs.existsSync(devPayloadKeysFile)) {
     fs.mkdirSync(dataRoot, { recursive: true });
-    fs.writeFileSync(devKeyFile, `${JSON.stringify(generateKeyRingEnv('dev-1'), null, 2)}\n`, {
+    fs.writeFileSync(devPayloadKeysFile, `${JSON.stringify(generateKeyRingEnv('dev-1'), null, 2)}\n`, {
       mode: 0o600,
       flag: 'wx',
     });
-    log(`generated a development payload key ring in ${path.relative(repoRoot, devKeyFile)} (mode 0600)`);
+    log(`generated a development payload key ring in ${path.relative(repoRoot, devPayloadKeysFile)} (mode 0600)`);
   }
-  fs.chmodSync(devKeyFile, 0o600);
-  return JSON.parse(fs.readFileSync(devKeyFile, 'utf8')) as { PAYLOAD_KEYS: string; PAYLOAD_KEY_CURRENT: string };
+  fs.chmodSync(devPayloadKeysFile, 0o600);
+  return JSON.parse(fs.readFileSync(devPayloadKeysFile, 'utf8')) as {
+    PAYLOAD_KEYS: string;
+    PAYLOAD_KEY_CURRENT: string;
+  };
 }
 const logDir = path.join(dataRoot, 'logs');
+const devKeyFile = path.join(dataRoot, 'dev-api-key');
 
 let shutdownRequested: (() => void) | undefined;
 let signalled = false;
@@ -128,6 +136,13 @@ async function main(): Promise<number> {
     env.CODEC_CORS_ORIGIN = [ui.origin, `${ui.protocol}//localhost:${ui.port}`].join(',');
   }
   env[ENV.temporalCli] = tools.temporal;
+  const authOff = process.env.API_AUTH === 'off';
+  if (!authOff) {
+    const dev = devApiKey(devKeyFile);
+    if (dev.created)
+      log(`created a development API key with every role: ${path.relative(repoRoot, devKeyFile)} (0600)`);
+    env.API_KEYS = [process.env.API_KEYS, dev.entry].filter(Boolean).join(',');
+  }
 
   // --- our processes ---
   // API_EMBEDDED_WORKER=true: the API runs the worker itself (and starts sagas eagerly); no worker process.
@@ -165,6 +180,11 @@ async function main(): Promise<number> {
     `  payloads             ${env.PAYLOAD_ENCRYPTION === 'off' ? 'NOT encrypted (PAYLOAD_ENCRYPTION=off)' : process.env.PAYLOAD_KEYS ? 'encrypted, keys from PAYLOAD_KEYS' : `encrypted, development keys in ${path.relative(repoRoot, devKeyFile)}`}`,
   );
   log(`  MongoDB              ${mongodbUri} (database ${env[ENV.mongodbDb]})`);
+  log(
+    authOff
+      ? '  API authentication   OFF (API_AUTH=off)'
+      : `  API key              ${path.relative(repoRoot, devKeyFile)}: curl -H "Authorization: Bearer $(cat ${path.relative(repoRoot, devKeyFile)})" …`,
+  );
   log('Ctrl-C to stop');
 
   // --- wait for a signal or for a child to exit ---

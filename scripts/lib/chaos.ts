@@ -17,6 +17,7 @@ import { Client, Connection } from '@temporalio/client';
 import { dataConverterFromEnv, payloadKeyEnv } from '../../codec/data-converter';
 import { connectMongo } from '../../store/db';
 import { createApp } from '../../api/app';
+import { localCredential } from './credential';
 import { getStateQuery } from '../../common/definitions';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
@@ -131,7 +132,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const { client: mongo, db } = await connectMongo(options.mongoUri, options.dbName);
   const connection = await Connection.connect({ address: options.temporalAddress });
   const temporal = new Client({ connection, dataConverter: dataConverterFromEnv() });
-  const app = createApp({ temporal, db, taskQueue: options.taskQueue, bodyLimit: 100_000 });
+  const credential = localCredential('chaos');
+  // Its own API, driven by this run alone: no rate limit to distort the load it means to apply.
+  const app = createApp({
+    temporal,
+    db,
+    taskQueue: options.taskQueue,
+    bodyLimit: 100_000,
+    auth: credential.authenticator,
+    rateLimit: 'off',
+  });
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -142,7 +152,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       try {
         const res = await fetch(`${baseUrl}${pathname}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...headers },
+          headers: { 'content-type': 'application/json', ...credential.headers, ...headers },
           body: JSON.stringify(body),
         });
         await res.arrayBuffer();

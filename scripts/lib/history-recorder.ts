@@ -15,6 +15,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { connectMongo } from '../../store/db';
 import { createApp } from '../../api/app';
+import { localCredential } from './credential';
 import { getStateQuery } from '../../common/definitions';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import type { SagaStatus } from '../../common/saga-state';
@@ -179,7 +180,15 @@ export async function recordHistories(
       overrides: { identity },
     });
     const running = worker.run();
-    const app = createApp({ temporal: client, db, taskQueue: recorderTaskQueue, bodyLimit: 100_000 });
+    const credential = localCredential('record-histories');
+    const app = createApp({
+      temporal: client,
+      db,
+      taskQueue: recorderTaskQueue,
+      bodyLimit: 100_000,
+      auth: credential.authenticator,
+      rateLimit: 'off', // its own API, driven by the recorder alone
+    });
     const server: Server = app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -187,7 +196,8 @@ export async function recordHistories(
     const api = async (method: string, urlPath: string, body?: unknown, expectStatus?: number) => {
       const res = await fetch(`${baseUrl}${urlPath}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers:
+          body === undefined ? credential.headers : { ...credential.headers, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await res.text();

@@ -6,7 +6,8 @@ import { admission } from '../../api/admission';
 import { createApp } from '../../api/app';
 import { errorHandler } from '../../api/errors';
 import { unique } from '../support/fixtures';
-import { http, startHarness, type Harness } from '../support/harness';
+import { authHeaders, http, startHarness, type Harness } from '../support/harness';
+import { testAuthenticator } from '../support/lane';
 
 /** An app whose POST handler waits until released, so requests can be held in progress. */
 function holdingApp(maxStarting: number) {
@@ -58,6 +59,7 @@ describe('admission control in the API', () => {
       db: h.db,
       taskQueue: h.taskQueue,
       bodyLimit: 100_000,
+      auth: testAuthenticator(),
       admission: { maxStarting: 1, retryAfterSeconds: 2 },
     }).listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
@@ -72,7 +74,7 @@ describe('admission control in the API', () => {
   function heldStart(path: string) {
     const req = httpRequest(`${baseUrl}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': '1000' },
+      headers: { 'content-type': 'application/json', 'content-length': '1000', ...authHeaders() },
     });
     req.on('error', () => undefined); // abandoned on purpose
     req.write('{');

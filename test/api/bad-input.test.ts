@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { orderWorkflowId } from '../../common/order';
 import { orderBody, seed, unique, type Seeded } from '../support/fixtures';
-import { startHarness, type Harness } from '../support/harness';
+import { authHeaders, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
 let s: Seeded;
@@ -23,7 +23,7 @@ async function counts(): Promise<Record<string, number>> {
 async function send(method: string, path: string, body: string | undefined, contentType = 'application/json') {
   const res = await fetch(`${h.baseUrl}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': contentType },
+    headers: body === undefined ? authHeaders() : { 'content-type': contentType, ...authHeaders() },
     body,
   });
   const text = await res.text();

@@ -8,7 +8,8 @@ import { orderWorkflowId } from '../../common/order';
 import { TRANSPORT_ORDER, transportWorkflowId } from '../../common/transport';
 import { freePort, repoRoot, startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, unique, type Seeded } from '../support/fixtures';
-import { http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { authHeaders, http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { testAuthenticator } from '../support/lane';
 import { ContractChecker, eventually, readEvents } from './support';
 import { startOrderSaga } from '../faults/support';
 
@@ -42,7 +43,11 @@ async function call(
 
 /** A body that is not JSON: the documented 415. */
 async function callWithText(method: string, docPath: string, urlPath: string) {
-  const res = await fetch(`${h.baseUrl}${urlPath}`, { method, headers: { 'content-type': 'text/plain' }, body: 'x' });
+  const res = await fetch(`${h.baseUrl}${urlPath}`, {
+    method,
+    headers: { 'content-type': 'text/plain', ...authHeaders() },
+    body: 'x',
+  });
   const checked = { status: res.status, headers: res.headers, body: await res.json() };
   contract.check(method, docPath, checked);
   return checked;
@@ -94,11 +99,19 @@ const claims = {
   codec: ['POST /codec/encode', 'POST /codec/decode'],
 };
 
-/** Asserts that this test saw every documented response of `ops` (but their 503s, unless `only503`). */
+/** Answers of every guarded operation that test/api/auth.test.ts checks against the document, for every one. */
+const authAnswers = / (401|403|429)$/;
+
+/**
+ * Asserts that this test saw every documented response of `ops` (but their 503s, unless `only503`, and the 401 and
+ * 403 of authentication, which auth.test.ts checks for every operation, and the 429 of abuse.test.ts).
+ */
 function expectEveryResponseSeen(ops: readonly string[], { only503 = false } = {}) {
   const expected = contract
     .documented()
-    .filter((key) => ops.some((op) => key.startsWith(`${op} `)) && key.endsWith(' 503') === only503);
+    .filter(
+      (key) => ops.some((op) => key.startsWith(`${op} `)) && key.endsWith(' 503') === only503 && !authAnswers.test(key),
+    );
   expect(expected.length).toBeGreaterThan(0);
   expect(expected.filter((key) => !contract.seen.has(key))).toEqual([]);
 }
@@ -201,7 +214,7 @@ describe('participants', () => {
     expect((await call('POST', collection, collection, { ...make(id), pad: 'x'.repeat(200_000) })).status).toBe(413);
     const text = await fetch(`${h.baseUrl}${collection}`, {
       method: 'POST',
-      headers: { 'content-type': 'text/plain' },
+      headers: { 'content-type': 'text/plain', ...authHeaders() },
       body: 'x',
     });
     contract.check('POST', collection, { status: text.status, headers: text.headers, body: await text.json() });
@@ -223,7 +236,7 @@ describe('orders', () => {
     expect((await call('POST', '/orders', '/orders', { ...body, pad: 'x'.repeat(200_000) })).status).toBe(413);
     const text = await fetch(`${h.baseUrl}/orders`, {
       method: 'POST',
-      headers: { 'content-type': 'text/plain' },
+      headers: { 'content-type': 'text/plain', ...authHeaders() },
       body: 'x',
     });
     contract.check('POST', '/orders', { status: text.status, headers: text.headers, body: await text.json() });
@@ -523,6 +536,7 @@ describe('when Temporal and MongoDB cannot be reached', () => {
       db: mongo.db('unreachable'),
       taskQueue: 'unreachable',
       bodyLimit: 100_000,
+      auth: testAuthenticator(),
       temporalCallMs: 1_000,
     });
     server = app.listen(0, '127.0.0.1');

@@ -7,6 +7,7 @@ import { SagaStatus } from '../../common/saga-state';
 import { IDEMPOTENCY_COLLECTION, idempotencyKeys, purgeExpiredKeys } from '../../api/idempotency';
 import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
 import { http, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { testAuthenticator } from '../support/lane';
 import { startOrderSaga } from '../faults/support';
 import { eventually, readEvents } from './support';
 
@@ -233,6 +234,7 @@ describe('GET /orders/:orderId/events', () => {
       db: h.db,
       taskQueue: h.taskQueue,
       bodyLimit: 100_000,
+      auth: testAuthenticator(),
       eventsPollMs: 10,
     }).listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));

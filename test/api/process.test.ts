@@ -4,7 +4,7 @@ import { orderWorkflowId, type OrderState } from '../../common/order';
 import { idempotencyKeys } from '../../api/idempotency';
 import { repoRoot } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, snapshot, unique, type Seeded } from '../support/fixtures';
-import { startHarness, waitForSaga, type Harness } from '../support/harness';
+import { authHeaders, startHarness, waitForSaga, type Harness } from '../support/harness';
 import { startTestWorker, type TestWorker } from '../support/lane';
 import { killIfRunning, processEnv, readEvents, startProcess, tsx } from './support';
 
@@ -35,6 +35,12 @@ describe('configuration', () => {
     ['API_EMBEDDED_WORKER', 'yes'],
     ['IDEMPOTENCY_KEY_RETENTION_HOURS', '0'],
     ['SAGA_FAULTS', 'releaseCredit:explode=1'],
+    ['API_AUTH', 'maybe'],
+    ['API_KEYS', 'ci:reader:not-a-hash'],
+    ['API_KEYS', `ci:admin:${'0'.repeat(64)}`],
+    ['API_JWT_JWKS_URL', 'https://idp.example/jwks.json'],
+    ['API_RATE_LIMIT', '0'],
+    ['API_RATE_LIMIT_WINDOW_SECONDS', 'a minute'],
   ])('%s=%s stops the API at start with exit code 1 and a message naming the variable', (name, value) => {
     const result = spawnSync(tsx, ['bootstrap/api-main.ts'], {
       cwd: repoRoot,
@@ -45,6 +51,25 @@ describe('configuration', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`Invalid configuration: .*${name}\\b`));
     expect(result.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+  });
+});
+
+describe('authentication', () => {
+  test('is on by default; API_AUTH=off lets requests through without a credential and warns at start', async () => {
+    for (const off of [false, true]) {
+      const api = startProcess('bootstrap/api-main.ts', /listening on http:\/\/127\.0\.0\.1:(\d+)/, {
+        ...childEnv(off ? { API_AUTH: 'off' } : {}),
+      });
+      try {
+        const base = `http://127.0.0.1:${(await api.started)[1]}`;
+        const res = await fetch(`${base}/customers/${unique('nobody')}`);
+        expect([off, res.status]).toEqual([off, off ? 404 : 401]);
+        expect(api.output().includes('WARNING: API_AUTH=off')).toBe(off);
+      } finally {
+        api.child.kill('SIGTERM');
+        await api.exited;
+      }
+    }
   });
 });
 
@@ -91,7 +116,7 @@ describe('SIGTERM', () => {
       h.hooks.hold(orderWorkflowId(order.orderId), 'processPayment', { maxHoldMs: 6_000 });
       const started = await fetch(`${base}/orders`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...authHeaders() },
         body: JSON.stringify(order),
       });
       expect(started.status).toBe(202);
@@ -110,7 +135,11 @@ describe('SIGTERM', () => {
             port,
             method: 'POST',
             path: '/customers',
-            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+            headers: {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+              ...authHeaders(),
+            },
           },
           (res) => {
             res.resume();
@@ -159,7 +188,7 @@ describe('SIGTERM', () => {
       for (const order of orders) {
         const res = await fetch(`${h.baseUrl}/orders`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...authHeaders() },
           body: JSON.stringify(order),
         });
         expect(res.status).toBe(202);

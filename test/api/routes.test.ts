@@ -5,6 +5,7 @@ import { createApp } from '../../api/app';
 import { openApiPath } from '../../api/operation';
 import { openApiDocument } from '../../api/openapi';
 import { operations } from '../../api/operations';
+import { testAuthenticator } from '../support/lane';
 
 /**
  * The document lists every route Express answers, and Express answers every operation the document lists: both
@@ -62,6 +63,7 @@ function testApp(): { app: Express; close: () => Promise<void> } {
     db: mongo.db('routes'),
     taskQueue: 'routes',
     bodyLimit: 1000,
+    auth: testAuthenticator(),
   });
   return { app, close: () => mongo.close() };
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, repoRoot, startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/servers';
 import { addVehicle, seed } from '../support/fixtures';
-import { startHarness, type Harness } from '../support/harness';
+import { startHarness, testApiKey, type Harness } from '../support/harness';
 
 /**
  * schemathesis (installed into .tools/ by scripts/setup.sh) fuzzes the running API from the document it serves,
@@ -64,6 +64,9 @@ test(
         path.join(__dirname, 'schemathesis.toml'),
         'run',
         `${h.baseUrl}/openapi.json`,
+        // The run's all-roles key, so that every operation is exercised past authentication.
+        '--header',
+        `Authorization: Bearer ${testApiKey()}`,
         '--checks',
         'all',
         '--phases',

@@ -4,8 +4,8 @@ import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { openApiDocument } from '../../api/openapi';
 import { repoRoot } from '../../scripts/lib/servers';
-import type { Harness } from '../support/harness';
-import { requireEnv } from '../support/lane';
+import { authHeaders, type Harness } from '../support/harness';
+import { requireEnv, testApiKeysEntry } from '../support/lane';
 
 export interface SseEvent {
   event: string;
@@ -18,7 +18,7 @@ export async function readEvents(
   url: string,
   { signal, onEvent }: { signal?: AbortSignal; onEvent?: (e: SseEvent) => void } = {},
 ): Promise<{ status: number; headers: Headers; events: SseEvent[]; body?: unknown }> {
-  const res = await fetch(url, { signal });
+  const res = await fetch(url, { signal, headers: authHeaders() });
   if (res.headers.get('content-type')?.startsWith('text/event-stream') !== true) {
     return { status: res.status, headers: res.headers, events: [], body: await res.json() };
   }
@@ -155,6 +155,7 @@ export function processEnv(h: Harness, extra: Record<string, string> = {}): Node
     HOST: '127.0.0.1',
     PORT: '0',
     ...payloadKeyEnv(),
+    API_KEYS: testApiKeysEntry(),
     ...extra,
   };
 }

@@ -25,7 +25,7 @@ import { freePort, startTemporalDevServer, tools, type TemporalDevServer } from 
 import { waitForSagaStatus } from '../../scripts/lib/wait';
 import { createSagaWorker } from '../../workers/create-worker';
 import { http, requireEnv } from '../support/harness';
-import { servedCountries } from '../support/lane';
+import { servedCountries, testAuthenticator } from '../support/lane';
 
 jest.setTimeout(240_000);
 
@@ -107,7 +107,10 @@ async function runSagas(markers: Markers, encrypted: boolean, count = 3): Promis
       shutdownGraceSeconds: 2,
     });
     running = worker.run();
-    server = createApp({ temporal: client, db, taskQueue, bodyLimit: 100_000 }).listen(0, '127.0.0.1');
+    server = createApp({ temporal: client, db, taskQueue, bodyLimit: 100_000, auth: testAuthenticator() }).listen(
+      0,
+      '127.0.0.1',
+    );
     await new Promise<void>((resolve) => server!.once('listening', () => resolve()));
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const customerId = `cust-${taskQueue}`;

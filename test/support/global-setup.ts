@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { failureConverterPath } from '../../codec/data-converter';
+import { generateApiKey } from '../../store/api-keys';
 import { workflowsPath } from '../../workers/create-worker';
 
 /** Bundles the workflows once for every test file, instead of once per worker. */
@@ -16,6 +17,8 @@ export default async function globalSetup(): Promise<void> {
   const codePath = join(dir, `workflow-bundle-${process.pid}.js`);
   writeFileSync(codePath, code);
   process.env.WORKFLOW_BUNDLE_PATH = codePath;
+  // The all-roles key every test API accepts and the test kit sends by default (test/support/lane.ts).
+  process.env.TEST_API_KEY = generateApiKey().key;
 }
 
 const quietLogger = {

@@ -9,12 +9,12 @@ import { dataConverterFromEnv } from '../../codec/data-converter';
 import { collections, connectMongo, type Collections } from '../../store/db';
 import { finalSagaStatuses, SagaStatus, type SagaState } from '../../common/saga-state';
 import { waitForSagaStatus } from '../../scripts/lib/wait';
-import { requireEnv, startTestApi, startTestWorker } from './lane';
+import { requireEnv, startTestApi, startTestWorker, testApiKey, type TestKeys } from './lane';
 import { SagaHooks } from './saga-hooks';
 
 let runtimeInstalled = false;
 
-export { requireEnv, servedCountries } from './lane';
+export { requireEnv, servedCountries, testApiKey } from './lane';
 
 export interface Harness {
   client: Client;
@@ -27,6 +27,8 @@ export interface Harness {
   /** Base URL of the API, started on a free port against the same Temporal and MongoDB. */
   baseUrl: string;
   server: Server;
+  /** Keys of the API, one per role and one with all roles (`http()` sends the run's all-roles key by default). */
+  keys: TestKeys;
   stop(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startHarness(name: string): Promise<Harness> {
     hooks,
     baseUrl: api.baseUrl,
     server: api.server,
+    keys: api.keys,
     async stop() {
       hooks.releaseAll();
       await api.stop();
@@ -121,7 +124,13 @@ export async function executedActivities(handle: WorkflowHandle): Promise<Execut
   return executed;
 }
 
-/** Small JSON-over-HTTP client for tests. */
+/** `Authorization` of the run's all-roles key: what the test kit sends unless a test says otherwise. */
+export const authHeaders = (): { authorization: string } => ({ authorization: `Bearer ${testApiKey()}` });
+
+/**
+ * Small JSON-over-HTTP client for tests. It sends the run's all-roles key unless `headers` has an `authorization`
+ * of its own (an empty one: no credential at all).
+ */
 export async function http(
   baseUrl: string,
   method: string,
@@ -130,9 +139,13 @@ export async function http(
   headers: Record<string, string> = {},
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON of whatever shape the route answers
 ): Promise<{ status: number; body: any; headers: Headers }> {
+  const own = Object.keys(headers).find((name) => name.toLowerCase() === 'authorization');
+  const auth = own === undefined ? authHeaders() : headers[own] ? { [own]: headers[own] } : {};
+  const rest = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== own));
+  const sent = { ...rest, ...auth };
   const res = await fetch(`${baseUrl}${path}`, {
     method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    headers: body === undefined ? sent : { 'content-type': 'application/json', ...sent },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();

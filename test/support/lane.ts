@@ -6,6 +6,9 @@ import type { Db } from 'mongodb';
 import type { FaultPlan } from '../../workers/interceptors/fault-injection';
 import { createApp } from '../../api/app';
 import { dataConverterFromEnv } from '../../codec/data-converter';
+import { apiKeyAuthenticator, type Authenticator, type ConfiguredKey } from '../../api/auth';
+import { allRoles, type Role } from '../../common/roles';
+import { apiKeys, createApiKey, hashApiKey } from '../../store/api-keys';
 import { createSagaWorker } from '../../workers/create-worker';
 import type { SagaHooks } from './saga-hooks';
 
@@ -70,13 +73,39 @@ export async function startTestWorker(
   }
 }
 
+/**
+ * The all-roles key of this test run (made by global-setup.ts), which every test API accepts and `http()` sends
+ * unless told otherwise; as an API_KEYS entry for the API processes tests start (`testApiKeysEntry`).
+ */
+export const testApiKey = (): string => requireEnv('TEST_API_KEY');
+const testKey = (): ConfiguredKey => ({ name: 'test', roles: allRoles, hash: hashApiKey(testApiKey()) });
+export const testApiKeysEntry = (): string => `test:${allRoles.join('+')}:${hashApiKey(testApiKey())}`;
+
+/** What a test API accepts: the run's all-roles key, and the keys stored in `db` (`createTestKeys`). */
+export function testAuthenticator(db?: Db): Authenticator {
+  return apiKeyAuthenticator({ configured: [testKey()], ...(db ? { keys: apiKeys(db) } : {}) });
+}
+
+/** One key per role, and one with every role, stored (hashed) in `db`'s `apiKeys` like `npm run api-key` does. */
+export type TestKeys = Record<Role | 'all', string>;
+export async function createTestKeys(db: Db): Promise<TestKeys> {
+  const keys = apiKeys(db);
+  const one = async (name: string, roles: readonly Role[]) => (await createApiKey(keys, { name, roles })).key;
+  return {
+    reader: await one('test-reader', ['reader']),
+    writer: await one('test-writer', ['writer']),
+    operator: await one('test-operator', ['operator']),
+    all: await one('test-all', allRoles),
+  };
+}
+
 export interface TestApi {
   baseUrl: string;
   server: Server;
+  keys: TestKeys;
   stop(): Promise<void>;
 }
 
-/** The real API on a free port of 127.0.0.1, starting sagas on `taskQueue`. */
 /** The test dev server's Web UI origins (TEMPORAL_UI_URL, as 127.0.0.1 and as localhost), for the codec's CORS. */
 function uiOrigins(): string[] {
   const ui = process.env.TEMPORAL_UI_URL;
@@ -85,7 +114,12 @@ function uiOrigins(): string[] {
   return [url.origin, `${url.protocol}//localhost:${url.port}`];
 }
 
+/** The real API on a free port of 127.0.0.1, starting sagas on `taskQueue`, with keys per role in `db`. */
 export async function startTestApi({ db, client }: LaneDeps, taskQueue: string, port = 0): Promise<TestApi> {
+  const keys = await createTestKeys(db);
+  const auth = testAuthenticator(db);
+  // A limit no test reaches (schemathesis sends thousands of requests a minute); abuse.test.ts tests the limit.
+  const rateLimit = { limit: 1_000_000, windowSeconds: 60 };
   const server = createApp({
     temporal: client,
     db,
@@ -93,11 +127,14 @@ export async function startTestApi({ db, client }: LaneDeps, taskQueue: string, 
     bodyLimit: 100_000,
     payloadCodecs: dataConverterFromEnv().payloadCodecs,
     codecCorsOrigins: uiOrigins(),
+    auth,
+    rateLimit,
   }).listen(port, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     server,
+    keys,
     async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,0 +1,151 @@
+import type { RequestHandler, Response } from 'express';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { Collection } from 'mongodb';
+import { Role } from '../common/roles';
+import { apiKeyId, hashApiKey, sameHash, type ApiKeyDoc } from '../store/api-keys';
+import { AppError } from './errors';
+
+/** Who is calling: attached to the request (`res.locals.principal`) for the handlers and the audit trail. */
+export interface Principal {
+  kind: 'api-key' | 'jwt';
+  /** The key's id (or its name, for a key from API_KEYS), or the JWT's `iss` and `sub`: what rate limits count. */
+  id: string;
+  /** The key's name or the JWT's subject. */
+  name: string;
+  roles: readonly Role[];
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express declares res.locals' type in this namespace
+  namespace Express {
+    interface Locals {
+      principal?: Principal;
+    }
+  }
+}
+
+/** Turns a bearer credential into a principal, or undefined when it is not valid (unknown, revoked, expired). */
+export interface Authenticator {
+  authenticate(token: string): Promise<Principal | undefined>;
+}
+
+/** A key given by the environment (API_KEYS): its name, roles and SHA-256 hash; never the key itself. */
+export interface ConfiguredKey {
+  name: string;
+  roles: readonly Role[];
+  hash: string;
+}
+
+/**
+ * API keys: those of the environment (compared, in constant time, with every one of them) and those stored in
+ * MongoDB (found by the id the key carries, its hash compared in constant time). A stored key's record is cached
+ * for at most `cacheMs` (1 s), so a revoked key stops working within that time.
+ */
+export function apiKeyAuthenticator({
+  keys,
+  configured = [],
+  cacheMs = 1_000,
+}: {
+  keys?: Collection<ApiKeyDoc>;
+  configured?: readonly ConfiguredKey[];
+  cacheMs?: number;
+}): Authenticator {
+  const cache = new Map<string, { doc: ApiKeyDoc | null; at: number }>();
+  const find = async (id: string): Promise<ApiKeyDoc | null> => {
+    const hit = cache.get(id);
+    if (hit && Date.now() - hit.at < cacheMs) return hit.doc;
+    const doc = (await keys?.findOne({ _id: id })) ?? null;
+    if (cache.size > 10_000) cache.clear(); // bounded: unknown ids are cached too
+    cache.set(id, { doc, at: Date.now() });
+    return doc;
+  };
+  return {
+    async authenticate(token) {
+      const hash = hashApiKey(token);
+      // Every configured key is compared, so the time taken says nothing about which one (if any) matched.
+      let match: ConfiguredKey | undefined;
+      for (const k of configured) if (sameHash(hash, k.hash) && !match) match = k;
+      if (match) return { kind: 'api-key', id: `env:${match.name}`, name: match.name, roles: match.roles };
+      const id = apiKeyId(token);
+      if (!id || !keys) return undefined;
+      const doc = await find(id);
+      if (!doc || doc.revokedAt || !sameHash(hash, doc.hash)) return undefined;
+      return { kind: 'api-key', id: doc._id, name: doc.name, roles: doc.roles };
+    },
+  };
+}
+
+export interface JwtOptions {
+  /** The identity provider's JWKS (its public signing keys), e.g. https://idp.example/.well-known/jwks.json */
+  jwksUrl: string;
+  issuer: string;
+  audience: string;
+  /** The claim that lists the roles: an array of strings, or one space-separated string. Default `roles`. */
+  rolesClaim?: string;
+}
+
+/** JWTs signed by a key of the JWKS, with the configured issuer and audience, not expired. Roles from `rolesClaim`. */
+export function jwtAuthenticator({ jwksUrl, issuer, audience, rolesClaim = 'roles' }: JwtOptions): Authenticator {
+  const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(jwksUrl));
+  return {
+    async authenticate(token) {
+      if (token.split('.').length !== 3) return undefined;
+      try {
+        const { payload } = await jwtVerify(token, jwks, { issuer, audience });
+        if (typeof payload.sub !== 'string' || payload.sub === '') return undefined;
+        const claim = payload[rolesClaim];
+        const named = typeof claim === 'string' ? claim.split(' ') : Array.isArray(claim) ? claim : [];
+        const roles = named.filter((r): r is Role => Role.safeParse(r).success);
+        return { kind: 'jwt', id: `jwt:${issuer}:${payload.sub}`, name: payload.sub, roles };
+      } catch (err) {
+        // A bad token (signature, issuer, audience, expiry, format) is the credential's fault: 401.
+        if (err instanceof joseErrors.JOSEError && !(err instanceof joseErrors.JWKSTimeout)) return undefined;
+        // Anything else is the JWKS not being fetched: the caller may retry later (503).
+        console.warn(`JWKS ${jwksUrl}: ${err instanceof Error ? err.message : String(err)}`);
+        throw AppError.unavailable('The identity provider cannot be reached; retry later');
+      }
+    },
+  };
+}
+
+/** The first authenticator that accepts the credential decides. */
+export function anyAuthenticator(...authenticators: Authenticator[]): Authenticator {
+  return {
+    async authenticate(token) {
+      for (const a of authenticators) {
+        const principal = await a.authenticate(token);
+        if (principal) return principal;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** `Authorization: Bearer <token>` → the token; undefined when the header is missing or of another scheme. */
+function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer +([\x21-\x7e]+) *$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+/**
+ * Lets the request through when its bearer credential is valid and carries one of `roles`; otherwise 401 (no or
+ * bad credential, with `WWW-Authenticate: Bearer`) or 403 (no such role). It runs before admission control, body
+ * parsing and the handler, so that a refused request starts and writes nothing. The principal is left in
+ * `res.locals.principal`.
+ */
+export function authorize(authenticator: Authenticator, roles: readonly Role[]): RequestHandler {
+  return async (req, res, next) => {
+    const token = bearerToken(req.get('authorization'));
+    if (token === undefined) throw AppError.unauthorized('Send a credential: Authorization: Bearer <key or JWT>');
+    const principal = await authenticator.authenticate(token);
+    if (!principal) throw AppError.unauthorized('The credential is not valid (unknown, revoked or expired)', true);
+    if (!roles.some((role) => principal.roles.includes(role))) {
+      throw AppError.forbidden(`This operation needs the role ${roles.join(' or ')}`);
+    }
+    res.locals.principal = principal;
+    next();
+  };
+}
+
+/** The caller of an authenticated request. */
+export const principalOf = (res: Response): Principal | undefined => res.locals.principal;
