@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Id, Kg, Money, Name, Text } from '../common/shapes/primitives';
 import { TransportDecision, TransportPriority } from '../common/shapes/transport';
+import { SagaStarted } from './schemas';
 
 export const CreateParcel = z.strictObject({ id: Id.optional(), weightKg: Kg(100_000) });
 
@@ -41,12 +42,7 @@ export const TransportOrderIdParam = z.strictObject({ orderId: Id });
 export const ParcelIdParam = z.strictObject({ id: Id });
 export const TransportVehicleIdParam = z.strictObject({ id: Id });
 
-export const TransportOrderStarted = z.object({
-  orderId: z.string(),
-  workflowId: z.string(),
-  runId: z.string(),
-  status: z.literal('RUNNING'),
-});
+export const TransportOrderStarted = SagaStarted;
 
 export const TransportDecisionAccepted = z.object({
   orderId: z.string(),

@@ -52,12 +52,14 @@ export const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must
 // Responses (documented in the OpenAPI document and checked by the contract tests)
 // ---------------------------------------------------------------------------------------------------------------
 
-export const OrderStarted = z.object({
+/** The answer to a saga's start, whatever its type. */
+export const SagaStarted = z.object({
   orderId: z.string(),
   workflowId: z.string(),
   runId: z.string(),
   status: z.literal('RUNNING'),
 });
+export const OrderStarted = SagaStarted;
 
 export const OrderSummary = z.object({
   orderId: z.string(),

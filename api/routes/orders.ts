@@ -4,6 +4,7 @@ import type { Db } from 'mongodb';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import type { Handlers } from '../operations';
 import { sagaClient } from '../sagas/client';
+import { sagaHandlers } from '../sagas/handlers';
 import { listSagas } from '../sagas/listing';
 import { sagaStarts } from '../sagas/start';
 import { streamStates } from '../sagas/state-stream';
@@ -65,21 +66,7 @@ export function orderHandlers({
     res.json(await listSagas(listing, input.query));
   };
 
-  const getOrder: Handlers['getOrder'] = async (input, _req, res) => {
-    res.json(await orders.queryState(input.params.orderId));
-  };
-
-  const cancelOrder: Handlers['cancelOrder'] = async (input, _req, res) => {
-    const { orderId } = input.params;
-    const accepted = await orders.cancel(orderId);
-    res.status(202).location(orders.kind.location(orderId)).json(accepted);
-  };
-
-  const retryCompensation: Handlers['retryCompensation'] = async (input, _req, res) => {
-    const { orderId } = input.params;
-    const accepted = await orders.retryCompensation(orderId);
-    res.status(202).location(orders.kind.location(orderId)).json(accepted);
-  };
+  const { read: getOrder, cancel: cancelOrder, retryCompensation } = sagaHandlers(orders);
 
   const orderEvents: Handlers['orderEvents'] = async (input, req, res) => {
     const { orderId } = input.params;

@@ -16,6 +16,7 @@ import { AppError } from '../errors';
 import { insertOnce } from '../mongo-errors';
 import type { Handlers } from '../operations';
 import { sagaClient } from '../sagas/client';
+import { sagaHandlers } from '../sagas/handlers';
 import { sagaStarts } from '../sagas/start';
 import { decide } from '../sagas/transport-decision';
 import type { TransportDecisionAccepted } from '../schemas-transport';
@@ -116,22 +117,11 @@ export function transportOrderHandlers({
     });
   };
 
-  const getTransportOrder: Handlers['getTransportOrder'] = async (input, req, res) => {
-    const { orderId } = input.params;
-    res.json(await transportOrders.queryState(orderId));
-  };
-
-  const cancelTransportOrder: Handlers['cancelTransportOrder'] = async (input, req, res) => {
-    const { orderId } = input.params;
-    const accepted = await transportOrders.cancel(orderId);
-    res.status(202).location(transportOrders.kind.location(orderId)).json(accepted);
-  };
-
-  const retryTransportOrderCompensation: Handlers['retryTransportOrderCompensation'] = async (input, req, res) => {
-    const { orderId } = input.params;
-    const accepted = await transportOrders.retryCompensation(orderId);
-    res.status(202).location(transportOrders.kind.location(orderId)).json(accepted);
-  };
+  const {
+    read: getTransportOrder,
+    cancel: cancelTransportOrder,
+    retryCompensation: retryTransportOrderCompensation,
+  } = sagaHandlers(transportOrders);
 
   const approveTransportOrder: Handlers['approveTransportOrder'] = async (input, req, res) => {
     const { orderId } = input.params;

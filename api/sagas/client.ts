@@ -10,7 +10,7 @@ import { finalSagaStatuses, SagaStatus, type SagaState } from '../../common/saga
 import { CustomerIdKey, SagaStatusKey } from '../../common/search-attributes';
 import { AppError } from '../errors';
 import { idempotencyMemo, startedWithKey } from '../idempotency';
-import type { CancelAccepted, RetryCompensationAccepted } from '../schemas';
+import type { CancelAccepted, RetryCompensationAccepted, SagaStarted as SagaStartedSchema } from '../schemas';
 
 /** One kind of saga as the API sees it: its workflow type, how its ids are made and how answers name it. */
 export interface SagaKind {
@@ -37,12 +37,7 @@ export interface SagaInput {
   customerId: string;
 }
 
-export interface SagaStarted {
-  orderId: string;
-  workflowId: string;
-  runId: string;
-  status: typeof SagaStatus.RUNNING;
-}
+export type SagaStarted = z.infer<typeof SagaStartedSchema>;
 
 /** Runs one Temporal call within `ms`; past it the call fails as unreachable and the request answers 503. */
 export function withDeadline<T>(temporal: Client, ms: number, fn: () => Promise<T>): Promise<T> {
