@@ -262,10 +262,25 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** An empty variable counts as unset, so that `PORT=` falls back to the default instead of 0. */
+function presentVariables(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
+}
+
+/** Where the participants' data is, alone: for commands that touch MongoDB and nothing else (`npm run api-key`). */
+export function loadMongoConfig(env: NodeJS.ProcessEnv = process.env): Pick<Config, 'MONGODB_URI' | 'MONGODB_DB'> {
+  const parsed = schema.pick({ MONGODB_URI: true, MONGODB_DB: true }).safeParse(presentVariables(env));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // An empty variable counts as unset, so that `PORT=` falls back to the default instead of 0.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = schema.safeParse(present);
+  const parsed = schema.safeParse(presentVariables(env));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`Invalid configuration: ${problems}`);

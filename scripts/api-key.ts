@@ -11,7 +11,7 @@
  * Exit codes: 0 done, 1 failed (no such key, MongoDB unreachable), 2 usage error.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../common/config';
+import { loadMongoConfig } from '../common/config';
 import { Role } from '../common/roles';
 import { apiKeys, createApiKey, generateApiKey, hashApiKey, listApiKeys, revokeApiKey } from '../store/api-keys';
 import { connectMongo } from '../store/db';
@@ -65,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
   if (command !== 'revoke' && rest.length > 0) throw new UsageError(`unexpected ${rest.join(' ')}`);
   const input = command === 'create' ? nameAndRoles(values) : undefined;
 
-  const config = loadConfig();
+  const config = loadMongoConfig();
   const { client, db } = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
   try {
     const keys = apiKeys(db);

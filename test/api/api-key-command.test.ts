@@ -99,7 +99,7 @@ test("npm start's development key: made once with mode 0600, kept, and accepted 
   expect(fs.statSync(file).mode & 0o777).toBe(0o600);
   const key = fs.readFileSync(file, 'utf8').trim();
   expect(devApiKey(file)).toEqual({ entry: first.entry, created: false });
-  const config = loadConfig({ API_KEYS: first.entry });
+  const config = loadConfig({ API_KEYS: first.entry, PAYLOAD_ENCRYPTION: 'off' });
   const auth = apiKeyAuthenticator({ configured: config.API_KEYS });
   expect(await auth.authenticate(key)).toMatchObject({ name: 'dev', roles: ['reader', 'writer', 'operator'] });
   fs.rmSync(dir, { recursive: true });
