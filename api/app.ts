@@ -3,15 +3,16 @@ import helmet from 'helmet';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import type { Db } from 'mongodb';
+import { codecSessions } from '../store/codec-sessions';
 import { collections } from '../store/db';
 import { admission, type AdmissionOptions } from './admission';
-import { authorize, type Authenticator } from './auth';
+import { authorize, codecSessionAuthenticator, type Authenticator } from './auth';
 import { DEFAULT_RATE_LIMIT, rateLimitPerCredential, type RateLimitOptions } from './rate-limit';
 import { DEFAULT_IDEMPOTENCY_RETENTION_MS } from './idempotency';
-import { errorHandler, notFoundHandler, requireJson } from './errors';
+import { errorHandler, notFoundHandler, requireJson, requireMediaType } from './errors';
 import { methodNotAllowed, mountOperations, type Operation } from './operation';
 import { operations, type Handlers } from './operations';
-import { codecCors, codecHandlers } from './routes/codec';
+import { codecCors, codecHandlers, codecSessionHandlers } from './routes/codec';
 import { docsHandlers, docsRoutes } from './routes/docs';
 import { healthHandlers } from './routes/health';
 import { orderHandlers } from './routes/orders';
@@ -50,7 +51,11 @@ export interface AppDeps {
   payloadCodecs?: readonly PayloadCodec[];
   /** Browser origins allowed to call the codec endpoint (CODEC_CORS_ORIGIN, the Web UI's); none: no CORS. */
   codecCorsOrigins?: readonly string[];
+  /** How long a browser's codec session lasts (CODEC_SESSION_HOURS; default 8 h). */
+  codecSessionMs?: number;
 }
+
+const DEFAULT_CODEC_SESSION_MS = 8 * 3_600_000;
 
 /**
  * The HTTP API: participant data and sagas, one route per entry of the table of operations (`api/operations.ts`),
@@ -71,6 +76,7 @@ export function createApp({
   admission: admissionOptions,
   payloadCodecs = [],
   codecCorsOrigins = [],
+  codecSessionMs = DEFAULT_CODEC_SESSION_MS,
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -96,19 +102,29 @@ export function createApp({
     ...transportOrderHandlers({ temporal, db, taskQueue, temporalCallMs, eagerStart, idempotencyRetentionMs }),
     ...loyaltyHandlers({ temporal, db, temporalCallMs }),
     ...codecHandlers(payloadCodecs),
+    ...codecSessionHandlers({ sessions: codecSessions(db), auth, ttlMs: codecSessionMs }),
   };
+  // The codec endpoint also takes the session cookie of a browser sign-in (the Web UI cannot send a bearer header).
+  const sessions = auth === 'off' ? undefined : codecSessionAuthenticator(codecSessions(db), auth);
   app.use(docsRoutes());
   // Before the 405 answers: a preflight from the Web UI's origin is answered here, any other goes on to them.
   app.use(codecCors(codecCorsOrigins));
   app.use(methodNotAllowed(operations));
   // Health, readiness and the document answer even when the API refuses new work.
   app.use(mountOperations(pick(operations, ...unguarded), handlers));
+  // The codec endpoint's browser sign-in: HTML pages and a form, public (the sign-in checks the credential itself).
+  for (const op of Object.values<Operation>(operations)) {
+    if (op.request.bodyType !== 'form') continue;
+    const form = express.urlencoded({ extended: false, limit: bodyLimit, parameterLimit: 10 });
+    app[op.method](op.path, requireMediaType('application/x-www-form-urlencoded'), form);
+  }
+  app.use(mountOperations(pick(operations, ...signIn), handlers));
   // Credential and role, from each operation's `roles`, then the rate limit of that credential: before admission
   // and body parsing, so a refused request starts and writes nothing.
   const limit = rateLimit === 'off' ? undefined : rateLimitPerCredential(rateLimit); // one count for every operation
   for (const op of Object.values<Operation>(operations)) {
     if (op.roles === 'public') continue;
-    if (auth !== 'off') app[op.method](op.path, authorize(auth, op.roles));
+    if (auth !== 'off') app[op.method](op.path, authorize(auth, op.roles, op.sessionCookie ? sessions : undefined));
     if (limit) app[op.method](op.path, limit);
   }
   // Only the saga starts are counted, and before their body is read.
@@ -117,7 +133,7 @@ export function createApp({
   app.use(requireJson);
   app.use(express.json({ limit: bodyLimit, strict: true }));
   // Every other operation of the table: validated by its schemas, answered by its handler.
-  app.use(mountOperations(omit(operations, ...unguarded), handlers));
+  app.use(mountOperations(omit(operations, ...unguarded, ...signIn), handlers));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;
@@ -125,6 +141,8 @@ export function createApp({
 
 /** Operations answered before admission control and body parsing. */
 const unguarded = ['health', 'ready', 'openapi'] as const;
+/** The codec endpoint's browser sign-in: public, and its form is not JSON. */
+const signIn = ['codecSessionPage', 'codecSignIn', 'codecSignOut'] as const;
 
 function pick<T extends object, K extends keyof T>(table: T, ...keys: readonly K[]): Pick<T, K> {
   return Object.fromEntries(keys.map((k) => [k, table[k]])) as Pick<T, K>;

@@ -1,8 +1,10 @@
-import type { RequestHandler, Response } from 'express';
+import { parse as parseCookie } from 'cookie';
+import type { Request, RequestHandler, Response } from 'express';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Collection } from 'mongodb';
 import { Role } from '../common/roles';
 import { apiKeyId, hashApiKey, sameHash, type ApiKeyDoc } from '../store/api-keys';
+import { findCodecSession, type CodecSessionDoc } from '../store/codec-sessions';
 import { AppError } from './errors';
 
 /** Who is calling: attached to the request (`res.locals.principal`) for the handlers and the audit trail. */
@@ -27,6 +29,12 @@ declare global {
 /** Turns a bearer credential into a principal, or undefined when it is not valid (unknown, revoked, expired). */
 export interface Authenticator {
   authenticate(token: string): Promise<Principal | undefined>;
+  /**
+   * Whether a principal authenticated earlier still stands (its key not revoked): asked of a codec session's
+   * principal on every use. Authenticators that cannot tell (JWTs: a session ends before the token expires) leave
+   * it out.
+   */
+  isActive?(principal: Principal): Promise<boolean>;
 }
 
 /** A key given by the environment (API_KEYS): its name, roles and SHA-256 hash; never the key itself. */
@@ -71,6 +79,12 @@ export function apiKeyAuthenticator({
       const doc = await find(id);
       if (!doc || doc.revokedAt || !sameHash(hash, doc.hash)) return undefined;
       return { kind: 'api-key', id: doc._id, name: doc.name, roles: doc.roles };
+    },
+    async isActive(principal) {
+      if (principal.kind !== 'api-key') return true;
+      if (principal.id.startsWith('env:')) return configured.some((k) => `env:${k.name}` === principal.id);
+      const doc = await find(principal.id);
+      return doc !== null && doc.revokedAt === undefined;
     },
   };
 }
@@ -118,11 +132,15 @@ export function anyAuthenticator(...authenticators: Authenticator[]): Authentica
       }
       return undefined;
     },
+    async isActive(principal) {
+      for (const a of authenticators) if (a.isActive && !(await a.isActive(principal))) return false;
+      return true;
+    },
   };
 }
 
 /** `Authorization: Bearer <token>` → the token; undefined when the header is missing or of another scheme. */
-function bearerToken(header: string | undefined): string | undefined {
+export function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer +([\x21-\x7e]+) *$/i.exec(header ?? '');
   return match?.[1];
 }
@@ -133,17 +151,53 @@ function bearerToken(header: string | undefined): string | undefined {
  * parsing and the handler, so that a refused request starts and writes nothing. The principal is left in
  * `res.locals.principal`.
  */
-export function authorize(authenticator: Authenticator, roles: readonly Role[]): RequestHandler {
+export function authorize(
+  authenticator: Authenticator,
+  roles: readonly Role[],
+  sessions?: CodecSessionAuthenticator,
+): RequestHandler {
   return async (req, res, next) => {
     const token = bearerToken(req.get('authorization'));
-    if (token === undefined) throw AppError.unauthorized('Send a credential: Authorization: Bearer <key or JWT>');
-    const principal = await authenticator.authenticate(token);
+    const cookie = sessions && req.get('authorization') === undefined ? codecSessionToken(req) : undefined;
+    if (token === undefined && cookie === undefined) {
+      throw AppError.unauthorized('Send a credential: Authorization: Bearer <key or JWT>');
+    }
+    const principal =
+      token !== undefined ? await authenticator.authenticate(token) : await sessions!.authenticate(cookie!);
     if (!principal) throw AppError.unauthorized('The credential is not valid (unknown, revoked or expired)', true);
     if (!roles.some((role) => principal.roles.includes(role))) {
       throw AppError.forbidden(`This operation needs the role ${roles.join(' or ')}`);
     }
     res.locals.principal = principal;
     next();
+  };
+}
+
+/** The cookie of a codec session (store/codec-sessions.ts): HttpOnly, SameSite=Strict, on `/codec` only. */
+export const CODEC_SESSION_COOKIE = 'saga_codec_session';
+
+/** The codec session's token from this request's cookie, if it has one. */
+export function codecSessionToken(req: Request): string | undefined {
+  const header = req.get('cookie');
+  return header === undefined ? undefined : parseCookie(header)[CODEC_SESSION_COOKIE];
+}
+
+/** The codec endpoint's browser sessions: a session counts as its principal while that principal still stands. */
+export interface CodecSessionAuthenticator {
+  authenticate(token: string): Promise<Principal | undefined>;
+}
+
+export function codecSessionAuthenticator(
+  sessions: Collection<CodecSessionDoc>,
+  authenticator: Authenticator,
+): CodecSessionAuthenticator {
+  return {
+    async authenticate(token) {
+      const session = await findCodecSession(sessions, token);
+      if (!session) return undefined;
+      const principal: Principal = session.principal;
+      return (await (authenticator.isActive?.(principal) ?? true)) ? principal : undefined;
+    },
   };
 }
 

@@ -193,11 +193,14 @@ export const notFoundHandler: RequestHandler = (req) => {
 };
 
 /** Writes with a body must send JSON. */
-export const requireJson: RequestHandler = (req, _res, next) => {
-  const hasBody =
-    req.headers['content-length'] !== '0' && (req.headers['content-length'] || req.headers['transfer-encoding']);
-  if (hasBody && !req.is('application/json')) {
-    throw AppError.unsupportedMediaType('Send the body as application/json');
-  }
-  next();
-};
+export const requireJson: RequestHandler = requireMediaType('application/json');
+
+/** 415 for a request whose body (if it has one) is not of this media type. */
+export function requireMediaType(type: string): RequestHandler {
+  return (req, _res, next) => {
+    const hasBody =
+      req.headers['content-length'] !== '0' && (req.headers['content-length'] || req.headers['transfer-encoding']);
+    if (hasBody && !req.is(type)) throw AppError.unsupportedMediaType(`Send the body as ${type}`);
+    next();
+  };
+}

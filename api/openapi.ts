@@ -29,6 +29,14 @@ const securitySchemes = {
       'A JWT from the identity provider (API_JWT_JWKS_URL, API_JWT_ISSUER, API_JWT_AUDIENCE), its roles in the ' +
       'API_JWT_ROLES_CLAIM claim',
   },
+  codecSession: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'saga_codec_session',
+    description:
+      "A browser's session of the codec endpoint, from `POST /codec/session`: what the Web UI sends when its Codec " +
+      'Server settings include cross-origin credentials. Accepted by the codec operations only',
+  },
 } as const;
 
 /** What every operation that needs a credential may also answer, whatever its own responses. */
@@ -70,7 +78,8 @@ function response(status: number, spec: ResponseSpec) {
 }
 
 function operation(operationId: string, op: Operation): ZodOpenApiOperationObject {
-  const { params, query, headers, body, bodyOptional } = op.request;
+  const { params, query, headers, body, bodyOptional, bodyType } = op.request;
+  const bodyMediaType = bodyType === 'form' ? 'application/x-www-form-urlencoded' : 'application/json';
   const isPublic = op.roles === 'public';
   const roles = op.roles === 'public' ? [] : [...op.roles];
   const responses = isPublic ? op.responses : { ...op.responses, ...guardedResponses(roles) };
@@ -80,7 +89,7 @@ function operation(operationId: string, op: Operation): ZodOpenApiOperationObjec
     summary: op.summary,
     description: op.description ? `${op.description}\n\n${needs}` : needs,
     tags: [op.tag],
-    security: isPublic ? [] : [{ apiKey: [] }, { jwt: [] }],
+    security: isPublic ? [] : [{ apiKey: [] }, { jwt: [] }, ...(op.sessionCookie ? [{ codecSession: [] }] : [])],
     'x-roles': roles,
     ...(params || query || headers
       ? {
@@ -91,7 +100,7 @@ function operation(operationId: string, op: Operation): ZodOpenApiOperationObjec
           },
         }
       : {}),
-    ...(body ? { requestBody: { required: !bodyOptional, content: { 'application/json': { schema: body } } } } : {}),
+    ...(body ? { requestBody: { required: !bodyOptional, content: { [bodyMediaType]: { schema: body } } } } : {}),
     responses: Object.fromEntries(
       Object.entries(responses).map(([status, spec]) => [status, response(Number(status), spec)]),
     ),

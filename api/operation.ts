@@ -22,6 +22,11 @@ export interface Operation {
    * operation cannot be left open by forgetting it.
    */
   roles: 'public' | readonly Role[];
+  /**
+   * Also accepts the codec endpoint's browser session (a cookie, from `POST /codec/session`) instead of a bearer
+   * credential: for the Web UI, whose browser cannot send our bearer credential.
+   */
+  sessionCookie?: boolean;
   /** It starts a saga: admission control counts it (503 + Retry-After beyond the limit), before its body is read. */
   startsSaga?: boolean;
   request: {
@@ -32,6 +37,8 @@ export interface Operation {
     body?: z.ZodType;
     /** The body may be left out (`approve`, `reject`): it is then read as `{}`. */
     bodyOptional?: boolean;
+    /** The body's media type: JSON (default), or an HTML form's (application/x-www-form-urlencoded). */
+    bodyType?: 'json' | 'form';
   };
   responses: Record<number, ResponseSpec>;
 }

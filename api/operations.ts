@@ -34,7 +34,7 @@ import {
   TransportOrderStarted,
   TransportVehicleIdParam,
 } from './schemas-transport';
-import { CodecHeaders, CodecPayloads } from './schemas-codec';
+import { CodecHeaders, CodecPayloads, CodecSignInForm, HtmlPage, SessionCookieHeaders } from './schemas-codec';
 
 /**
  * The API's operations, one entry each: method, path, the zod schemas of the request (params, query, headers,
@@ -483,9 +483,11 @@ export const operations = {
     summary: 'Codec server: encode (encrypt) payloads',
     description:
       "Temporal's codec server protocol, for the Web UI (`--ui-codec-endpoint`) and the CLI (`--codec-endpoint`): " +
-      'the payloads encrypted with the current payload key. Not authenticated yet (docs/security.md).',
+      'the payloads encrypted with the current payload key. A bearer credential (the CLI: `--codec-auth`) or ' +
+      'the session cookie of a browser sign-in (the Web UI: `POST /codec/session`).',
     tag: 'codec',
     roles: ['reader'],
+    sessionCookie: true,
     request: { headers: CodecHeaders, body: CodecPayloads },
     responses: {
       200: { description: 'The payloads, encoded', schema: CodecPayloads },
@@ -498,14 +500,74 @@ export const operations = {
     summary: 'Codec server: decode (decrypt) payloads',
     description:
       'Decrypts each encrypted payload with the key its metadata names; others are returned as they are. ' +
-      'A payload whose key id is not in the key ring answers 400 naming the key id. Not authenticated yet.',
+      'A payload whose key id is not in the key ring answers 400 naming the key id. A bearer credential or the ' +
+      'session cookie of a browser sign-in, as for encode.',
     tag: 'codec',
     roles: ['reader'],
+    sessionCookie: true,
     request: { headers: CodecHeaders, body: CodecPayloads },
     responses: {
       200: { description: 'The payloads, decoded', schema: CodecPayloads },
       ...pick(400, 413, 415),
     },
+  },
+  codecSessionPage: {
+    method: 'get',
+    path: '/codec/session',
+    summary: "Codec endpoint: the browser's sign-in page",
+    description:
+      'An HTML form that signs this browser in to the codec endpoint, so that the Web UI can decode payloads ' +
+      '(docs/security.md); when signed in, who and until when, and a sign-out button.',
+    tag: 'codec',
+    roles: 'public',
+    request: {},
+    responses: { 200: { description: 'The page', schema: HtmlPage, contentType: 'text/html' }, ...pick(503) },
+  },
+  codecSignIn: {
+    method: 'post',
+    path: '/codec/session',
+    summary: 'Codec endpoint: sign a browser in',
+    description:
+      'Takes an API key or a JWT with the reader role (the form field `credential`, or `Authorization: Bearer`) ' +
+      'and answers with a session cookie for `/codec` (HttpOnly, SameSite=Strict, CODEC_SESSION_HOURS long). ' +
+      'Only its hash is stored; it ends early when its API key is revoked, and it is good for the codec ' +
+      'endpoint alone.',
+    tag: 'codec',
+    roles: 'public',
+    request: { body: CodecSignInForm, bodyType: 'form', bodyOptional: true },
+    responses: {
+      200: {
+        description: 'Signed in: the cookie is set',
+        schema: HtmlPage,
+        contentType: 'text/html',
+        headers: SessionCookieHeaders,
+      },
+      400: problems[400],
+      401: {
+        description: 'No credential, or one that is unknown, revoked or expired; no session was made',
+        headers: z.object({
+          'WWW-Authenticate': z
+            .string()
+            .regex(/^Bearer\b/)
+            .meta({ description: 'The challenge: `Bearer realm="sagas"`' }),
+        }),
+      },
+      403: { description: 'The credential has not the role reader; no session was made' },
+      409: { description: 'Authentication is off (API_AUTH=off): there is nothing to sign in to' },
+      413: problems[413],
+      415: { description: 'The body is not application/x-www-form-urlencoded' },
+      ...pick(503),
+    },
+  },
+  codecSignOut: {
+    method: 'post',
+    path: '/codec/session/sign-out',
+    summary: 'Codec endpoint: sign this browser out',
+    description: "Ends the session of the request's cookie, if any, and clears the cookie.",
+    tag: 'codec',
+    roles: 'public',
+    request: {},
+    responses: { 200: { description: 'Signed out', schema: HtmlPage, contentType: 'text/html' }, ...pick(503) },
   },
   openapi: {
     method: 'get',

@@ -26,3 +26,25 @@ export const CodecHeaders = z.object({
     .optional()
     .meta({ description: 'The namespace of the payloads (sent by the Web UI and the CLI); one key ring serves all' }),
 });
+
+/** The sign-in form of the codec endpoint (`POST /codec/session`, application/x-www-form-urlencoded). */
+export const CodecSignInForm = z
+  .strictObject({
+    credential: z
+      .string()
+      .min(1)
+      .max(8192)
+      .optional()
+      .meta({ description: 'An API key or a JWT with the reader role; or send it as Authorization: Bearer' }),
+  })
+  .meta({ id: 'CodecSignInForm' });
+
+/** An HTML page (the sign-in form and its answers). */
+export const HtmlPage = z.string().meta({ description: 'An HTML page' });
+
+/** The session cookie a sign-in sets. */
+export const SessionCookieHeaders = z.object({
+  'Set-Cookie': z.string().meta({
+    description: 'saga_codec_session=…; Path=/codec; HttpOnly; SameSite=Strict (Secure except on loopback hosts)',
+  }),
+});

@@ -128,6 +128,7 @@ export async function startApi(config: ServiceConfig): Promise<RunningApi> {
       idempotencyRetentionMs: retentionMs,
       payloadCodecs: temporal.payloadCodecs,
       codecCorsOrigins: config.CODEC_CORS_ORIGIN,
+      codecSessionMs: config.CODEC_SESSION_HOURS * 3_600_000,
     });
     const server = app.listen(config.PORT, config.HOST);
     await once(server, 'listening');

@@ -231,6 +231,13 @@ const schema = z.object({
     )
     .pipe(z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.[\]:-]+$/, 'each must be an origin: scheme://host[:port]')))
     .default([]),
+  /** How long a browser's sign-in to the codec endpoint (`POST /codec/session`, for the Web UI) lasts. */
+  CODEC_SESSION_HOURS: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number of hours from 1 to 168')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1 hour').max(168, 'must be at most 168 hours'))
+    .default(8),
 });
 
 type RawConfig = z.infer<typeof schema>;

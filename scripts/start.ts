@@ -90,7 +90,8 @@ async function main(): Promise<number> {
   // everything we start: if one of them exits on its own, all is stopped
   const watched: ManagedProcess[] = [];
   const apiPort = process.env.PORT || '3000';
-  const codecEndpoint = `http://localhost:${apiPort}/codec`;
+  // On 127.0.0.1, the Web UI's host: the codec session's cookie (SameSite=Strict) goes only to the same site.
+  const codecEndpoint = `http://127.0.0.1:${apiPort}/codec`;
   if (!env.PAYLOAD_KEYS && env.PAYLOAD_ENCRYPTION !== 'off') Object.assign(env, devKeyRing());
 
   // --- servers ---
@@ -176,6 +177,11 @@ async function main(): Promise<number> {
   log(`  Temporal Web UI      ${temporalUiUrl ?? '(unknown: set TEMPORAL_UI_URL)'}`);
   log(`  Temporal gRPC        ${temporalAddress}`);
   log(`  codec endpoint       ${codecEndpoint} (the Web UI decodes payloads through it)`);
+  if (!authOff) {
+    log(
+      `  Web UI decoding      sign in at ${codecEndpoint}/session with the API key, then in the Web UI's Codec Server settings use the browser setting, ${codecEndpoint}, "Include cross-origin credentials" (docs/security.md)`,
+    );
+  }
   log(
     `  payloads             ${env.PAYLOAD_ENCRYPTION === 'off' ? 'NOT encrypted (PAYLOAD_ENCRYPTION=off)' : process.env.PAYLOAD_KEYS ? 'encrypted, keys from PAYLOAD_KEYS' : `encrypted, development keys in ${path.relative(repoRoot, devKeyFile)}`}`,
   );

@@ -97,7 +97,14 @@ const claims = {
   ],
   loyalty: ['GET /customers/{id}/loyalty'],
   codec: ['POST /codec/encode', 'POST /codec/decode'],
+  codecSignIn: ['GET /codec/session', 'POST /codec/session', 'POST /codec/session/sign-out'],
 };
+
+/** An HTML form's POST (the codec sign-in), with no bearer header unless `headers` gives one. */
+function callForm(docPath: string, body: string, headers: Record<string, string> = {}, baseUrl = h.baseUrl) {
+  const form = { 'content-type': 'application/x-www-form-urlencoded', authorization: '', ...headers };
+  return call('POST', docPath, docPath, body, form, baseUrl);
+}
 
 /** Answers of every guarded operation that test/api/auth.test.ts checks against the document, for every one. */
 const authAnswers = / (401|403|429)$/;
@@ -502,15 +509,61 @@ describe('the codec endpoint', () => {
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe(uiOrigin);
     expect(ok.headers.get('access-control-allow-methods')).toBe('POST');
+    // The Web UI may send the codec session's cookie (credentials: 'include')
+    expect(ok.headers.get('access-control-allow-credentials')).toBe('true');
     expect(ok.headers.get('access-control-allow-headers')).toMatch(/content-type.*x-namespace/);
     const other = await preflight('http://evil.example');
     expect(other.status).toBe(405);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    expect(other.headers.get('access-control-allow-credentials')).toBeNull();
     // the request itself, from the UI's origin, carries the header; the rest of the API sends none
     const post = await http(h.baseUrl, 'POST', '/codec/decode', { payloads: [] }, { origin: uiOrigin });
     expect(post.headers.get('access-control-allow-origin')).toBe(uiOrigin);
     const health = await http(h.baseUrl, 'GET', '/health', undefined, { origin: uiOrigin });
     expect(health.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe("the codec endpoint's browser sign-in", () => {
+  let offServer: Server | undefined;
+  afterAll(async () => {
+    await new Promise<void>((resolve) => (offServer ? offServer.close(() => resolve()) : resolve()));
+  });
+
+  test('the page, sign-in and sign-out: every documented answer', async () => {
+    const page = await call('GET', '/codec/session', '/codec/session', undefined, { authorization: '' });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<form method="post" action="/codec/session">');
+    const credential = `credential=${encodeURIComponent(h.keys.reader)}`;
+    const signedIn = await callForm('/codec/session', credential);
+    expect(signedIn.status).toBe(200);
+    const cookie = signedIn.headers.get('set-cookie')!.split(';')[0]!;
+    expect(
+      await call('GET', '/codec/session', '/codec/session', undefined, { authorization: '', cookie }),
+    ).toMatchObject({
+      status: 200,
+      body: expect.stringContaining('Signed in as test-reader'),
+    });
+    expect((await callForm('/codec/session', `${credential}&role=operator`)).status).toBe(400);
+    expect((await callForm('/codec/session', `credential=${'x'.repeat(200_000)}`)).status).toBe(413);
+    const json = await call(
+      'POST',
+      '/codec/session',
+      '/codec/session',
+      { credential: h.keys.reader },
+      { authorization: '' },
+    );
+    expect(json.status).toBe(415);
+    const out = await call('POST', '/codec/session/sign-out', '/codec/session/sign-out', undefined, { cookie });
+    expect(out.status).toBe(200);
+
+    // With API_AUTH=off there is nothing to sign in to.
+    const off = createApp({ temporal: h.client, db: h.db, taskQueue: h.taskQueue, bodyLimit: 100_000, auth: 'off' });
+    offServer = off.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => offServer!.once('listening', () => resolve()));
+    const offUrl = `http://127.0.0.1:${(offServer.address() as AddressInfo).port}`;
+    expect((await callForm('/codec/session', credential, {}, offUrl)).status).toBe(409);
+    expectEveryResponseSeen(claims.codecSignIn);
   });
 });
 
@@ -580,6 +633,19 @@ describe('when Temporal and MongoDB cannot be reached', () => {
       ['GET', '/customers/{id}/loyalty', '/customers/c1/loyalty'],
       ['GET', '/ready', '/ready'],
     ];
+    // The codec sign-in keeps its sessions in MongoDB.
+    const cookie = { cookie: `saga_codec_session=cs_${'A'.repeat(43)}` };
+    const signIn = [
+      await call('GET', '/codec/session', '/codec/session', undefined, cookie, baseUrl),
+      await callForm(
+        '/codec/session',
+        `credential=${encodeURIComponent(authHeaders().authorization.slice(7))}`,
+        {},
+        baseUrl,
+      ),
+      await call('POST', '/codec/session/sign-out', '/codec/session/sign-out', undefined, cookie, baseUrl),
+    ];
+    expect(signIn.map((res) => res.status)).toEqual([503, 503, 503]);
     for (const [method, docPath, urlPath, body] of calls) {
       const res = await call(method, docPath, urlPath, body, {}, baseUrl);
       expect([docPath, res.status]).toEqual([docPath, 503]);

@@ -66,6 +66,10 @@ beforeAll(async () => {
     viewport: { width: 1600, height: 1200 },
   });
   page = await context.newPage();
+  // Summaries, inputs and results are encrypted: the UI shows them once this browser is signed in to the codec
+  // endpoint, with a key that has the reader role alone.
+  await includeCodecCredentials(`${codecApi.baseUrl}/codec`);
+  await signInToCodec(codecApi.baseUrl, codecApi.keys.reader);
 }, 600_000); // a first run may install the browser
 
 afterAll(async () => {
@@ -74,6 +78,28 @@ afterAll(async () => {
   if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
   await h?.stop();
 });
+
+/**
+ * What the Web UI's Codec Server settings store when a user picks "use my browser setting", keeps the endpoint the
+ * dev server was given and checks "Include cross-origin credentials": the browser then sends the codec session's
+ * cookie with every /codec call (docs/security.md).
+ */
+async function includeCodecCredentials(codecEndpoint: string): Promise<void> {
+  await page.goto(uiUrl);
+  await page.evaluate(`
+    localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
+    localStorage.setItem('endpoint', ${JSON.stringify(JSON.stringify(codecEndpoint))});
+    localStorage.setItem('includeCredentials', 'true');
+  `);
+}
+
+/** Signs this browser in to the codec endpoint with its sign-in form, as a user would. */
+async function signInToCodec(baseUrl: string, key: string): Promise<void> {
+  await page.goto(`${baseUrl}/codec/session`);
+  await page.getByLabel('Credential').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await see('Signed in as test-reader', { exact: false });
+}
 
 /** Waits until a visible element shows this text (the UI also keeps hidden copies, e.g. for tooltips). */
 async function see(text: string | RegExp, options: { exact?: boolean } = {}): Promise<void> {
@@ -136,33 +162,52 @@ describe('the Temporal Web UI shows our sagas', () => {
     }
   });
 
-  test("the saga's input is readable through the codec endpoint, and only ciphertext without it", async () => {
+  test("the saga's input is readable through the codec endpoint when signed in, and only ciphertext without", async () => {
     const workflowUrl = `${uiUrl}/namespaces/default/workflows/${orderWorkflowId(orderId)}`;
+    const codecUrl = codecApi!.baseUrl;
+    /** The workflow's page in a fresh tab: decoded (`readable`) or only ciphertext. */
+    const expectPage = async (readable: boolean, screenshot: string) => {
+      const tab = await context.newPage();
+      try {
+        await tab.goto(workflowUrl);
+        await tab.getByText(orderWorkflowId(orderId), { exact: true }).first().waitFor({ timeout: 30_000 });
+        if (readable) {
+          // Input and result, decrypted by the API's /codec/decode (the UI calls it from the browser: CORS)
+          for (const text of [/tok_declined/, /Dublin/]) {
+            await tab.getByText(text).filter({ visible: true }).first().waitFor({ timeout: 30_000 });
+          }
+        } else {
+          await tab
+            .getByText(/binary\/encrypted|YmluYXJ5L2VuY3J5cHRlZA/)
+            .first()
+            .waitFor({ timeout: 30_000 });
+          expect(await tab.locator('body').innerText()).not.toMatch(/tok_declined|Dublin|Main Street/);
+        }
+        await tab.screenshot({ path: path.join(artifacts, screenshot), fullPage: true });
+      } finally {
+        await tab.close();
+      }
+    };
     try {
-      await page.goto(workflowUrl);
-      await see(orderWorkflowId(orderId), { exact: true });
-      // Input and result, decrypted by the API's /codec/decode (the UI calls it from the browser: CORS)
-      await see(/tok_declined/);
-      await see(/Dublin/);
-      await page.screenshot({ path: path.join(artifacts, 'web-ui-decoded.png'), fullPage: true });
+      // Signed in (beforeAll) with a key that has the reader role alone: readable. The cookie holds a session
+      // token, not the key.
+      const cookie = (await context.cookies(`${codecUrl}/codec`)).find((c) => c.name === 'saga_codec_session');
+      expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/codec' });
+      expect(cookie?.value).not.toContain(codecApi!.keys.reader);
+      await expectPage(true, 'web-ui-decoded.png');
 
-      // Without the codec endpoint (nothing answers there any more) the same page holds only ciphertext.
+      // Signed out: the codec endpoint answers 401, and the page holds only ciphertext.
+      await page.goto(`${codecUrl}/codec/session`);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await see('Signed out.');
+      await expectPage(false, 'web-ui-signed-out.png');
+
+      // Signed in again, but the endpoint is gone (nothing answers there any more): ciphertext.
+      await signInToCodec(codecUrl, codecApi!.keys.reader);
+      await expectPage(true, 'web-ui-signed-in-again.png');
       await codecApi!.stop();
       codecApi = undefined;
-      const fresh = await context.newPage();
-      try {
-        await fresh.goto(workflowUrl);
-        await fresh.getByText(orderWorkflowId(orderId), { exact: true }).first().waitFor({ timeout: 30_000 });
-        await fresh
-          .getByText(/binary\/encrypted|YmluYXJ5L2VuY3J5cHRlZA/)
-          .first()
-          .waitFor({ timeout: 30_000 });
-        await fresh.screenshot({ path: path.join(artifacts, 'web-ui-encrypted.png'), fullPage: true });
-        const text = await fresh.locator('body').innerText();
-        expect(text).not.toMatch(/tok_declined|Dublin|Main Street/);
-      } finally {
-        await fresh.close();
-      }
+      await expectPage(false, 'web-ui-encrypted.png');
     } catch (err) {
       await page.screenshot({ path: path.join(artifacts, 'web-ui-codec-failure.png'), fullPage: true });
       throw err;
