@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
@@ -115,8 +115,8 @@ export function createApp({
   // The codec endpoint's browser sign-in: HTML pages and a form, public (the sign-in checks the credential itself).
   for (const op of Object.values<Operation>(operations)) {
     if (op.request.bodyType !== 'form') continue;
-    const form = express.urlencoded({ extended: false, limit: bodyLimit, parameterLimit: 10 });
-    app[op.method](op.path, requireMediaType('application/x-www-form-urlencoded'), form);
+    const text = express.text({ type: 'application/x-www-form-urlencoded', limit: bodyLimit });
+    app[op.method](op.path, requireMediaType('application/x-www-form-urlencoded'), text, formFields);
   }
   app.use(mountOperations(pick(operations, ...signIn), handlers));
   // Credential and role, from each operation's `roles`, then the rate limit of that credential: before admission
@@ -151,3 +151,16 @@ function pick<T extends object, K extends keyof T>(table: T, ...keys: readonly K
 function omit<T extends object, K extends keyof T>(table: T, ...keys: readonly K[]): Omit<T, K> {
   return Object.fromEntries(Object.entries(table).filter(([k]) => !keys.includes(k as K))) as Omit<T, K>;
 }
+
+/**
+ * The fields of a form body, by the WHATWG URLSearchParams parser: every pair kept (an empty name too, which the
+ * schema then refuses, where body-parser's urlencoded would drop it), a repeated name as a list.
+ */
+const formFields: RequestHandler = (req, _res, next) => {
+  if (typeof req.body !== 'string') return next();
+  // A Map, then own properties: a field named __proto__ stays a field.
+  const fields = new Map<string, string[]>();
+  for (const [name, value] of new URLSearchParams(req.body)) fields.set(name, [...(fields.get(name) ?? []), value]);
+  req.body = Object.fromEntries([...fields].map(([name, values]) => [name, values.length === 1 ? values[0] : values]));
+  next();
+};

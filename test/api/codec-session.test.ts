@@ -146,6 +146,15 @@ test('a bad credential, one without the reader role, no credential or a JSON bod
   });
   expect(unknownField.status).toBe(400);
   expect(await unknownField.json()).toMatchObject({ errors: [expect.objectContaining({ path: 'body.admin' })] });
+  // Fields a lenient form parser would drop or turn into something else are refused too.
+  for (const body of ['=null', '__proto__=x', 'credential=a&credential=b', `credential=`]) {
+    const res = await fetch(`${baseUrl}/codec/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${h.keys.reader}` },
+      body,
+    });
+    expect([body, res.status]).toEqual([body, 400]);
+  }
   expect(await codecSessions(h.db).countDocuments()).toBe(before);
 });
 
