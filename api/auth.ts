@@ -1,6 +1,7 @@
 import type { RequestHandler, Response } from 'express';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Collection } from 'mongodb';
+import { ActorKind, type OperatorActor } from '../common/operator-action';
 import { Role } from '../common/roles';
 import { apiKeyId, hashApiKey, sameHash, type ApiKeyDoc } from '../store/api-keys';
 import { AppError } from './errors';
@@ -149,3 +150,16 @@ export function authorize(authenticator: Authenticator, roles: readonly Role[]):
 
 /** The caller of an authenticated request. */
 export const principalOf = (res: Response): Principal | undefined => res.locals.principal;
+
+/**
+ * Who performs an operator action, as the saga records it (`operatorActions`): the principal's name and kind, or
+ * `anonymous` when authentication is off; with the reason the request gave, if any.
+ */
+export function operatorOf(res: Response, reason: string | undefined): OperatorActor {
+  const principal = principalOf(res);
+  return {
+    by: principal?.name ?? ActorKind.anonymous,
+    byKind: principal?.kind ?? ActorKind.anonymous,
+    ...(reason !== undefined ? { reason } : {}),
+  };
+}

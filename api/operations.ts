@@ -17,6 +17,7 @@ import {
   ListOrdersQuery,
   OrderIdParam,
   OrderList,
+  OperatorActionBody,
   OrderStarted,
   Ready,
   RetryCompensationAccepted,
@@ -222,10 +223,10 @@ export const operations = {
       'answers 409 and nothing changes.',
     tag: 'orders',
     roles: ['operator'],
-    request: { params: OrderIdParam },
+    request: { params: OrderIdParam, body: OperatorActionBody, bodyOptional: true },
     responses: {
       202: { description: 'Cancellation requested', schema: CancelAccepted, headers: location('the order') },
-      ...pick(400, 404, 409, 503),
+      ...pick(400, 404, 409, 413, 415, 503),
     },
   },
   retryCompensation: {
@@ -239,14 +240,14 @@ export const operations = {
       'changes. Same as `temporal workflow signal --workflow-id order-<orderId> --name retryCompensation`.',
     tag: 'orders',
     roles: ['operator'],
-    request: { params: OrderIdParam },
+    request: { params: OrderIdParam, body: OperatorActionBody, bodyOptional: true },
     responses: {
       202: {
         description: 'Retry requested',
         schema: RetryCompensationAccepted,
         headers: location('the order'),
       },
-      ...pick(400, 404, 409, 503),
+      ...pick(400, 404, 409, 413, 415, 503),
     },
   },
   orderEvents: {
@@ -369,14 +370,14 @@ export const operations = {
       'that is not RUNNING (finished, or already compensating) answers 409 and nothing changes.',
     tag: 'transport-orders',
     roles: ['operator'],
-    request: { params: TransportOrderIdParam },
+    request: { params: TransportOrderIdParam, body: OperatorActionBody, bodyOptional: true },
     responses: {
       202: {
         description: 'Cancellation requested',
         schema: CancelAccepted,
         headers: location('the transport order'),
       },
-      ...pick(400, 404, 409, 503),
+      ...pick(400, 404, 409, 413, 415, 503),
     },
   },
   retryTransportOrderCompensation: {
@@ -390,14 +391,14 @@ export const operations = {
       '`temporal workflow signal --workflow-id transport-<orderId> --name retryCompensation`.',
     tag: 'transport-orders',
     roles: ['operator'],
-    request: { params: TransportOrderIdParam },
+    request: { params: TransportOrderIdParam, body: OperatorActionBody, bodyOptional: true },
     responses: {
       202: {
         description: 'Retry requested',
         schema: RetryCompensationAccepted,
         headers: location('the transport order'),
       },
-      ...pick(400, 404, 409, 503),
+      ...pick(400, 404, 409, 413, 415, 503),
     },
   },
   approveTransportOrder: {
