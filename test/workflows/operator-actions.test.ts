@@ -85,8 +85,8 @@ describe('cancellations in operatorActions (time-skipping, mocked participants)'
       const before = await env.currentTimeMs();
       await handle.signal(cancelRequestedSignal, { by: 'alice', byKind: 'api-key', reason: 'customer called' });
       await handle.cancel();
-      release();
       const state = await cancelledState(handle);
+      release(); // after the saga closed: a payment completing as its cancel goes out trips the test server
       expect(state).toMatchObject({ status: SagaStatus.COMPENSATED, cancelled: true });
       expect(state.operatorActions).toEqual([
         { action: 'cancel', by: 'alice', byKind: 'api-key', reason: 'customer called', at: expect.any(String) },
@@ -108,8 +108,8 @@ describe('cancellations in operatorActions (time-skipping, mocked participants)'
     await run(activities, async (handle) => {
       await entered;
       await handle.cancel();
-      release();
       const state = await cancelledState(handle);
+      release(); // after the saga closed: a payment completing as its cancel goes out trips the test server
       expect(state.operatorActions).toEqual([
         { action: 'cancel', by: 'unknown', byKind: 'unknown', reason: null, at: expect.any(String) },
       ]);
@@ -136,8 +136,8 @@ describe('cancellations in operatorActions (time-skipping, mocked participants)'
       const malformed = { by: 42, byKind: 'root', reason: 'r'.repeat(600) } as unknown as { by: string };
       await handle.signal(cancelRequestedSignal, malformed);
       await handle.cancel();
-      release();
       const [action] = (await cancelledState(handle)).operatorActions;
+      release();
       expect(action).toEqual({
         action: 'cancel',
         by: 'unknown',
