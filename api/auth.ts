@@ -2,6 +2,7 @@ import { parse as parseCookie } from 'cookie';
 import type { Request, RequestHandler, Response } from 'express';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Collection } from 'mongodb';
+import { ActorKind, type OperatorActor } from '../common/operator-action';
 import { Role } from '../common/roles';
 import { apiKeyId, hashApiKey, sameHash, type ApiKeyDoc } from '../store/api-keys';
 import { findCodecSession, type CodecSessionDoc } from '../store/codec-sessions';
@@ -203,3 +204,16 @@ export function codecSessionAuthenticator(
 
 /** The caller of an authenticated request. */
 export const principalOf = (res: Response): Principal | undefined => res.locals.principal;
+
+/**
+ * Who performs an operator action, as the saga records it (`operatorActions`): the principal's name and kind, or
+ * `anonymous` when authentication is off; with the reason the request gave, if any.
+ */
+export function operatorOf(res: Response, reason: string | undefined): OperatorActor {
+  const principal = principalOf(res);
+  return {
+    by: principal?.name ?? ActorKind.anonymous,
+    byKind: principal?.kind ?? ActorKind.anonymous,
+    ...(reason !== undefined ? { reason } : {}),
+  };
+}

@@ -17,6 +17,7 @@ import {
   ListOrdersQuery,
   OrderIdParam,
   OrderList,
+  OperatorActionBody,
   OrderStarted,
   Ready,
   RetryCompensationAccepted,
@@ -219,13 +220,14 @@ export const operations = {
     description:
       'Requests cancellation: the saga undoes its completed steps in reverse order and its state then says ' +
       '`cancelled: true`, status COMPENSATED. A saga that is not RUNNING (finished, or already compensating) ' +
-      'answers 409 and nothing changes.',
+      'answers 409 and nothing changes.' +
+      " The optional body `{ reason }` is recorded with the caller in the state's `operatorActions`.",
     tag: 'orders',
     roles: ['operator'],
-    request: { params: OrderIdParam },
+    request: { params: OrderIdParam, body: OperatorActionBody, bodyOptional: true },
     responses: {
       202: { description: 'Cancellation requested', schema: CancelAccepted, headers: location('the order') },
-      ...pick(400, 404, 409, 503),
+      ...pick(400, 404, 409, 413, 415, 503),
     },
   },
   retryCompensation: {
@@ -236,17 +238,18 @@ export const operations = {
       'For an operator, once the cause of a failed compensation is fixed: sends the saga its `retryCompensation` ' +
       'signal and it retries from the compensation that failed (state `compensationFailure` names it), going on ' +
       'to COMPENSATED, or back to FAILED if it fails again. A saga that is not FAILED answers 409 and nothing ' +
-      'changes. Same as `temporal workflow signal --workflow-id order-<orderId> --name retryCompensation`.',
+      'changes. Same as `temporal workflow signal --workflow-id order-<orderId> --name retryCompensation`.' +
+      " The optional body `{ reason }` is recorded with the caller in the state's `operatorActions`.",
     tag: 'orders',
     roles: ['operator'],
-    request: { params: OrderIdParam },
+    request: { params: OrderIdParam, body: OperatorActionBody, bodyOptional: true },
     responses: {
       202: {
         description: 'Retry requested',
         schema: RetryCompensationAccepted,
         headers: location('the order'),
       },
-      ...pick(400, 404, 409, 503),
+      ...pick(400, 404, 409, 413, 415, 503),
     },
   },
   orderEvents: {
@@ -366,17 +369,18 @@ export const operations = {
     description:
       'As for an order: requests cancellation (also while it waits for a decision); the saga undoes its ' +
       'completed steps in reverse order and its state then says `cancelled: true`, status COMPENSATED. A saga ' +
-      'that is not RUNNING (finished, or already compensating) answers 409 and nothing changes.',
+      'that is not RUNNING (finished, or already compensating) answers 409 and nothing changes.' +
+      " The optional body `{ reason }` is recorded with the caller in the state's `operatorActions`.",
     tag: 'transport-orders',
     roles: ['operator'],
-    request: { params: TransportOrderIdParam },
+    request: { params: TransportOrderIdParam, body: OperatorActionBody, bodyOptional: true },
     responses: {
       202: {
         description: 'Cancellation requested',
         schema: CancelAccepted,
         headers: location('the transport order'),
       },
-      ...pick(400, 404, 409, 503),
+      ...pick(400, 404, 409, 413, 415, 503),
     },
   },
   retryTransportOrderCompensation: {
@@ -387,17 +391,18 @@ export const operations = {
       'As for an order, once the cause of a failed compensation is fixed: sends the saga its ' +
       '`retryCompensation` signal and it retries from the compensation that failed (state ' +
       '`compensationFailure` names it). A saga that is not FAILED answers 409 and nothing changes. Same as ' +
-      '`temporal workflow signal --workflow-id transport-<orderId> --name retryCompensation`.',
+      '`temporal workflow signal --workflow-id transport-<orderId> --name retryCompensation`.' +
+      " The optional body `{ reason }` is recorded with the caller in the state's `operatorActions`.",
     tag: 'transport-orders',
     roles: ['operator'],
-    request: { params: TransportOrderIdParam },
+    request: { params: TransportOrderIdParam, body: OperatorActionBody, bodyOptional: true },
     responses: {
       202: {
         description: 'Retry requested',
         schema: RetryCompensationAccepted,
         headers: location('the transport order'),
       },
-      ...pick(400, 404, 409, 503),
+      ...pick(400, 404, 409, 413, 415, 503),
     },
   },
   approveTransportOrder: {
@@ -409,7 +414,8 @@ export const operations = {
       'then completes. The saga itself accepts or refuses the decision, so of an approve and a reject sent at ' +
       'the same time exactly one answers 202. Approving again answers 202 again (a retried request is ' +
       'harmless). An order that was rejected or timed out, is not waiting yet, or has finished answers 409. ' +
-      'The body may be left out or `{}`.',
+      'The body may be left out or `{}`.' +
+      " The optional body `{ reason }` is recorded with the caller in the state's `operatorActions`.",
     tag: 'transport-orders',
     roles: ['operator'],
     request: { params: TransportOrderIdParam, body: ApproveBody, bodyOptional: true },
@@ -430,7 +436,8 @@ export const operations = {
       "Takes the decision with the saga's `decide` update (with the optional `reason`) while it waits for one; " +
       'it then undoes its steps in reverse order and ends COMPENSATED with failure `Rejected`. Of an approve ' +
       'and a reject sent at the same time exactly one answers 202. Rejecting again answers 202 again; an order ' +
-      'that was approved or timed out, is not waiting yet, or has finished answers 409.',
+      'that was approved or timed out, is not waiting yet, or has finished answers 409.' +
+      " The optional body `{ reason }` is recorded with the caller in the state's `operatorActions`.",
     tag: 'transport-orders',
     roles: ['operator'],
     request: { params: TransportOrderIdParam, body: RejectBody, bodyOptional: true },

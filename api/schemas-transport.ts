@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { Id, Kg, Money, Name, Text } from '../common/shapes/primitives';
+import { Id, Kg, Money, Name } from '../common/shapes/primitives';
 import { TransportDecision, TransportPriority } from '../common/shapes/transport';
-import { SagaStarted } from './schemas';
+import { OperatorActionBody, SagaStarted } from './schemas';
 
 export const CreateParcel = z.strictObject({ id: Id.optional(), weightKg: Kg(100_000) });
 
@@ -34,9 +34,9 @@ export const CreateTransportOrder = z.strictObject({
 });
 export type CreateTransportOrder = z.infer<typeof CreateTransportOrder>;
 
-/** `reject` takes an optional reason; `approve` takes no body (an empty object is accepted). */
-export const RejectBody = z.strictObject({ reason: Text(500).optional() });
-export const ApproveBody = z.strictObject({});
+/** `approve` and `reject` take an optional reason, as every operator action does; the body may be left out. */
+export const RejectBody = OperatorActionBody;
+export const ApproveBody = OperatorActionBody;
 
 export const TransportOrderIdParam = z.strictObject({ orderId: Id });
 export const ParcelIdParam = z.strictObject({ id: Id });

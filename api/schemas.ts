@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OrderSagaInput } from '../common/shapes/order';
-import { Count, Id, Money, Name } from '../common/shapes/primitives';
+import { MAX_REASON } from '../common/operator-action';
+import { Count, Id, Money, Name, Text } from '../common/shapes/primitives';
 import { SagaStatus } from '../common/shapes/saga-state';
 
 /**
@@ -80,6 +81,17 @@ export const OrderList = z.object({
   /** Pass as `nextPageToken` to get the next page; null on the last page. */
   nextPageToken: z.string().nullable(),
 });
+
+/**
+ * The body of an operator action (cancel, retry-compensation, approve, reject): optional, and so is its `reason`,
+ * recorded with the action in the saga's `operatorActions` (at most 500 characters as sent, trimmed).
+ */
+export const OperatorActionBody = z.strictObject({
+  reason: Text(MAX_REASON)
+    .optional()
+    .meta({ description: "Why: recorded with the action in the saga's `operatorActions`" }),
+});
+export type OperatorActionBody = z.infer<typeof OperatorActionBody>;
 
 export const CancelAccepted = z.object({
   orderId: z.string(),

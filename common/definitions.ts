@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { OperatorActor } from './operator-action';
 import type { SagaState } from './saga-state';
 
 /** Default task queue of the saga workers. */
@@ -14,6 +15,15 @@ export const getStateQuery = defineQuery<SagaState>('getState');
 /**
  * Sent by an operator once the cause of a failed compensation is fixed: the saga retries its
  * compensations from the one that failed. Honoured only while the saga is FAILED; at any other time it is
- * ignored (see `workflows/saga/compensation-stack.ts`).
+ * ignored (see `workflows/saga/compensation-stack.ts`). Its optional argument says who sends it and why; an
+ * honoured signal is recorded in `operatorActions` (without the argument: by `unknown`).
  */
-export const retryCompensationSignal = defineSignal('retryCompensation');
+export const retryCompensationSignal = defineSignal<[OperatorActor?]>('retryCompensation');
+
+/**
+ * Sent by the API right before it requests the saga's cancellation (a Temporal cancel request carries nothing the
+ * workflow can read): who cancels and why. It changes nothing by itself; the saga records the actor in
+ * `operatorActions` when the cancellation request reaches it (a cancel request with no such signal before it,
+ * e.g. `temporal workflow cancel`, is recorded as by `unknown`).
+ */
+export const cancelRequestedSignal = defineSignal<[OperatorActor]>('cancelRequested');

@@ -1,4 +1,5 @@
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { OperatorActor } from './operator-action';
 
 /** Workflow type, id scheme, signals, update and input of the transport order saga. */
 export const TRANSPORT_ORDER = 'makeTransportOrder';
@@ -18,10 +19,10 @@ export type TransportPriority = (typeof TransportPriority)[keyof typeof Transpor
 // import it).
 export type { TransportOrderInput, TransportOrderState } from './shapes/transport';
 
-/** Sent by a person: accept the planned transport (vehicle, date, price). */
-export const approveSignal = defineSignal('approve');
-/** Sent by a person: refuse the planned transport; the saga compensates. */
-export const rejectSignal = defineSignal<[{ reason?: string }?]>('reject');
+/** Sent by a person: accept the planned transport (vehicle, date, price). Optional: who and why. */
+export const approveSignal = defineSignal<[OperatorActor?]>('approve');
+/** Sent by a person: refuse the planned transport; the saga compensates. Optional: who and why. */
+export const rejectSignal = defineSignal<[OperatorActor?]>('reject');
 
 export const TransportDecision = { APPROVED: 'APPROVED', REJECTED: 'REJECTED', TIMED_OUT: 'TIMED_OUT' } as const;
 export type TransportDecision = (typeof TransportDecision)[keyof typeof TransportDecision];
@@ -29,9 +30,10 @@ export type TransportDecision = (typeof TransportDecision)[keyof typeof Transpor
 /** A decision a person can take: approve or reject. */
 export type PersonDecision = typeof TransportDecision.APPROVED | typeof TransportDecision.REJECTED;
 
-export interface DecideArgs {
+/** The decision and who takes it (`by`, `byKind`: recorded in `operatorActions`; missing: `unknown`). */
+export interface DecideArgs extends OperatorActor {
   decision: PersonDecision;
-  /** With `REJECTED` only: why. */
+  /** Why; with `REJECTED` it is also the state's `decisionReason`. */
   reason?: string;
 }
 

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
-import { getStateQuery, retryCompensationSignal } from '../common/definitions';
+import { cancelRequestedSignal, getStateQuery, retryCompensationSignal } from '../common/definitions';
 import { orderWorkflowId, type OrderState } from '../common/order';
 import { SagaStatus } from '../common/saga-state';
 import { Gate } from '../test/support/saga-hooks';
@@ -207,6 +207,45 @@ const scenarios: Record<string, Scenario> = {
       '(regular) fails with PaymentDeclined; payment, stock, credit undone by regular activities.',
     sagaStatus: SagaStatus.COMPENSATED,
     run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'), { token: 'tok_declined' })),
+  },
+  // Audited operator actions: the actor travels in a signal's argument (the state records it; no command changes).
+  'cancelled-by-operator': {
+    description:
+      'As `cancelled`, the way the API cancels: cancelRequested with the actor and a reason, then the cancel ' +
+      'request, while processPayment runs; the state records the cancel by that actor.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: async (ctx, name) => {
+      const gate = new Gate();
+      const input = ctx.order(await ctx.seed('a'));
+      ctx.hooks.add({ activity: 'processPayment', workflowId: orderWorkflowId(input.orderId), gate });
+      const handle = await ctx.start(input);
+      await withTimeout(gate.entered, 30_000, `${name}: processPayment never started`);
+      await handle.signal(cancelRequestedSignal, { by: 'history-operator', byKind: 'api-key', reason: 'recorded' });
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+      gate.release();
+      return handle;
+    },
+  },
+  'operator-retry-with-actor': {
+    description:
+      'As `compensation-failed-then-operator-retry`, with the actor and a reason in the retryCompensation signal ' +
+      'the API sends; the state records the retry by that actor.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: async (ctx) => {
+      const input = ctx.order(await ctx.seed('a'), { token: 'tok_declined' });
+      ctx.hooks.add({
+        activity: 'releaseInventory',
+        workflowId: orderWorkflowId(input.orderId),
+        fatal: 'always',
+        firstCalls: 1,
+      });
+      const handle = await ctx.start(input);
+      await ctx.waitForStatus(handle, [SagaStatus.FAILED]);
+      await handle.signal(retryCompensationSignal, { by: 'history-operator', byKind: 'jwt', reason: 'fixed' });
+      await handle.result();
+      return handle;
+    },
   },
   // The transport order and customer loyalty sagas (scripts/record-histories-transport.ts).
   ...transportAndLoyaltyScenarios,

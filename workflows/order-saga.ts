@@ -90,6 +90,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
     failure: null,
     compensationFailure: null,
     cancelled: false,
+    operatorActions: [],
   });
 
   const final = await saga.run(async () => {

@@ -42,9 +42,12 @@ import {
   TransportPriority,
   TransportStep,
   type TransportOrderInput,
+  type PersonDecision,
   type TransportOrderState,
 } from '../common/transport';
+import { OperatorActionName, type OperatorActor } from '../common/operator-action';
 import { call, Saga, waitFor, type StepSpec } from './saga/compensation-stack';
+import { recordOperatorAction } from './saga/operator-actions';
 import { compensationCall, participantCall } from './saga/policies';
 
 const participant = proxyActivities<Activities>(participantCall);
@@ -85,26 +88,26 @@ export async function makeTransportOrder(input: TransportOrderInput): Promise<Tr
     failure: null,
     compensationFailure: null,
     cancelled: false,
+    operatorActions: [],
   });
   const state = saga.state;
   // The first decision wins. One that arrives before the saga waits for it is kept and applies
-  // when the wait starts (the API only forwards decisions while one is pending).
-  setHandler(approveSignal, () => {
-    state.decision ??= TransportDecision.APPROVED;
-  });
-  setHandler(rejectSignal, (arg) => {
+  // when the wait starts (the API only forwards decisions while one is pending). The decision taken is
+  // recorded in `operatorActions` with its actor; one that changes nothing (a repeat, a later one) is not.
+  const take = (decision: PersonDecision, arg: OperatorActor | undefined): void => {
     if (state.decision !== null) return;
-    state.decision = TransportDecision.REJECTED;
-    state.decisionReason = arg?.reason ?? null;
-  });
+    state.decision = decision;
+    const rejected = decision === TransportDecision.REJECTED;
+    if (rejected) state.decisionReason = arg?.reason ?? null;
+    recordOperatorAction(state, rejected ? OperatorActionName.reject : OperatorActionName.approve, arg);
+  };
+  setHandler(approveSignal, (arg) => take(TransportDecision.APPROVED, arg));
+  setHandler(rejectSignal, (arg) => take(TransportDecision.REJECTED, arg));
   // Registering an update handler adds no command: histories recorded before it replay unchanged.
   setHandler(
     decideUpdate,
-    ({ decision, reason }) => {
-      if (state.decision === null) {
-        state.decision = decision;
-        if (decision === TransportDecision.REJECTED) state.decisionReason = reason ?? null;
-      }
+    ({ decision, ...actor }) => {
+      take(decision, actor);
       return { orderId, decision };
     },
     {

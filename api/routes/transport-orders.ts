@@ -12,6 +12,7 @@ import {
   type TransportOrderInput,
   type TransportOrderState,
 } from '../../common/transport';
+import { operatorOf } from '../auth';
 import { AppError } from '../errors';
 import { insertOnce } from '../mongo-errors';
 import type { Handlers } from '../operations';
@@ -127,16 +128,16 @@ export function transportOrderHandlers({
     const { orderId } = input.params;
     const accepted: z.infer<typeof TransportDecisionAccepted> = await decide(transportOrders, orderId, {
       decision: TransportDecision.APPROVED,
+      ...operatorOf(res, input.body.reason), // the body may be left out: the table reads it as `{}`
     });
     res.status(202).location(`/transport-orders/${orderId}`).json(accepted);
   };
 
   const rejectTransportOrder: Handlers['rejectTransportOrder'] = async (input, req, res) => {
     const { orderId } = input.params;
-    const { reason } = input.body; // the body may be left out: the table reads it as `{}`
     const accepted: z.infer<typeof TransportDecisionAccepted> = await decide(transportOrders, orderId, {
       decision: TransportDecision.REJECTED,
-      ...(reason !== undefined ? { reason } : {}),
+      ...operatorOf(res, input.body.reason),
     });
     res.status(202).location(`/transport-orders/${orderId}`).json(accepted);
   };

@@ -5,7 +5,8 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { z } from 'zod';
-import { getStateQuery, retryCompensationSignal } from '../../common/definitions';
+import { cancelRequestedSignal, getStateQuery, retryCompensationSignal } from '../../common/definitions';
+import type { OperatorActor } from '../../common/operator-action';
 import { finalSagaStatuses, SagaStatus, type SagaState } from '../../common/saga-state';
 import { CustomerIdKey, SagaStatusKey } from '../../common/search-attributes';
 import { AppError } from '../errors';
@@ -116,10 +117,15 @@ export function sagaClient<I extends SagaInput, S extends SagaState>(
     return state;
   }
 
-  /** Requests cancellation of a RUNNING saga: it undoes its steps in reverse order. Otherwise a 409. */
-  async function cancel(orderId: string): Promise<z.infer<typeof CancelAccepted>> {
+  /**
+   * Requests cancellation of a RUNNING saga: it undoes its steps in reverse order. Otherwise a 409. A Temporal
+   * cancel request carries no payload, so the actor goes first as the `cancelRequested` signal; the saga records
+   * it when the cancel request reaches it (a cancel that does not reach it records nothing).
+   */
+  async function cancel(orderId: string, actor: OperatorActor): Promise<z.infer<typeof CancelAccepted>> {
     const state = await cancellableState(orderId);
     try {
+      await deadline(() => handle(orderId).signal(cancelRequestedSignal, actor));
       await deadline(() => handle(orderId).cancel());
     } catch (err) {
       // The run closed between our check and the request: it is finished, so there is nothing to cancel.
@@ -134,9 +140,13 @@ export function sagaClient<I extends SagaInput, S extends SagaState>(
 
   /**
    * The operator's retry of a failed compensation (once its cause is fixed): sends `retryCompensation`, and the
-   * saga retries from the compensation that failed. Only a FAILED saga waits for it; any other is a 409.
+   * saga retries from the compensation that failed, and records `actor`. Only a FAILED saga waits for it; any
+   * other is a 409.
    */
-  async function retryCompensation(orderId: string): Promise<z.infer<typeof RetryCompensationAccepted>> {
+  async function retryCompensation(
+    orderId: string,
+    actor: OperatorActor,
+  ): Promise<z.infer<typeof RetryCompensationAccepted>> {
     const state = await queryState(orderId);
     if (state.status !== SagaStatus.FAILED || !state.compensationFailure) {
       throw AppError.conflict(
@@ -144,7 +154,7 @@ export function sagaClient<I extends SagaInput, S extends SagaState>(
       );
     }
     try {
-      await deadline(() => handle(orderId).signal(retryCompensationSignal));
+      await deadline(() => handle(orderId).signal(retryCompensationSignal, actor));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw AppError.conflict(`${name(orderId)} has already finished`);
       throw err;

@@ -1,16 +1,19 @@
 import type { Request, Response } from 'express';
 import type { SagaState } from '../../common/saga-state';
+import { operatorOf } from '../auth';
 import type { SagaClient, SagaInput } from './client';
 
 /** The validated request of an operation on one saga (`/<sagas>/:orderId/...`). */
 interface OnOneSaga {
   params: { orderId: string };
+  /** An operator action's optional body (left out: `{}`). */
+  body?: { reason?: string | undefined };
 }
 type SagaHandler = (input: OnOneSaga, req: Request, res: Response) => Promise<void>;
 
 /**
  * The handlers every saga type answers the same way, over its saga client: read the state, cancel, retry a failed
- * compensation (202 with the saga's Location). Each saga's routes give them their operation names.
+ * compensation (202 with the saga's Location). Cancel and retry record who asked and why (`operatorOf`). Each saga's routes give them their operation names.
  */
 export function sagaHandlers<I extends SagaInput, S extends SagaState>(
   saga: SagaClient<I, S>,
@@ -19,12 +22,12 @@ export function sagaHandlers<I extends SagaInput, S extends SagaState>(
     async read({ params: { orderId } }, _req, res) {
       res.json(await saga.queryState(orderId));
     },
-    async cancel({ params: { orderId } }, _req, res) {
-      const accepted = await saga.cancel(orderId);
+    async cancel({ params: { orderId }, body }, _req, res) {
+      const accepted = await saga.cancel(orderId, operatorOf(res, body?.reason));
       res.status(202).location(saga.kind.location(orderId)).json(accepted);
     },
-    async retryCompensation({ params: { orderId } }, _req, res) {
-      const accepted = await saga.retryCompensation(orderId);
+    async retryCompensation({ params: { orderId }, body }, _req, res) {
+      const accepted = await saga.retryCompensation(orderId, operatorOf(res, body?.reason));
       res.status(202).location(saga.kind.location(orderId)).json(accepted);
     },
   };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SagaStatus as SagaStatuses, StepStatus as StepStatuses } from '../saga-state';
+import { OperatorAction } from './operator-action';
 import { Timestamp } from './primitives';
 
 /** The state every saga answers to its `getState` query, whatever its shape (the types: `common/saga-state.ts`). */
@@ -50,5 +51,10 @@ export const SagaState = z.object({
   /** Set when a compensation could not succeed; the saga waits for an operator's retry. */
   compensationFailure: CompensationFailureInfo.nullable(),
   cancelled: z.boolean(),
+  /**
+   * Who cancelled, retried a compensation, approved or rejected, when and why: oldest first, the last 50
+   * (`MAX_OPERATOR_ACTIONS`). Reads are not recorded.
+   */
+  operatorActions: z.array(OperatorAction),
 });
 export type SagaState = z.infer<typeof SagaState>;

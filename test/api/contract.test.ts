@@ -295,6 +295,10 @@ describe('orders', () => {
     expect((await call('POST', '/orders/{orderId}/cancel', `/orders/${body.orderId}/cancel`)).status).toBe(409);
     expect((await call('POST', '/orders/{orderId}/cancel', `/orders/${unique('none')}/cancel`)).status).toBe(404);
     expect((await call('POST', '/orders/{orderId}/cancel', '/orders/%7B%7D/cancel')).status).toBe(400);
+    const cancelDone = `/orders/${body.orderId}/cancel`;
+    expect((await call('POST', '/orders/{orderId}/cancel', cancelDone, { reason: 7 })).status).toBe(400);
+    expect((await call('POST', '/orders/{orderId}/cancel', cancelDone, oversized({}))).status).toBe(413);
+    expect((await callWithText('POST', '/orders/{orderId}/cancel', cancelDone)).status).toBe(415);
     expectEveryResponseSeen(claims.orders);
   });
 
@@ -313,6 +317,10 @@ describe('orders', () => {
     expect((await call('POST', retry, `/orders/${finished.orderId}/retry-compensation`)).status).toBe(409);
     expect((await call('POST', retry, `/orders/${unique('none')}/retry-compensation`)).status).toBe(404);
     expect((await call('POST', retry, '/orders/%7B%7D/retry-compensation')).status).toBe(400);
+    const retryDone = `/orders/${finished.orderId}/retry-compensation`;
+    expect((await call('POST', retry, retryDone, { reason: 'x'.repeat(501) })).status).toBe(400);
+    expect((await call('POST', retry, retryDone, oversized({}))).status).toBe(413);
+    expect((await callWithText('POST', retry, retryDone)).status).toBe(415);
     expectEveryResponseSeen(claims.retry);
   });
 
@@ -435,6 +443,9 @@ describe('transport orders and loyalty', () => {
     ] as const) {
       expect((await call('POST', doc, `/transport-orders/${unique('none')}/${verb}`)).status).toBe(404);
       expect((await call('POST', doc, `/transport-orders/%7B%7D/${verb}`)).status).toBe(400);
+      const url = `/transport-orders/${running.orderId}/${verb}`;
+      expect((await call('POST', doc, url, oversized({}))).status).toBe(413);
+      expect((await callWithText('POST', doc, url)).status).toBe(415);
     }
     // A saga whose compensation fails for good (the harness's hooks, docs/faults.md).
     const orderId = unique('tr');

@@ -6,6 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type ReplayWorkerOptions } from '@temporalio/worker';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { ORDER_SAGA } from '../../common/order';
 import { historiesKeyRing, type HistoryIndexEntry } from '../../scripts/lib/history-recorder';
@@ -93,6 +95,23 @@ describe('recorded histories', () => {
         completed.workflowId,
       ),
     ).rejects.toThrow(DeterminismViolationError);
+  });
+
+  test('histories with audited operator actions hold the actor in the signal, only as ciphertext', async () => {
+    const expected = {
+      'cancelled-by-operator': ['cancelRequested', { by: 'history-operator', byKind: 'api-key', reason: 'recorded' }],
+      'operator-retry-with-actor': ['retryCompensation', { by: 'history-operator', byKind: 'jwt', reason: 'fixed' }],
+    } as const;
+    const [codec] = dataConverter.payloadCodecs ?? [];
+    for (const [name, [signalName, actor]] of Object.entries(expected)) {
+      const entry = entries.find((e) => e.name === name)!;
+      // (the name is also in the workflow id; the argument's field names are only in the encrypted payload)
+      expect(fs.readFileSync(path.join(historiesDir, entry.file), 'utf8')).not.toMatch(/byKind|eyJieUtpbmQ/);
+      const events = historyFromJSON(loadHistory(entry.file)).events ?? [];
+      const signal = events.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === signalName);
+      const [payload] = await codec!.decode(signal?.workflowExecutionSignaledEventAttributes?.input?.payloads ?? []);
+      expect({ name, arg: defaultPayloadConverter.fromPayload(payload!) }).toEqual({ name, arg: actor });
+    }
   });
 
   describe('histories recorded with encryption on', () => {

@@ -2,7 +2,8 @@
  * The compensation engine's `retryCompensation` signal, on the order saga with mocked participants (time-skipping
  * test server): the signal is honoured only while the saga is FAILED, waiting for an operator. One sent earlier (a
  * stray or early signal while the saga runs, a duplicate while the operator's retry runs) is ignored, so the next
- * compensation failure still waits for an operator instead of retrying at once.
+ * compensation failure still waits for an operator instead of retrying at once. Each honoured signal is recorded in
+ * the state's `operatorActions` with the actor its argument names; an old-style signal without one, as `unknown`.
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
@@ -10,6 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { getStateQuery, retryCompensationSignal } from '../../common/definitions';
 import { BusinessFailure } from '../../common/failures';
+import type { OperatorActor } from '../../common/operator-action';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import { SagaStatus, StepStatus } from '../../common/saga-state';
 import type { orderSaga } from '../../workflows';
@@ -106,8 +108,8 @@ async function untilStatus(handle: Handle, statuses: SagaStatus[]): Promise<Orde
 }
 
 /** Sends `retryCompensation` and waits until a workflow task has handled it. */
-async function signalAndWaitHandled(handle: Handle): Promise<void> {
-  await handle.signal(retryCompensationSignal);
+async function signalAndWaitHandled(handle: Handle, actor?: OperatorActor): Promise<void> {
+  await handle.signal(retryCompensationSignal, ...(actor ? [actor] : []));
   for (let i = 0; i < 200; i++) {
     const events = (await handle.fetchHistory()).events ?? [];
     const signalled = events.map((e) => Boolean(e.workflowExecutionSignaledEventAttributes)).lastIndexOf(true);
@@ -137,10 +139,14 @@ describe('retryCompensation is honoured only while the saga is FAILED (time-skip
       expect((await state(handle)).status).toBe(SagaStatus.FAILED);
       expect(compensations).toEqual(['refundPayment', 'releaseInventory']);
 
-      // The operator's signal, sent while FAILED, is honoured.
+      // The operator's signal, sent while FAILED, is honoured: old-style, without an argument.
       await handle.signal(retryCompensationSignal);
       const final = await handle.result();
       expect(final.status).toBe(SagaStatus.COMPENSATED);
+      // Only the honoured signal is recorded; without an argument its actor is unknown.
+      expect(final.operatorActions).toEqual([
+        { action: 'retry-compensation', by: 'unknown', byKind: 'unknown', reason: null, at: expect.any(String) },
+      ]);
       expect(final.steps.find((s) => s.name === 'reserveInventory')?.status).toBe(StepStatus.COMPENSATED);
       expect(compensations).toEqual(['refundPayment', 'releaseInventory', 'releaseInventory', 'releaseCredit']);
     });
@@ -157,19 +163,26 @@ describe('retryCompensation is honoured only while the saga is FAILED (time-skip
         'releaseInventory',
       );
 
-      await handle.signal(retryCompensationSignal); // the operator's retry
+      await handle.signal(retryCompensationSignal, { by: 'bob', byKind: 'api-key', reason: 'disk replaced' });
       await retry.entered;
       expect((await state(handle)).status).toBe(SagaStatus.COMPENSATING);
-      await signalAndWaitHandled(handle); // a duplicate (a second operator, a retried request) while it runs
+      await signalAndWaitHandled(handle, { by: 'carol', byKind: 'jwt' }); // a duplicate (a second operator) while it runs
       retry.release();
 
       const failedAgain = await untilStatus(handle, [SagaStatus.FAILED, SagaStatus.COMPENSATED]);
       expect(failedAgain.status).toBe(SagaStatus.FAILED);
       expect(compensations).toEqual(['refundPayment', 'releaseInventory', 'releaseInventory']);
 
-      await handle.signal(retryCompensationSignal);
+      await handle.signal(retryCompensationSignal, { by: 'dave', byKind: 'api-key' });
       const final = await handle.result();
       expect(final.status).toBe(SagaStatus.COMPENSATED);
+      // The two honoured retries, in order, each with its actor and the workflow time; the ignored duplicate is not.
+      expect(final.operatorActions).toEqual([
+        { action: 'retry-compensation', by: 'bob', byKind: 'api-key', reason: 'disk replaced', at: expect.any(String) },
+        { action: 'retry-compensation', by: 'dave', byKind: 'api-key', reason: null, at: expect.any(String) },
+      ]);
+      const [first, second] = final.operatorActions.map((a) => Date.parse(a.at));
+      expect(first).toBeLessThanOrEqual(second!);
       expect(compensations).toEqual([
         'refundPayment',
         'releaseInventory',

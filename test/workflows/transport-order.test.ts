@@ -167,6 +167,10 @@ describe('transport order saga (time-skipping, mocked participants)', () => {
 
       expect(state.status).toBe(SagaStatus.COMPLETED);
       expect(state.decision).toBe('APPROVED');
+      // An old-style approve signal names no actor: recorded as unknown.
+      expect(state.operatorActions).toEqual([
+        { action: 'approve', by: 'unknown', byKind: 'unknown', reason: null, at: expect.any(String) },
+      ]);
       expect(state.pendingDecision).toBeNull();
       expect(state.failure).toBeNull();
       expect(state).toMatchObject({ vehicleId: 'truck-1', price: 125, totalWeightKg: 30, priority: 'NORMAL' });
@@ -198,6 +202,9 @@ describe('transport order saga (time-skipping, mocked participants)', () => {
 
       expect(state.status).toBe(SagaStatus.COMPENSATED);
       expect(state.decision).toBe('REJECTED');
+      expect(state.operatorActions).toEqual([
+        { action: 'reject', by: 'unknown', byKind: 'unknown', reason: 'too expensive', at: expect.any(String) },
+      ]);
       expect(state.failure).toEqual({
         step: 'awaitDecision',
         type: 'Rejected',
@@ -236,11 +243,13 @@ describe('transport order saga (time-skipping, mocked participants)', () => {
       const state0 = await untilPending(handle);
 
       const rejected = await handle.executeUpdate(decideUpdate, {
-        args: [{ decision: 'REJECTED', reason: 'too expensive' }],
+        args: [{ decision: 'REJECTED', reason: 'too expensive', by: 'erin', byKind: 'jwt' }],
       });
       expect(rejected).toEqual({ orderId: state0.orderId, decision: 'REJECTED' });
       // The same decision again is accepted and changes nothing; the other one is refused.
-      expect(await handle.executeUpdate(decideUpdate, { args: [{ decision: 'REJECTED' }] })).toMatchObject({
+      expect(
+        await handle.executeUpdate(decideUpdate, { args: [{ decision: 'REJECTED', by: 'frank', byKind: 'api-key' }] }),
+      ).toMatchObject({
         decision: 'REJECTED',
       });
       const late = await handle.executeUpdate(decideUpdate, { args: [{ decision: 'APPROVED' }] }).catch(refusal);
@@ -249,6 +258,10 @@ describe('transport order saga (time-skipping, mocked participants)', () => {
       const state = await handle.result();
       expect(state.status).toBe(SagaStatus.COMPENSATED);
       expect([state.decision, state.decisionReason]).toEqual(['REJECTED', 'too expensive']);
+      // The decision taken is recorded with its actor; the repeat that changed nothing is not.
+      expect(state.operatorActions).toEqual([
+        { action: 'reject', by: 'erin', byKind: 'jwt', reason: 'too expensive', at: expect.any(String) },
+      ]);
       expect(state.failure?.type).toBe('Rejected');
       // A refused update leaves no trace in the history; the accepted ones do.
       const events: HistoryEvent[] = (await handle.fetchHistory()).events ?? [];

@@ -9,6 +9,10 @@
  *                                          ▼
  *                     FAILED (compensation named) ── retryCompensation signal ──▶ resumes there
  *
+ * Operator actions are recorded in `state.operatorActions` (`operator-actions.ts`): an honoured
+ * `retryCompensation` with the actor its argument names, and a cancellation with the actor of the
+ * `cancelRequested` signal the API sends right before it (Temporal's cancel request carries no payload).
+ *
  * `retryCompensation` is honoured only while the saga is FAILED; one that arrives at any other time (a stray or
  * early signal while the saga runs, a duplicate while the operator's retry runs) is ignored, so the next failing
  * compensation still waits for an operator. Sagas that handled such a signal before
@@ -32,10 +36,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AttemptDetail, Attempted } from '../../common/attempted';
-import { getStateQuery, retryCompensationSignal } from '../../common/definitions';
+import { cancelRequestedSignal, getStateQuery, retryCompensationSignal } from '../../common/definitions';
 import { SagaFailure } from '../../common/failures';
 import { SagaStatus, StepStatus, type SagaState, type StepError, type StepState } from '../../common/saga-state';
+import { OperatorActionName, type OperatorActor } from '../../common/operator-action';
 import { SagaStatusKey } from '../../common/search-attributes';
+import { recordOperatorAction } from './operator-actions';
 
 /**
  * Patch id: a `retryCompensation` that arrives while the saga is not FAILED is ignored. Without the patch (sagas
@@ -116,16 +122,32 @@ export class Saga<S extends SagaState> {
   private readonly stack: (Compensation & { step: StepState })[] = [];
   private retryRequested = false;
   private failingStep: string | null = null;
+  /** Actors of `cancelRequested` signals whose cancellation request has not reached the saga yet. */
+  private cancelActors: unknown[] = [];
+  private cancelSeen = false;
 
   constructor(readonly state: S) {
     setHandler(getStateQuery, () => this.state);
-    setHandler(retryCompensationSignal, () => {
+    setHandler(retryCompensationSignal, (actor?: OperatorActor) => {
       // patched() only where the old code would differ: a signal sent while FAILED writes no marker.
       if (this.state.status !== SagaStatus.FAILED && patched(RETRY_ONLY_WHEN_FAILED)) {
         log.warn('retryCompensation ignored: the saga is not FAILED', { status: this.state.status });
         return;
       }
       this.retryRequested = true;
+      recordOperatorAction(this.state, OperatorActionName.retryCompensation, actor);
+    });
+    // The cancel is recorded when its request arrives, with the actor the API signalled just before it: a
+    // cancellation that never reaches the saga (it finished in between; the API answers 409) records nothing.
+    setHandler(cancelRequestedSignal, (actor: OperatorActor) => {
+      if (this.cancelSeen) recordOperatorAction(this.state, OperatorActionName.cancel, actor);
+      else if (this.cancelActors.length < 10) this.cancelActors.push(actor);
+    });
+    CancellationScope.current().cancelRequested.catch(() => {
+      this.cancelSeen = true;
+      const actors = this.cancelActors.length > 0 ? this.cancelActors : [undefined];
+      for (const actor of actors) recordOperatorAction(this.state, OperatorActionName.cancel, actor);
+      this.cancelActors = [];
     });
     this.setStatus(state.status);
   }
