@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { Attempted } from '../common/attempted';
 import { collections } from '../store/db';
+import { createDomainEventActivities } from './domain-events';
 import { createCreditActivities } from './participants/customers';
 import { createLoyaltyActivities } from './participants/loyalty';
 import { createParcelActivities } from './participants/parcels';
@@ -37,6 +38,7 @@ export function createActivities({ db, servedCountries, temporal }: ActivityDepe
     ...createTransportOrderActivities(transport),
     ...createTransportVehicleActivities(transport),
     ...createLoyaltyActivities(transport, { temporal }),
+    ...createDomainEventActivities(db),
   };
 }
 

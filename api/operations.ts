@@ -4,6 +4,8 @@ import { OrderState } from '../common/shapes/order';
 import { SagaStatus } from '../common/shapes/saga-state';
 import { Customer, Parcel, Product, TransportVehicle, Vehicle } from '../common/shapes/participants';
 import { TransportOrderState } from '../common/shapes/transport';
+import { DomainEventList } from '../common/shapes/domain-events';
+import { SagaView } from '../common/shapes/saga-view';
 import type { HandlersOf, Operation, ResponseSpec } from './operation';
 import {
   CancelAccepted,
@@ -196,9 +198,12 @@ export const operations = {
     path: '/orders',
     summary: 'List order sagas, newest first',
     description:
-      'Reads Temporal visibility (eventually consistent: a saga appears and changes status there a moment after ' +
-      'it does in `GET /orders/{orderId}`). Order: running sagas first, newest started first, then finished ' +
-      'sagas, most recently finished first.',
+      "Reads the read model (MongoDB, `sagaViews`, projected from the sagas' domain events), so a saga stays " +
+      'listed after Temporal has forgotten its workflow, and `totalCount` counts every match. Fresh as the ' +
+      "saga's last appended event: a transition is listed once its event is stored (the worker appends it in " +
+      'the same workflow task, before the saga goes on waiting). Order: running sagas first, newest started ' +
+      'first, then finished sagas, most recently finished first. Sagas started before domain events existed ' +
+      '(no stream) are not listed.',
     tag: 'orders',
     roles: ['reader'],
     request: { query: ListOrdersQuery },
@@ -211,7 +216,27 @@ export const operations = {
     tag: 'orders',
     roles: ['reader'],
     request: { params: OrderIdParam },
-    responses: { 200: { description: 'The saga state', schema: OrderState }, ...pick(400, 404, 503) },
+    description:
+      "The saga's state, from its workflow (a `getState` query). Once Temporal has forgotten the workflow " +
+      '(retention, deletion), the read model\'s view of it (`source: "read-model"`: status, total, steps, ' +
+      'failure type, compensation failure, timestamps; no failure messages or operator names).',
+    responses: {
+      200: { description: 'The saga state, or its read-model view', schema: z.union([OrderState, SagaView]) },
+      ...pick(400, 404, 503),
+    },
+  },
+  orderDomainEvents: {
+    method: 'get',
+    path: '/orders/:orderId/domain-events',
+    summary: "An order saga's domain events, oldest first",
+    description:
+      "The saga's stream (docs/events.md): one versioned event per transition, `sequence` 1, 2, 3 … without " +
+      'gaps, no personal data beyond ids. Empty while the saga has not stored its first event yet, or for a ' +
+      'saga started before domain events existed; 404 when neither a stream nor a workflow exists.',
+    tag: 'orders',
+    roles: ['reader'],
+    request: { params: OrderIdParam },
+    responses: { 200: { description: 'The events', schema: DomainEventList }, ...pick(400, 404, 503) },
   },
   cancelOrder: {
     method: 'post',
@@ -357,10 +382,26 @@ export const operations = {
     tag: 'transport-orders',
     roles: ['reader'],
     request: { params: TransportOrderIdParam },
+    description:
+      "The saga's state, from its workflow; once Temporal has forgotten the workflow, the read model's view of " +
+      'it (`source: "read-model"`), as for an order.',
     responses: {
-      200: { description: 'The saga state', schema: TransportOrderState },
+      200: {
+        description: 'The saga state, or its read-model view',
+        schema: z.union([TransportOrderState, SagaView]),
+      },
       ...pick(400, 404, 503),
     },
+  },
+  transportOrderDomainEvents: {
+    method: 'get',
+    path: '/transport-orders/:orderId/domain-events',
+    summary: "A transport order saga's domain events, oldest first",
+    description: 'As `GET /orders/{orderId}/domain-events`, the same shape for every saga type.',
+    tag: 'transport-orders',
+    roles: ['reader'],
+    request: { params: TransportOrderIdParam },
+    responses: { 200: { description: 'The events', schema: DomainEventList }, ...pick(400, 404, 503) },
   },
   cancelTransportOrder: {
     method: 'post',

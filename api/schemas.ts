@@ -78,6 +78,8 @@ export const OrderSummary = z.object({
 
 export const OrderList = z.object({
   orders: z.array(OrderSummary),
+  /** How many sagas match the filters, over all pages (the read model's count). */
+  totalCount: z.number().int().min(0),
   /** Pass as `nextPageToken` to get the next page; null on the last page. */
   nextPageToken: z.string().nullable(),
 });

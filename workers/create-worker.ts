@@ -11,6 +11,8 @@ import { createActivities } from '../activities';
 import { reportAttempts } from './interceptors/attempt-reporting';
 import { injectFaults, type FaultPlan } from './interceptors/fault-injection';
 import { sizingOptions, type WorkerSizing } from './sizing';
+import { ensureDomainEventIndexes } from '../store/domain-events';
+import { ensureSagaViewIndexes } from '../store/saga-views';
 
 export const workflowsPath = require.resolve('../workflows');
 
@@ -52,6 +54,8 @@ export interface SagaWorkerOptions {
  */
 export async function createSagaWorker(options: SagaWorkerOptions): Promise<Worker> {
   const { connection, namespace, taskQueue, db, servedCountries, workflowBundle, shutdownGraceSeconds = 20 } = options;
+  await ensureDomainEventIndexes(db);
+  await ensureSagaViewIndexes(db);
   const activities = createActivities({ db, servedCountries, temporal: options.temporal });
   // The first interceptor is the outermost: attempt reporting sees the failures injected inside it.
   const activityInterceptors: ActivityInterceptorsFactory[] = [

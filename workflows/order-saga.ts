@@ -30,7 +30,8 @@ import {
 import type { Activities } from '../activities';
 import { OrderStep, type OrderSagaInput, type OrderState } from '../common/order';
 import { SagaStatus } from '../common/saga-state';
-import { CustomerIdKey, OrderTotalKey } from '../common/search-attributes';
+import { CustomerIdKey } from '../common/search-attributes';
+import { SagaType } from '../common/domain-events';
 import { call, Saga } from './saga/compensation-stack';
 import { compensationCall, localParticipantCall, participantCall, untilDoneCall } from './saga/policies';
 
@@ -81,17 +82,20 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
   if (workflowInfo().typedSearchAttributes.get(CustomerIdKey) === undefined) {
     upsertSearchAttributes([{ key: CustomerIdKey, value: customerId }]);
   }
-  const saga = new Saga<OrderState>({
-    orderId,
-    customerId,
-    total: null,
-    status: SagaStatus.RUNNING,
-    steps: [],
-    failure: null,
-    compensationFailure: null,
-    cancelled: false,
-    operatorActions: [],
-  });
+  const saga = new Saga<OrderState>(
+    {
+      orderId,
+      customerId,
+      total: null,
+      status: SagaStatus.RUNNING,
+      steps: [],
+      failure: null,
+      compensationFailure: null,
+      cancelled: false,
+      operatorActions: [],
+    },
+    { sagaType: SagaType.order, sagaId: orderId, customerId },
+  );
 
   const final = await saga.run(async () => {
     const { totalCents } = await saga.step({
@@ -100,7 +104,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
       run: call(participantFor(OrderStep.priceOrder).priceOrder, { items }),
     });
     saga.state.total = totalCents / 100;
-    upsertSearchAttributes([{ key: OrderTotalKey, value: saga.state.total }]);
+    saga.setTotal(saga.state.total);
 
     const credit = { key: key(OrderStep.reserveCredit), customerId };
     await saga.step({

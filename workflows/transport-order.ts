@@ -30,7 +30,8 @@ import {
 import type { Activities } from '../activities';
 import { BusinessFailure } from '../common/failures';
 import { SagaStatus } from '../common/saga-state';
-import { CustomerIdKey, OrderTotalKey } from '../common/search-attributes';
+import { CustomerIdKey } from '../common/search-attributes';
+import { SagaType } from '../common/domain-events';
 import {
   addParcelStep,
   approveSignal,
@@ -47,7 +48,6 @@ import {
 } from '../common/transport';
 import { OperatorActionName, type OperatorActor } from '../common/operator-action';
 import { call, Saga, waitFor, type StepSpec } from './saga/compensation-stack';
-import { recordOperatorAction } from './saga/operator-actions';
 import { compensationCall, participantCall } from './saga/policies';
 
 const participant = proxyActivities<Activities>(participantCall);
@@ -71,25 +71,28 @@ export async function makeTransportOrder(input: TransportOrderInput): Promise<Tr
   if (workflowInfo().typedSearchAttributes.get(CustomerIdKey) === undefined) {
     upsertSearchAttributes([{ key: CustomerIdKey, value: customerId }]);
   }
-  const saga = new Saga<TransportOrderState>({
-    orderId,
-    customerId,
-    parcelIds,
-    totalWeightKg: null,
-    vehicleId: null,
-    price: null,
-    reservedDate: null,
-    priority,
-    pendingDecision: null,
-    decision: null,
-    decisionReason: null,
-    status: SagaStatus.RUNNING,
-    steps: [],
-    failure: null,
-    compensationFailure: null,
-    cancelled: false,
-    operatorActions: [],
-  });
+  const saga = new Saga<TransportOrderState>(
+    {
+      orderId,
+      customerId,
+      parcelIds,
+      totalWeightKg: null,
+      vehicleId: null,
+      price: null,
+      reservedDate: null,
+      priority,
+      pendingDecision: null,
+      decision: null,
+      decisionReason: null,
+      status: SagaStatus.RUNNING,
+      steps: [],
+      failure: null,
+      compensationFailure: null,
+      cancelled: false,
+      operatorActions: [],
+    },
+    { sagaType: SagaType.transportOrder, sagaId: orderId, customerId },
+  );
   const state = saga.state;
   // The first decision wins. One that arrives before the saga waits for it is kept and applies
   // when the wait starts (the API only forwards decisions while one is pending). The decision taken is
@@ -99,7 +102,7 @@ export async function makeTransportOrder(input: TransportOrderInput): Promise<Tr
     state.decision = decision;
     const rejected = decision === TransportDecision.REJECTED;
     if (rejected) state.decisionReason = arg?.reason ?? null;
-    recordOperatorAction(state, rejected ? OperatorActionName.reject : OperatorActionName.approve, arg);
+    saga.recordOperatorAction(rejected ? OperatorActionName.reject : OperatorActionName.approve, arg);
   };
   setHandler(approveSignal, (arg) => take(TransportDecision.APPROVED, arg));
   setHandler(rejectSignal, (arg) => take(TransportDecision.REJECTED, arg));
@@ -161,7 +164,7 @@ export async function makeTransportOrder(input: TransportOrderInput): Promise<Tr
     });
     state.vehicleId = vehicleId;
     state.price = priceCents / 100;
-    upsertSearchAttributes([{ key: OrderTotalKey, value: state.price }]);
+    saga.setTotal(state.price);
 
     const reservation = {
       key: key(TransportStep.reserveVehicleResource),

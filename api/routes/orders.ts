@@ -5,7 +5,8 @@ import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } fro
 import type { Handlers } from '../operations';
 import { sagaClient } from '../sagas/client';
 import { sagaHandlers } from '../sagas/handlers';
-import { listSagas } from '../sagas/listing';
+import { sagaRecord } from '../sagas/record';
+import { SagaType } from '../../common/domain-events';
 import { sagaStarts } from '../sagas/start';
 import { streamStates } from '../sagas/state-stream';
 
@@ -37,19 +38,14 @@ export function orderHandlers({
   idempotencyRetentionMs,
 }: OrderRoutesDeps): Pick<
   Handlers,
-  'startOrder' | 'listOrders' | 'getOrder' | 'cancelOrder' | 'retryCompensation' | 'orderEvents'
+  'startOrder' | 'listOrders' | 'getOrder' | 'orderDomainEvents' | 'cancelOrder' | 'retryCompensation' | 'orderEvents'
 > {
   const orders = sagaClient<OrderSagaInput, OrderState>(
     { temporal, taskQueue, temporalCallMs, eagerStart },
     { workflowType: ORDER_SAGA, noun: 'Order', workflowId: orderWorkflowId, location: (id) => `/orders/${id}` },
   );
   const startOnce = sagaStarts(orders, { db, idempotencyRetentionMs });
-  const listing = {
-    temporal,
-    temporalCallMs,
-    workflowType: ORDER_SAGA,
-    orderIdOf: (workflowId: string) => workflowId.replace(/^order-/, ''),
-  };
+  const record = sagaRecord(db, { sagaType: SagaType.order, workflowId: orderWorkflowId });
 
   const startOrder: Handlers['startOrder'] = async (input, req, res) => {
     const key = input.headers['Idempotency-Key'];
@@ -63,10 +59,15 @@ export function orderHandlers({
   };
 
   const listOrders: Handlers['listOrders'] = async (input, _req, res) => {
-    res.json(await listSagas(listing, input.query));
+    res.json(await record.list(input.query));
   };
 
-  const { read: getOrder, cancel: cancelOrder, retryCompensation } = sagaHandlers(orders);
+  const {
+    read: getOrder,
+    domainEvents: orderDomainEvents,
+    cancel: cancelOrder,
+    retryCompensation,
+  } = sagaHandlers(orders, record);
 
   const orderEvents: Handlers['orderEvents'] = async (input, req, res) => {
     const { orderId } = input.params;
@@ -74,5 +75,5 @@ export function orderHandlers({
     await streamStates(req, res, { first, read: () => orders.queryState(orderId), pollMs: eventsPollMs, shutdown });
   };
 
-  return { startOrder, listOrders, getOrder, cancelOrder, retryCompensation, orderEvents };
+  return { startOrder, listOrders, getOrder, orderDomainEvents, cancelOrder, retryCompensation, orderEvents };
 }

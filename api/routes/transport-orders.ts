@@ -18,6 +18,8 @@ import { insertOnce } from '../mongo-errors';
 import type { Handlers } from '../operations';
 import { sagaClient } from '../sagas/client';
 import { sagaHandlers } from '../sagas/handlers';
+import { sagaRecord } from '../sagas/record';
+import { SagaType } from '../../common/domain-events';
 import { sagaStarts } from '../sagas/start';
 import { decide } from '../sagas/transport-decision';
 import type { TransportDecisionAccepted } from '../schemas-transport';
@@ -50,6 +52,7 @@ export function transportOrderHandlers({
   | 'getTransportVehicle'
   | 'startTransportOrder'
   | 'getTransportOrder'
+  | 'transportOrderDomainEvents'
   | 'cancelTransportOrder'
   | 'retryTransportOrderCompensation'
   | 'approveTransportOrder'
@@ -120,9 +123,13 @@ export function transportOrderHandlers({
 
   const {
     read: getTransportOrder,
+    domainEvents: transportOrderDomainEvents,
     cancel: cancelTransportOrder,
     retryCompensation: retryTransportOrderCompensation,
-  } = sagaHandlers(transportOrders);
+  } = sagaHandlers(
+    transportOrders,
+    sagaRecord(db, { sagaType: SagaType.transportOrder, workflowId: transportWorkflowId }),
+  );
 
   const approveTransportOrder: Handlers['approveTransportOrder'] = async (input, req, res) => {
     const { orderId } = input.params;
@@ -149,6 +156,7 @@ export function transportOrderHandlers({
     getTransportVehicle,
     startTransportOrder,
     getTransportOrder,
+    transportOrderDomainEvents,
     cancelTransportOrder,
     retryTransportOrderCompensation,
     approveTransportOrder,

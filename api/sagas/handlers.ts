@@ -1,7 +1,9 @@
 import type { Request, Response } from 'express';
 import type { SagaState } from '../../common/saga-state';
 import { operatorOf } from '../auth';
+import { AppError } from '../errors';
 import type { SagaClient, SagaInput } from './client';
+import type { SagaRecord } from './record';
 
 /** The validated request of an operation on one saga (`/<sagas>/:orderId/...`). */
 interface OnOneSaga {
@@ -11,16 +13,33 @@ interface OnOneSaga {
 }
 type SagaHandler = (input: OnOneSaga, req: Request, res: Response) => Promise<void>;
 
+const isNotFound = (err: unknown) => err instanceof AppError && err.status === 404;
+
 /**
- * The handlers every saga type answers the same way, over its saga client: read the state, cancel, retry a failed
- * compensation (202 with the saga's Location). Cancel and retry record who asked and why (`operatorOf`). Each saga's routes give them their operation names.
+ * The handlers every saga type answers the same way, over its saga client and its record in MongoDB: read the
+ * state (from the workflow; once Temporal has forgotten it, the read model's view), its domain events, cancel, retry
+ * a failed compensation (202 with the saga's Location). Cancel and retry record who asked and why (`operatorOf`).
+ * Each saga's routes give them their operation names.
  */
 export function sagaHandlers<I extends SagaInput, S extends SagaState>(
   saga: SagaClient<I, S>,
-): { read: SagaHandler; cancel: SagaHandler; retryCompensation: SagaHandler } {
+  record: SagaRecord,
+): { read: SagaHandler; domainEvents: SagaHandler; cancel: SagaHandler; retryCompensation: SagaHandler } {
   return {
     async read({ params: { orderId } }, _req, res) {
-      res.json(await saga.queryState(orderId));
+      try {
+        res.json(await saga.queryState(orderId));
+      } catch (err) {
+        const view = isNotFound(err) ? await record.view(orderId) : null;
+        if (!view) throw err;
+        res.json(view);
+      }
+    },
+    async domainEvents({ params: { orderId } }, _req, res) {
+      const events = await record.events(orderId);
+      // No event yet (just started, or started before domain events): a 404 only if the workflow is unknown too.
+      if (events.length === 0) await saga.onSaga(orderId, (h) => h.describe());
+      res.json(events);
     },
     async cancel({ params: { orderId }, body }, _req, res) {
       const accepted = await saga.cancel(orderId, operatorOf(res, body?.reason));

@@ -5,6 +5,7 @@ import type { SagaState } from '../../common/saga-state';
 import { AppError } from '../errors';
 import { answerStartOnce, idempotencyKeys } from '../idempotency';
 import type { SagaClient, SagaInput } from './client';
+import { sagaViewCollection } from '../../store/saga-views';
 
 export interface SagaStartsDeps {
   db: Db;
@@ -36,6 +37,25 @@ export function sagaStarts<I extends SagaInput, S extends SagaState>(
 ) {
   const keys = idempotencyKeys(db);
   const { customers } = collections(db);
+  const views = sagaViewCollection(db);
+  /**
+   * An order id names one saga for good. Temporal refuses a second start only while it remembers the first
+   * workflow; once retention (or a deletion) has removed it, the read model still knows the saga, and its stream
+   * (whose event ids are `<workflowId>#<sequence>`) must not be mixed with a new saga's: 409.
+   */
+  async function refuseForgottenSaga(orderId: string): Promise<void> {
+    if (!(await views.findOne({ _id: saga.kind.workflowId(orderId) }, { projection: { _id: 1 } }))) return;
+    const known = await saga
+      .onSaga(orderId, (h) => h.describe())
+      .then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof AppError && err.status === 404) return false;
+          throw err;
+        },
+      );
+    if (!known) throw AppError.conflict(`${saga.kind.noun} ${orderId} has already been started`);
+  }
   return async function startOnce(req: Request, res: Response, { key, body, orderId, input }: StartRequest<I>) {
     // The saga checks again (UnknownCustomer) when started by other callers.
     if (!(await customers.findOne({ _id: body.customerId }, { projection: { _id: 1 } }))) {
@@ -49,7 +69,10 @@ export function sagaStarts<I extends SagaInput, S extends SagaState>(
       ...(operation !== undefined ? { operation } : {}),
       orderId,
       location: saga.kind.location,
-      start: (id, idempotencyKey) => saga.start(input(id), idempotencyKey),
+      start: async (id, idempotencyKey) => {
+        await refuseForgottenSaga(id);
+        return saga.start(input(id), idempotencyKey);
+      },
     });
   };
 }

@@ -3,13 +3,14 @@ import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/
 import { temporal as temporalProto, type temporal } from '@temporalio/proto';
 import { searchAttributeDefinitions } from '../../common/search-attributes';
 import { workflowsPath } from '../../workers/create-worker';
+import type { DomainEvent, DomainEventBatch } from '../../common/domain-events';
 
 let runtimeInstalled = false;
 
 /** The time-skipping test server we install (never a download). */
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    Runtime.install({ logger: new DefaultLogger((process.env.WF_LOG as 'WARN') ?? 'ERROR') });
     runtimeInstalled = true;
   }
   const path = process.env.TEMPORAL_TEST_SERVER ?? '.tools/venv/bin/temporal-test-server';
@@ -45,12 +46,30 @@ export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createFromExistingServer({ address });
 }
 
+/**
+ * The domain events the mock workers' `appendDomainEvents` received, by workflow id, in the order of the calls
+ * (one workflow test process, so one map for all of them). A test may pass its own `appendDomainEvents`.
+ */
+export const appendedEvents = new Map<string, DomainEvent[]>();
+
+/** As the store does: each event once, by its id, in sequence order. */
+function recordAppend({ workflowId, events }: DomainEventBatch) {
+  const stream = appendedEvents.get(workflowId) ?? [];
+  const fresh = events.filter((e) => !stream.some((s) => s.eventId === e.eventId));
+  appendedEvents.set(
+    workflowId,
+    [...stream, ...fresh].sort((a, b) => a.sequence - b.sequence),
+  );
+  return Promise.resolve(ok({ added: fresh.length }));
+}
+
 /** A worker on the test environment running the real workflows with the given (mock) activities. */
 export async function mockWorker(
   env: TestWorkflowEnvironment,
   taskQueue: string,
-  activities: WorkerOptions['activities'],
+  given: WorkerOptions['activities'],
 ): Promise<Worker> {
+  const activities = { appendDomainEvents: recordAppend, ...given };
   const bundle = process.env.WORKFLOW_BUNDLE_PATH;
   return Worker.create({
     connection: env.nativeConnection,

@@ -18,6 +18,10 @@
  * compensation still waits for an operator. Sagas that handled such a signal before
  * `patched('retry-compensation-only-when-failed')` remembered it and replay that way.
  *
+ * Every transition (started, a step completed or failed, compensation started, done or failed, waiting for an
+ * operator, resolved, an operator action, completed, compensated) is a domain event appended to the saga's stream
+ * (`domain-events.ts`, docs/events.md), since `patched('domain-events')`: sagas started before it append nothing.
+ *
  * A step's compensation is pushed *before* the step runs: a step whose effect landed but whose
  * result was lost (timeout, retries exhausted, worker killed) is still undone. That is safe because
  * every compensation is idempotent and does nothing for an effect that never happened.
@@ -40,7 +44,9 @@ import { cancelRequestedSignal, getStateQuery, retryCompensationSignal } from '.
 import { SagaFailure } from '../../common/failures';
 import { SagaStatus, StepStatus, type SagaState, type StepError, type StepState } from '../../common/saga-state';
 import { OperatorActionName, type OperatorActor } from '../../common/operator-action';
-import { SagaStatusKey } from '../../common/search-attributes';
+import { OrderTotalKey, SagaStatusKey } from '../../common/search-attributes';
+import { DOMAIN_EVENTS_PATCH, DomainEventType } from '../../common/domain-events';
+import { DomainEventLog, type StreamOf } from './domain-events';
 import { recordOperatorAction } from './operator-actions';
 
 /**
@@ -118,7 +124,14 @@ function isSagaFailure(err: unknown): boolean {
   return err instanceof ActivityFailure || err instanceof ApplicationFailure || isCancellation(err);
 }
 
+/** Which stream a saga writes its domain events to, and the customer its first event names. */
+export interface SagaStream extends StreamOf {
+  customerId: string;
+}
+
 export class Saga<S extends SagaState> {
+  /** The saga's domain event stream; null for sagas started before `patched('domain-events')`. */
+  private readonly events: DomainEventLog | null;
   private readonly stack: (Compensation & { step: StepState })[] = [];
   private retryRequested = false;
   private failingStep: string | null = null;
@@ -126,7 +139,17 @@ export class Saga<S extends SagaState> {
   private cancelActors: unknown[] = [];
   private cancelSeen = false;
 
-  constructor(readonly state: S) {
+  constructor(
+    readonly state: S,
+    stream: SagaStream,
+  ) {
+    this.events = patched(DOMAIN_EVENTS_PATCH) ? new DomainEventLog(stream) : null;
+    const { workflowId, runId } = workflowInfo();
+    this.events?.emit({
+      type: DomainEventType.SagaStarted,
+      version: 1,
+      data: { customerId: stream.customerId, workflowId, runId },
+    });
     setHandler(getStateQuery, () => this.state);
     setHandler(retryCompensationSignal, (actor?: OperatorActor) => {
       // patched() only where the old code would differ: a signal sent while FAILED writes no marker.
@@ -135,18 +158,18 @@ export class Saga<S extends SagaState> {
         return;
       }
       this.retryRequested = true;
-      recordOperatorAction(this.state, OperatorActionName.retryCompensation, actor);
+      this.recordOperatorAction(OperatorActionName.retryCompensation, actor);
     });
     // The cancel is recorded when its request arrives, with the actor the API signalled just before it: a
     // cancellation that never reaches the saga (it finished in between; the API answers 409) records nothing.
     setHandler(cancelRequestedSignal, (actor: OperatorActor) => {
-      if (this.cancelSeen) recordOperatorAction(this.state, OperatorActionName.cancel, actor);
+      if (this.cancelSeen) this.recordOperatorAction(OperatorActionName.cancel, actor);
       else if (this.cancelActors.length < 10) this.cancelActors.push(actor);
     });
     CancellationScope.current().cancelRequested.catch(() => {
       this.cancelSeen = true;
       const actors = this.cancelActors.length > 0 ? this.cancelActors : [undefined];
-      for (const actor of actors) recordOperatorAction(this.state, OperatorActionName.cancel, actor);
+      for (const actor of actors) this.recordOperatorAction(OperatorActionName.cancel, actor);
       this.cancelActors = [];
     });
     this.setStatus(state.status);
@@ -158,6 +181,18 @@ export class Saga<S extends SagaState> {
     if (workflowInfo().typedSearchAttributes.get(SagaStatusKey) !== status) {
       upsertSearchAttributes([{ key: SagaStatusKey, value: status }]);
     }
+  }
+
+  /** Records an operator action in the state (`operator-actions.ts`) and as a domain event (kind of actor only). */
+  recordOperatorAction(action: OperatorActionName, arg: unknown): void {
+    const { byKind } = recordOperatorAction(this.state, action, arg);
+    this.events?.emit({ type: DomainEventType.OperatorActionRecorded, version: 1, data: { action, byKind } });
+  }
+
+  /** Records the saga's amount (an order's total, a transport order's price) in `OrderTotal` and as an event. */
+  setTotal(total: number): void {
+    upsertSearchAttributes([{ key: OrderTotalKey, value: total }]);
+    this.events?.emit({ type: DomainEventType.SagaTotalSet, version: 1, data: { total } });
   }
 
   /** Runs one step, its compensation pushed first. Throws what the step threw. */
@@ -180,6 +215,12 @@ export class Saga<S extends SagaState> {
       step.attempts = attempt;
       step.status = StepStatus.COMPLETED;
       step.completedAt = now();
+      const { name, compensation, attempts, startedAt } = step;
+      this.events?.emit({
+        type: DomainEventType.StepCompleted,
+        version: 1,
+        data: { step: name, compensation, attempts, startedAt },
+      });
       return value;
     } catch (err) {
       const { attempt, ...error } = describeFailure(err);
@@ -187,6 +228,12 @@ export class Saga<S extends SagaState> {
       step.error = error;
       if (attempt !== undefined) step.attempts = attempt;
       this.failingStep = spec.name;
+      const { name, compensation, attempts, startedAt } = step;
+      this.events?.emit({
+        type: DomainEventType.StepFailed,
+        version: 1,
+        data: { step: name, compensation, attempts, startedAt, failureType: error.type },
+      });
       throw err;
     }
   }
@@ -218,16 +265,32 @@ export class Saga<S extends SagaState> {
     try {
       await body();
       this.setStatus(SagaStatus.COMPLETED);
+      this.events?.emit({ type: DomainEventType.SagaCompleted, version: 1, data: {} });
     } catch (err) {
       if (!isSagaFailure(err)) throw err;
       const { type, message } = describeFailure(err);
-      this.state.cancelled = isCancellation(err);
+      const cancelled = isCancellation(err);
+      this.state.cancelled = cancelled;
       const running = this.state.steps.find((s) => s.status === StepStatus.RUNNING);
-      this.state.failure = { step: this.failingStep ?? running?.name ?? null, type, message };
+      const failureStep = this.failingStep ?? running?.name ?? null;
+      this.state.failure = { step: failureStep, type, message };
+      this.events?.emit({
+        type: DomainEventType.CompensationStarted,
+        version: 1,
+        data: { failureStep, failureType: type, cancelled },
+      });
       await this.compensate();
-      if (this.state.cancelled) throw err;
+      this.events?.emit({ type: DomainEventType.SagaCompensated, version: 1, data: { cancelled } });
+      await this.flushed();
+      if (cancelled) throw err;
     }
+    await this.flushed();
     return this.state;
+  }
+
+  /** Resolves once every domain event emitted so far is in the stream. */
+  async flushed(): Promise<void> {
+    await this.events?.flushed();
   }
 
   private async compensate(): Promise<void> {
@@ -242,6 +305,11 @@ export class Saga<S extends SagaState> {
           step.status = StepStatus.COMPENSATED;
           step.compensatedAt = now();
           this.stack.pop();
+          this.events?.emit({
+            type: DomainEventType.CompensationCompleted,
+            version: 1,
+            data: { step: step.name, compensation: entry.name, attempts: step.compensationAttempts },
+          });
         } catch (err) {
           if (!(err instanceof ActivityFailure)) throw err;
           const { type, message, attempt } = describeFailure(err);
@@ -254,10 +322,19 @@ export class Saga<S extends SagaState> {
             compensation: entry.name,
             type,
           });
+          const where = { step: step.name, compensation: entry.name };
+          this.events?.emit({
+            type: DomainEventType.CompensationFailed,
+            version: 1,
+            data: { ...where, attempts: step.compensationAttempts, failureType: type },
+          });
+          this.events?.emit({ type: DomainEventType.WaitingForOperator, version: 1, data: where });
+          await this.flushed(); // the stream is complete while the saga waits
           await condition(() => this.retryRequested);
           this.retryRequested = false;
           this.state.compensationFailure = null;
           this.setStatus(SagaStatus.COMPENSATING);
+          this.events?.emit({ type: DomainEventType.OperatorResolved, version: 1, data: where });
         }
       }
     });

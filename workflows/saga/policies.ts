@@ -43,3 +43,13 @@ export const untilDoneCall = {
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 } as const satisfies ActivityOptions;
+
+/**
+ * Appending a saga's domain events (a local activity: a few inserts ignoring duplicates, run inside the workflow
+ * task). It must not give up: a transition that happened must reach the stream, so it retries without a limit,
+ * backing off to 10 s (under the SDK's one-minute local retry threshold: retries stay in the worker, no timers).
+ */
+export const domainEventsCall = {
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+} as const satisfies LocalActivityOptions;

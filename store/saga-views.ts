@@ -1,0 +1,230 @@
+import { MongoServerError, type Db, type Filter } from 'mongodb';
+import { DomainEventType, type DomainEvent } from '../common/domain-events';
+import { SagaStatus, StepStatus } from '../common/saga-state';
+import type { SagaView, ViewStep } from '../common/shapes/saga-view';
+import { domainEventCollection, readStream } from './domain-events';
+import { serialized } from './serialize';
+
+/**
+ * The read model: one view per saga in `sagaViews` (`_id` = its workflow id), projected from its domain events.
+ * A view only moves forward: an event is applied when its sequence is the view's `lastSequence + 1`, so a
+ * duplicate or an old event changes nothing and a gap waits for the missing event. Updates are conditional on the
+ * `lastSequence` read (atomic on MongoDB) and serialized per view in this process (FerretDB v1, `serialize.ts`).
+ */
+export type SagaViewDoc = Omit<SagaView, 'source'> & {
+  _id: string;
+  /** 0 while open, 1 once closed: the listing shows open sagas first. */
+  rank: 0 | 1;
+};
+
+export function sagaViewCollection(db: Db) {
+  return db.collection<SagaViewDoc>('sagaViews');
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === 11000;
+}
+
+function stepOf(view: SagaViewDoc, name: string): ViewStep | undefined {
+  return view.steps.find((s) => s.name === name);
+}
+
+/** The view after one more event (pure; `view` is not changed). A stream starts with `SagaStarted`. */
+export function applyEvent(view: SagaViewDoc | null, event: DomainEvent): SagaViewDoc {
+  if (view === null) {
+    if (event.type !== DomainEventType.SagaStarted) throw new Error(`Stream starts with ${event.type}`);
+    return {
+      _id: event.data.workflowId,
+      sagaType: event.sagaType,
+      orderId: event.sagaId,
+      workflowId: event.data.workflowId,
+      runId: event.data.runId,
+      customerId: event.data.customerId,
+      status: SagaStatus.RUNNING,
+      total: null,
+      steps: [],
+      failure: null,
+      compensationFailure: null,
+      cancelled: false,
+      operatorActions: [],
+      startedAt: event.occurredAt,
+      updatedAt: event.occurredAt,
+      closedAt: null,
+      rank: 0,
+      lastSequence: event.sequence,
+    };
+  }
+  const next: SagaViewDoc = structuredClone(view);
+  next.lastSequence = event.sequence;
+  next.updatedAt = event.occurredAt;
+  const at = event.occurredAt;
+  switch (event.type) {
+    case DomainEventType.SagaStarted:
+      break;
+    case DomainEventType.SagaTotalSet:
+      next.total = event.data.total;
+      break;
+    case DomainEventType.StepCompleted:
+    case DomainEventType.StepFailed: {
+      const failed = event.type === DomainEventType.StepFailed;
+      const step: ViewStep = {
+        name: event.data.step,
+        status: failed ? StepStatus.FAILED : StepStatus.COMPLETED,
+        attempts: event.data.attempts,
+        startedAt: event.data.startedAt,
+        completedAt: failed ? null : at,
+        compensation: event.data.compensation,
+        compensatedAt: null,
+        compensationAttempts: 0,
+        errorType: failed ? event.data.failureType : null,
+      };
+      const i = next.steps.findIndex((s) => s.name === step.name);
+      if (i >= 0) next.steps[i] = step;
+      else next.steps.push(step);
+      break;
+    }
+    case DomainEventType.CompensationStarted:
+      next.status = SagaStatus.COMPENSATING;
+      next.cancelled = event.data.cancelled;
+      next.failure = { step: event.data.failureStep, type: event.data.failureType };
+      break;
+    case DomainEventType.CompensationCompleted: {
+      const step = stepOf(next, event.data.step);
+      if (step) {
+        step.status = StepStatus.COMPENSATED;
+        step.compensatedAt = at;
+        step.compensationAttempts = event.data.attempts;
+      }
+      break;
+    }
+    case DomainEventType.CompensationFailed: {
+      const step = stepOf(next, event.data.step);
+      if (step) {
+        step.status = StepStatus.COMPENSATION_FAILED;
+        step.compensationAttempts = event.data.attempts;
+        step.errorType = event.data.failureType;
+      }
+      next.compensationFailure = {
+        step: event.data.step,
+        compensation: event.data.compensation,
+        type: event.data.failureType,
+      };
+      break;
+    }
+    case DomainEventType.WaitingForOperator:
+      next.status = SagaStatus.FAILED;
+      break;
+    case DomainEventType.OperatorResolved:
+      next.status = SagaStatus.COMPENSATING;
+      next.compensationFailure = null;
+      break;
+    case DomainEventType.OperatorActionRecorded:
+      next.operatorActions.push({ action: event.data.action, byKind: event.data.byKind, at });
+      break;
+    case DomainEventType.SagaCompleted:
+      next.status = SagaStatus.COMPLETED;
+      next.closedAt = at;
+      next.rank = 1;
+      break;
+    case DomainEventType.SagaCompensated:
+      next.status = SagaStatus.COMPENSATED;
+      next.cancelled = event.data.cancelled;
+      next.closedAt = at;
+      next.rank = 1;
+      break;
+  }
+  return next;
+}
+
+/** Applies events in order from `view` on, stopping at the first one that does not follow it. */
+export function projectEvents(view: SagaViewDoc | null, events: readonly DomainEvent[]): SagaViewDoc | null {
+  let current = view;
+  for (const event of events) {
+    if (event.sequence !== (current?.lastSequence ?? 0) + 1) break;
+    current = applyEvent(current, event);
+  }
+  return current;
+}
+
+/**
+ * Brings one saga's view up to date with its stream (idempotent: run it any number of times, concurrently or
+ * late, and the view ends at the stream's last contiguous event). Returns the view.
+ */
+export function projectStream(db: Db, streamId: string): Promise<SagaViewDoc | null> {
+  return serialized(`sagaViews:${streamId}`, async () => {
+    const views = sagaViewCollection(db);
+    for (;;) {
+      const view = await views.findOne({ _id: streamId });
+      const events = await readStream(db, streamId, view?.lastSequence ?? 0);
+      const next = projectEvents(view, events);
+      if (next === view || next === null) return view;
+      if (view === null) {
+        try {
+          await views.insertOne(next);
+          return next;
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+          continue; // another projector created it: read it again
+        }
+      }
+      const { _id, ...fields } = next;
+      const result = await views.replaceOne({ _id, lastSequence: view.lastSequence }, fields);
+      if (result.matchedCount === 1) return next;
+      // another projector moved it on: read it again
+    }
+  });
+}
+
+/**
+ * Rebuilds the read model from the streams: every view re-projected from its whole stream and written when it is
+ * at least as far as the stored one (never backwards). Idempotent. Returns how many views it wrote.
+ */
+export async function rebuildReadModel(db: Db): Promise<{ streams: number; written: number }> {
+  const streamIds: string[] = await domainEventCollection(db).distinct('streamId');
+  const views = sagaViewCollection(db);
+  let written = 0;
+  for (const streamId of streamIds.sort()) {
+    await serialized(`sagaViews:${streamId}`, async () => {
+      const view = projectEvents(null, await readStream(db, streamId));
+      if (!view) return;
+      const stored = await views.findOne({ _id: streamId });
+      if (stored && stored.lastSequence > view.lastSequence) return;
+      const { _id, ...fields } = view;
+      await views.replaceOne({ _id }, fields, { upsert: true });
+      written += 1;
+    });
+  }
+  return { streams: streamIds.length, written };
+}
+
+export async function ensureSagaViewIndexes(db: Db): Promise<void> {
+  const views = sagaViewCollection(db);
+  await views.createIndex({ sagaType: 1, customerId: 1, rank: 1, closedAt: -1, startedAt: -1 });
+  await views.createIndex({ sagaType: 1, status: 1, rank: 1, closedAt: -1, startedAt: -1 });
+}
+
+/** The API's answer for one view. */
+export function toSagaView({ _id, rank: _rank, ...view }: SagaViewDoc): SagaView {
+  return { source: 'read-model', ...view };
+}
+
+export interface ViewQuery {
+  sagaType: SagaView['sagaType'];
+  status?: SagaView['status'] | undefined;
+  customerId?: string | undefined;
+  skip: number;
+  limit: number;
+}
+
+/** One page of views, open sagas first (newest started first), then closed ones (latest closed first). */
+export async function listViews(db: Db, q: ViewQuery): Promise<{ views: SagaViewDoc[]; totalCount: number }> {
+  const filter: Filter<SagaViewDoc> = { sagaType: q.sagaType };
+  if (q.status) filter.status = q.status;
+  if (q.customerId) filter.customerId = q.customerId;
+  const views = sagaViewCollection(db);
+  const [page, totalCount] = await Promise.all([
+    views.find(filter).sort({ rank: 1, closedAt: -1, startedAt: -1, _id: 1 }).skip(q.skip).limit(q.limit).toArray(),
+    views.countDocuments(filter),
+  ]);
+  return { views: page, totalCount };
+}

@@ -1,0 +1,62 @@
+/**
+ * A saga's domain event stream, as the workflow writes it (docs/events.md).
+ *
+ *   transition ──▶ emit(): sequence + 1 ──▶ a local activity (non-cancellable) carrying this event and every one
+ *                                          before it; the store inserts, in sequence order, those it lacks
+ *
+ * Sequences are assigned here, by deterministic workflow code, so a replay or a retried append produces the same
+ * events with the same ids; the store inserts each by its id and ignores duplicates, so each lands once. Each append
+ * carries the whole stream so far, so when any event is visible every event before it is too (appends run
+ * concurrently, e.g. for parallel steps, and may finish in any order). Why not batch what accumulates while an
+ * append is in flight: how much accumulates depends on when the append's result arrives, which is not the same on
+ * replay, and the number of local activities must be (a mismatch is a nondeterminism error). The saga waits for
+ * the appends before it ends and before it waits for an operator (`flushed()`), so that the stream is complete
+ * whenever the saga is idle.
+ */
+import { CancellationScope, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { domainEventId, type DomainEvent, type SagaType } from '../../common/domain-events';
+import { domainEventsCall } from './policies';
+
+const { appendDomainEvents } = proxyLocalActivities<Activities>(domainEventsCall);
+
+type Draft = DomainEvent extends infer E
+  ? E extends DomainEvent
+    ? Pick<E, 'type' | 'version' | 'data'>
+    : never
+  : never;
+
+export interface StreamOf {
+  sagaType: SagaType;
+  /** The business id (order id). */
+  sagaId: string;
+}
+
+export class DomainEventLog {
+  private readonly events: DomainEvent[] = [];
+  private readonly appends: Promise<unknown>[] = [];
+
+  constructor(private readonly stream: StreamOf) {}
+
+  /** The event with the next sequence, appended with every event before it. */
+  emit(draft: Draft): void {
+    const sequence = this.events.length + 1;
+    const { workflowId } = workflowInfo();
+    this.events.push({
+      ...draft,
+      eventId: domainEventId(workflowId, sequence),
+      sagaType: this.stream.sagaType,
+      sagaId: this.stream.sagaId,
+      sequence,
+      occurredAt: new Date().toISOString(),
+    });
+    const events = [...this.events];
+    // A cancellation of the saga must not cancel the record of what it did.
+    this.appends.push(CancellationScope.nonCancellable(() => appendDomainEvents({ workflowId, events })));
+  }
+
+  /** Resolves once every event emitted so far is stored. */
+  async flushed(): Promise<void> {
+    await Promise.all([...this.appends]);
+  }
+}
