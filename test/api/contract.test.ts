@@ -82,6 +82,7 @@ const claims = {
     'GET /orders/{orderId}',
     'POST /orders/{orderId}/cancel',
     'GET /orders/{orderId}/events',
+    'GET /orders/{orderId}/domain-events',
   ],
   retry: ['POST /orders/{orderId}/retry-compensation'],
   health: ['GET /health', 'GET /ready'],
@@ -90,6 +91,7 @@ const claims = {
     'GET /transport-orders/{orderId}',
     'POST /transport-orders/{orderId}/approve',
     'POST /transport-orders/{orderId}/reject',
+    'GET /transport-orders/{orderId}/domain-events',
   ],
   transportCancelRetry: [
     'POST /transport-orders/{orderId}/cancel',
@@ -255,10 +257,20 @@ describe('orders', () => {
       (await call('POST', '/orders', '/orders', { ...keyed, orderId: unique('o') }, { 'Idempotency-Key': key })).status,
     ).toBe(422);
 
-    const final = await waitForSaga(h.client.workflow.getHandle(orderWorkflowId(body.orderId)));
+    const closed = h.client.workflow.getHandle(orderWorkflowId(body.orderId));
+    await waitForSaga(closed);
+    // Compare local steps' times only between reads of a closed saga (docs/sagas.md, "Step times").
+    await closed.result();
+    const final = await waitForSaga(closed);
     expect((await call('GET', '/orders/{orderId}', `/orders/${body.orderId}`)).body).toEqual(final);
     expect((await call('GET', '/orders/{orderId}', `/orders/${unique('none')}`)).status).toBe(404);
     expect((await call('GET', '/orders/{orderId}', '/orders/a%20b')).status).toBe(400);
+    const domainEvents = '/orders/{orderId}/domain-events';
+    const stored = await call('GET', domainEvents, `/orders/${body.orderId}/domain-events`);
+    expect(stored.status).toBe(200);
+    expect((stored.body as { type: string }[]).at(-1)?.type).toBe('SagaCompleted');
+    expect((await call('GET', domainEvents, `/orders/${unique('none')}/domain-events`)).status).toBe(404);
+    expect((await call('GET', domainEvents, '/orders/a%20b/domain-events')).status).toBe(400);
 
     const listed = await eventually(
       () => call('GET', '/orders', `/orders?customerId=${s.customerId}&pageSize=1`),
@@ -425,6 +437,14 @@ describe('transport orders and loyalty', () => {
     expect((await call('POST', reject, '/transport-orders/%24gt/reject', {})).status).toBe(400);
     const final = await waitForSaga(h.client.workflow.getHandle(transportWorkflowId(rejected.orderId)));
     expect(final.status).toBe('COMPENSATED');
+    const domainEvents = '/transport-orders/{orderId}/domain-events';
+    const stream = await eventually(
+      () => call('GET', domainEvents, `/transport-orders/${rejected.orderId}/domain-events`),
+      (r) => r.status === 200 && (r.body as { type: string }[]).at(-1)?.type === 'SagaCompensated',
+    );
+    expect((stream.body as { sagaType: string }[])[0]?.sagaType).toBe('transport-order');
+    expect((await call('GET', domainEvents, `/transport-orders/${unique('none')}/domain-events`)).status).toBe(404);
+    expect((await call('GET', domainEvents, '/transport-orders/%24gt/domain-events')).status).toBe(400);
     expectEveryResponseSeen(claims.transportOrders);
   });
 
@@ -631,12 +651,14 @@ describe('when Temporal and MongoDB cannot be reached', () => {
       ['POST', '/orders/{orderId}/cancel', `/orders/${order.orderId}/cancel`],
       ['POST', '/orders/{orderId}/retry-compensation', `/orders/${order.orderId}/retry-compensation`],
       ['GET', '/orders/{orderId}/events', `/orders/${order.orderId}/events`],
+      ['GET', '/orders/{orderId}/domain-events', `/orders/${order.orderId}/domain-events`],
       ['POST', '/parcels', '/parcels', { weightKg: 1 }],
       ['GET', '/parcels/{id}', '/parcels/p1'],
       ['POST', '/transport-vehicles', '/transport-vehicles', { name: 'T', capacityKg: 1, pricePerService: 1 }],
       ['GET', '/transport-vehicles/{id}', '/transport-vehicles/t1'],
       ['POST', '/transport-orders', '/transport-orders', { customerId: 'c1', parcelIds: ['p1'] }],
       ['GET', '/transport-orders/{orderId}', '/transport-orders/t1'],
+      ['GET', '/transport-orders/{orderId}/domain-events', '/transport-orders/t1/domain-events'],
       ['POST', '/transport-orders/{orderId}/cancel', '/transport-orders/t1/cancel'],
       ['POST', '/transport-orders/{orderId}/retry-compensation', '/transport-orders/t1/retry-compensation'],
       ['POST', '/transport-orders/{orderId}/approve', '/transport-orders/t1/approve'],

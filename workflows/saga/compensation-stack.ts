@@ -264,8 +264,10 @@ export class Saga<S extends SagaState> {
   async run(body: () => Promise<void>): Promise<S> {
     try {
       await body();
-      this.setStatus(SagaStatus.COMPLETED);
+      // The final status shows once the stream is complete (a reader that sees it finds every event stored).
       this.events?.emit({ type: DomainEventType.SagaCompleted, version: 1, data: {} });
+      await this.flushed();
+      this.setStatus(SagaStatus.COMPLETED);
     } catch (err) {
       if (!isSagaFailure(err)) throw err;
       const { type, message } = describeFailure(err);
@@ -280,11 +282,8 @@ export class Saga<S extends SagaState> {
         data: { failureStep, failureType: type, cancelled },
       });
       await this.compensate();
-      this.events?.emit({ type: DomainEventType.SagaCompensated, version: 1, data: { cancelled } });
-      await this.flushed();
       if (cancelled) throw err;
     }
-    await this.flushed();
     return this.state;
   }
 
@@ -316,12 +315,6 @@ export class Saga<S extends SagaState> {
           if (attempt !== undefined) step.compensationAttempts = attempt;
           step.status = StepStatus.COMPENSATION_FAILED;
           this.state.compensationFailure = { step: step.name, compensation: entry.name, type, message };
-          this.setStatus(SagaStatus.FAILED);
-          log.error('Compensation failed; waiting for an operator to send retryCompensation', {
-            step: step.name,
-            compensation: entry.name,
-            type,
-          });
           const where = { step: step.name, compensation: entry.name };
           this.events?.emit({
             type: DomainEventType.CompensationFailed,
@@ -329,7 +322,13 @@ export class Saga<S extends SagaState> {
             data: { ...where, attempts: step.compensationAttempts, failureType: type },
           });
           this.events?.emit({ type: DomainEventType.WaitingForOperator, version: 1, data: where });
-          await this.flushed(); // the stream is complete while the saga waits
+          await this.flushed(); // FAILED shows once the stream is complete
+          this.setStatus(SagaStatus.FAILED);
+          log.error('Compensation failed; waiting for an operator to send retryCompensation', {
+            step: step.name,
+            compensation: entry.name,
+            type,
+          });
           await condition(() => this.retryRequested);
           this.retryRequested = false;
           this.state.compensationFailure = null;
@@ -338,6 +337,8 @@ export class Saga<S extends SagaState> {
         }
       }
     });
+    this.events?.emit({ type: DomainEventType.SagaCompensated, version: 1, data: { cancelled: this.state.cancelled } });
+    await this.flushed();
     this.setStatus(SagaStatus.COMPENSATED);
   }
 }
