@@ -87,6 +87,17 @@ const scenarios: Record<string, Scenario> = {
     sagaStatus: SagaStatus.COMPENSATED,
     run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'), { token: 'tok_declined' })),
   },
+  // Recorded with domain events (patched('domain-events')): the appendDomainEvents local activity after each transition.
+  'domain-events-completed-encrypted': {
+    description: 'Every step succeeds, with the domain events appended after each transition (encrypted).',
+    sagaStatus: SagaStatus.COMPLETED,
+    run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'))),
+  },
+  'domain-events-compensated-encrypted': {
+    description: 'processPayment is declined and the compensations run, with their domain events (encrypted).',
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'), { token: 'tok_declined' })),
+  },
   'failed-at-reserve-credit': {
     description: 'reserveCredit fails with InsufficientCredit; nothing before it to undo but the credit hold.',
     sagaStatus: SagaStatus.COMPENSATED,
