@@ -6,12 +6,20 @@
  *   npm run bench -- --quick           a short run (about 2–4 minutes), for a first look
  *   npm run bench -- --engines ours,restate   a subset
  *   npm run bench -- --quick --engines ours-inprocess,ours-eager --out eager   results under another name
+ *   npm run bench -- --quick --engines ours,ours-open,ours-api,ours-api-open --out security-cost
+ *                                      what payload encryption and API authentication cost (docs/security.md)
  *   npx tsx bench/run.ts --render      rewrite latest.{md,svg} from latest.json (with --quick / --out: those)
  *
  * Per engine and mix (all succeed; 10% fail at a random step and compensate): one saga at a time,
  * a closed-loop sweep (8, 32, 128 in flight), an open-loop run at stepped arrival rates (latency
  * from the scheduled send time). Afterwards every saga's data is checked: fully applied or fully
  * undone. Results go to bench/results/ (JSON, Markdown table with ratios to ours, SVG chart).
+ *
+ * The "ours" rows run as shipped, payloads encrypted (a key ring of the run's own). `ours-open` is `ours` with
+ * PAYLOAD_ENCRYPTION=off; `ours-api` starts every saga through the API process (`POST /orders`, a bearer API key
+ * from API_KEYS; bench settings API_RATE_LIMIT=1000000, API_MAX_STARTING_SAGAS=100000 so that nothing is refused),
+ * `ours-api-open` the same with encryption and authentication off. The driver waits for each result on its own
+ * Temporal client in every Temporal row.
  */
 import { generateKeyRingEnv } from '../codec/data-converter';
 import { execFileSync } from 'node:child_process';

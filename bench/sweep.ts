@@ -7,6 +7,7 @@
  *   npm run bench:sweep -- sizing     worker slots, pollers and workflow cache (workers/sizing.ts)
  *   npm run bench:sweep -- eager      eager workflow start, worker in the client's process
  *   npm run bench:sweep -- partitions one task queue partition instead of the default four
+ *   npm run bench:sweep -- security   payload encryption and API authentication on and off (docs/security.md)
  *   options: --rounds 3 --seconds 10 --unloaded 20
  *   npm run bench:sweep -- sizing --render    rewrite the Markdown from the JSON of the last run
  *
@@ -81,6 +82,27 @@ const sweeps: Record<string, Variant[]> = {
       note: 'one read and one write partition per task queue (dev server --dynamic-config-value)',
     },
   ],
+  security: [
+    {
+      label: 'ours',
+      engine: 'ours',
+      env: {},
+      note: 'the driver starts sagas on its Temporal client; payloads encrypted',
+    },
+    { label: 'ours-open', engine: 'ours-open', env: {}, note: 'the same with PAYLOAD_ENCRYPTION=off' },
+    {
+      label: 'ours-api',
+      engine: 'ours-api',
+      env: {},
+      note: 'worker and API processes, each saga started by POST /orders with a bearer API key; payloads encrypted',
+    },
+    {
+      label: 'ours-api-open',
+      engine: 'ours-api-open',
+      env: {},
+      note: 'the same with PAYLOAD_ENCRYPTION=off and API_AUTH=off (no header)',
+    },
+  ],
   eager: [
     {
       label: 'in-process',
@@ -134,6 +156,7 @@ async function runOne(engine: Engine, db: Db, round: number): Promise<RoundResul
     return o;
   };
   const workerPid = engine.processes.worker?.pid;
+  const apiPid = engine.processes.api?.pid;
   const cpu = () => ({
     server: treeCpuSeconds(engine.processes['temporal server']!.pid),
     // in-process engines run the worker in this process
@@ -141,6 +164,8 @@ async function runOne(engine: Engine, db: Db, round: number): Promise<RoundResul
       workerPid !== undefined
         ? treeCpuSeconds(workerPid)
         : process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+    // the API process, for the engines that start sagas through it
+    api: apiPid !== undefined ? treeCpuSeconds(apiPid) : 0,
   });
   const run = async (errors: string[], latencies: number[]) => {
     const o = plan();
@@ -185,6 +210,7 @@ async function runOne(engine: Engine, db: Db, round: number): Promise<RoundResul
       p99: s.p99,
       serverCpuMs: ((after.server - before.server) * 1000) / Math.max(1, sagas),
       workerCpuMs: ((after.worker - before.worker) * 1000) / Math.max(1, sagas),
+      ...(apiPid !== undefined ? { apiCpuMs: ((after.api - before.api) * 1000) / Math.max(1, sagas) } : {}),
       errors: errors.length,
     });
     if (errors.length) console.log(`    ${errors.length} errors, e.g. ${errors.slice(0, 2).join(' | ')}`);

@@ -14,17 +14,9 @@ async function run(): Promise<void> {
   if (config.API_AUTH === 'off') {
     console.warn('WARNING: API_AUTH=off: the API checks no credential; anyone who reaches it may do anything');
   }
-  const api = await startApi(config);
-  console.log(`API listening on http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${api.port}`);
-  if (api.embeddedWorker) {
-    warnIfFaultsInjected(config.faults);
-    console.log(`Embedded worker polling task queue '${config.TASK_QUEUE}'; sagas start eagerly`);
-    // A failed embedded worker leaves the API unable to run what it starts here: exit, let the supervisor restart.
-    api.embeddedWorker.catch((err: unknown) => {
-      console.error(`Embedded worker failed: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    });
-  }
+  // The handlers are in place before the API listens (and before it says so): a SIGTERM sent as soon as the
+  // "listening" line is read must drain, not kill the process with the signal's default action.
+  const running: { api?: Awaited<ReturnType<typeof startApi>> } = {};
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) {
@@ -32,6 +24,12 @@ async function run(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    const { api } = running;
+    if (!api) {
+      // Not listening yet: nothing was accepted, nothing to drain.
+      console.log(`${signal} before the API started: exiting`);
+      process.exit(0);
+    }
     console.log(`${signal}: finishing in-flight requests`);
     // The embedded worker drains after the requests: its grace time comes on top.
     const graceSeconds =
@@ -54,6 +52,18 @@ async function run(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+
+  const api = (running.api = await startApi(config));
+  console.log(`API listening on http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${api.port}`);
+  if (api.embeddedWorker) {
+    warnIfFaultsInjected(config.faults);
+    console.log(`Embedded worker polling task queue '${config.TASK_QUEUE}'; sagas start eagerly`);
+    // A failed embedded worker leaves the API unable to run what it starts here: exit, let the supervisor restart.
+    api.embeddedWorker.catch((err: unknown) => {
+      console.error(`Embedded worker failed: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    });
+  }
 }
 
 run().catch((err) => {

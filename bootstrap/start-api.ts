@@ -123,6 +123,7 @@ export async function startApi(config: ServiceConfig): Promise<RunningApi> {
       bodyLimit: config.BODY_LIMIT,
       auth: authenticatorFromConfig(config, connected.db),
       rateLimit: { limit: config.API_RATE_LIMIT, windowSeconds: config.API_RATE_LIMIT_WINDOW_SECONDS },
+      admission: { maxStarting: config.API_MAX_STARTING_SAGAS },
       shutdown: shutdown.signal,
       eagerStart: temporal.worker !== undefined,
       idempotencyRetentionMs: retentionMs,

@@ -28,12 +28,14 @@ async function run(): Promise<void> {
       }),
     });
     warnIfFaultsInjected(config.faults);
-    console.log(`Worker polling task queue '${config.TASK_QUEUE}' on ${config.TEMPORAL_ADDRESS}`);
-    // The SDK's Runtime listens for SIGINT/SIGTERM/SIGQUIT/SIGUSR2 and shuts the worker down: it stops polling,
-    // lets running activities finish for up to WORKER_SHUTDOWN_GRACE_SECONDS, and `run()` resolves.
+    // The SDK's Runtime listens for SIGINT/SIGTERM/SIGQUIT/SIGUSR2 (since the connection above) and shuts the
+    // worker down: it stops polling, lets running activities finish for up to WORKER_SHUTDOWN_GRACE_SECONDS, and
+    // `run()` resolves. This line goes before the one that says the worker polls, so a signal sent on reading
+    // that one is logged too.
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => console.log(`${signal}: no new tasks; letting running activities finish`));
     }
+    console.log(`Worker polling task queue '${config.TASK_QUEUE}' on ${config.TEMPORAL_ADDRESS}`);
     await worker.run();
     console.log('Worker stopped');
   } finally {

@@ -147,6 +147,16 @@ const schema = z.object({
     .transform(Number)
     .pipe(z.number().min(1, 'must be at least 1 second').max(86_400, 'must be at most 86400 seconds'))
     .default(60),
+  /**
+   * Saga-starting requests (`POST /orders`, `POST /transport-orders`) the API lets be in progress at once; more
+   * answer 503 with `Retry-After` at once (admission control, api/admission.ts).
+   */
+  API_MAX_STARTING_SAGAS: z
+    .string()
+    .regex(/^\d{1,6}$/, 'must be a whole number from 1 to 100000')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(100_000, 'must be at most 100000'))
+    .default(64),
   /** Hours an `Idempotency-Key` is remembered; after that the key counts as new and its record is deleted. */
   IDEMPOTENCY_KEY_RETENTION_HOURS: z
     .string()

@@ -183,7 +183,7 @@ async function main(): Promise<number> {
     );
   }
   log(
-    `  payloads             ${env.PAYLOAD_ENCRYPTION === 'off' ? 'NOT encrypted (PAYLOAD_ENCRYPTION=off)' : process.env.PAYLOAD_KEYS ? 'encrypted, keys from PAYLOAD_KEYS' : `encrypted, development keys in ${path.relative(repoRoot, devKeyFile)}`}`,
+    `  payloads             ${env.PAYLOAD_ENCRYPTION === 'off' ? 'NOT encrypted (PAYLOAD_ENCRYPTION=off)' : process.env.PAYLOAD_KEYS ? 'encrypted, keys from PAYLOAD_KEYS' : `encrypted, development keys in ${path.relative(repoRoot, devPayloadKeysFile)}`}`,
   );
   log(`  MongoDB              ${mongodbUri} (database ${env[ENV.mongodbDb]})`);
   log(

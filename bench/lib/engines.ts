@@ -1,6 +1,6 @@
 /** The engines under test, each behind the same small interface the load generator drives. */
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import fs from 'node:fs';
 import { MongoClient } from 'mongodb';
@@ -8,6 +8,7 @@ import { loadConfig } from '../../common/config';
 import { createSagaWorker } from '../../workers/create-worker';
 import { dataConverterFromEnv, payloadKeyEnv } from '../../codec/data-converter';
 import { sizingFromConfig } from '../../workers/sizing';
+import { generateApiKey, hashApiKey } from '../../store/api-keys';
 import type { ManagedProcess } from '../../scripts/lib/processes';
 import { waitFor } from '../../scripts/lib/wait';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
@@ -35,16 +36,35 @@ export interface EngineContext {
 }
 
 const engineDir = (ctx: EngineContext, name: string) => path.join(ctx.dir, name);
+const root = path.join(__dirname, '..', '..');
 
-/** Starting a saga and reading its history, the same for every Temporal engine. */
+/** A saga's final status from its result: ours returns its state, plain Temporal's saga a status string. */
+async function finalStatus(handle: WorkflowHandle): Promise<string> {
+  const result = (await handle.result()) as OrderState | string;
+  return typeof result === 'string' ? result : result.status;
+}
+
+/**
+ * Starting a saga and reading its history, the same for every Temporal engine. `start` starts the saga and gives
+ * its handle (default: the driver's client starts it); the wait for its result is the same whoever started it.
+ */
 function temporalSagaCalls(
   client: Client,
   taskQueue: string,
   workflowType: string,
-  { eager = false, onStarted }: { eager?: boolean; onStarted?: (eagerly: boolean) => void } = {},
+  {
+    eager = false,
+    onStarted,
+    start,
+  }: {
+    eager?: boolean;
+    onStarted?: (eagerly: boolean) => void;
+    start?: (input: OrderSagaInput) => Promise<WorkflowHandle>;
+  } = {},
 ): Pick<Engine, 'runSaga' | 'historyEvents'> {
   return {
     async runSaga(input) {
+      if (start) return finalStatus(await start(input));
       const handle = await client.workflow.start(workflowType, {
         taskQueue,
         workflowId: orderWorkflowId(input.orderId),
@@ -52,8 +72,7 @@ function temporalSagaCalls(
         ...(eager ? { requestEagerStart: true } : {}),
       });
       onStarted?.(handle.eagerlyStarted);
-      const result = (await handle.result()) as OrderState | string;
-      return typeof result === 'string' ? result : result.status;
+      return finalStatus(handle);
     },
     async historyEvents(orderId) {
       const history = await client.workflow.getHandle(orderWorkflowId(orderId)).fetchHistory();
@@ -62,38 +81,116 @@ function temporalSagaCalls(
   };
 }
 
-async function temporalEngine(
-  name: string,
-  ctx: EngineContext,
-  mode: SqliteMode,
-  worker: { file: string; ready: string; workflowType: string; ours?: boolean },
-): Promise<Engine> {
-  const dir = engineDir(ctx, name);
-  const temporal = await startTemporal(dir, mode);
-  const taskQueue = `bench-${name}`;
-  const workerProc = await startNodeProcess(
-    'worker',
-    worker.file,
+/** What a Temporal engine runs: the worker process, and for ours its payload encryption and whether the API starts sagas. */
+interface TemporalEngineOptions {
+  /** SQLite settings of the dev server. Default `wal` (what `npm start` uses). */
+  sqlite?: SqliteMode;
+  /** The worker process: its entry point, the line it logs when ready, the workflow type it runs. */
+  worker: { file: string; ready: string; workflowType: string };
+  /**
+   * Ours: our data converter in the worker, the API and the driver's client, payloads encrypted with the run's key
+   * ring (`on`, as shipped) or stored in plain text (`off`, PAYLOAD_ENCRYPTION=off). Unset: plain Temporal, no codec.
+   */
+  encryption?: 'on' | 'off';
+  /**
+   * Sagas start through our API process (bootstrap/api-main.ts) by `POST /orders`, as users start them, with
+   * authentication on (a bearer API key from API_KEYS) or off (API_AUTH=off, no header). Unset: the driver's
+   * Temporal client starts them. Either way the driver waits for the result on its Temporal client.
+   */
+  api?: { auth: 'on' | 'off' };
+}
+
+/**
+ * The API's bench settings: no rate limit or admission refusal within the bench's in-flight levels (at most 128
+ * sagas in flight), so that what is measured is the cost of the checks, not their refusals.
+ */
+export const BENCH_API_SETTINGS = { API_RATE_LIMIT: '1000000', API_MAX_STARTING_SAGAS: '100000' } as const;
+
+/** Our API process on a free port, on the engine's Temporal and database, with a writer key when auth is on. */
+async function startApiProcess(
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  auth: 'on' | 'off',
+): Promise<{ process: ManagedProcess; url: string; headers: Record<string, string> }> {
+  const port = await freePort();
+  const { key } = generateApiKey();
+  const proc = await startNodeProcess(
+    'api',
+    path.join(root, 'bootstrap', 'api-main.ts'),
     dir,
     {
-      TEMPORAL_ADDRESS: temporal.address,
-      MONGODB_URI: ctx.mongoUri,
-      MONGODB_DB: ctx.mongoDb,
-      TASK_QUEUE: taskQueue,
-      SERVED_COUNTRIES: SERVED_COUNTRIES.join(','),
-      // ours runs as shipped, payloads encrypted (the key ring bench/run.ts made); plain Temporal has no codec
-      ...(worker.ours ? payloadKeyEnv() : {}),
+      ...env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      API_AUTH: auth,
+      // the hash only, as a deployment gives it (`npm run api-key -- hash`)
+      API_KEYS: auth === 'on' ? `bench:writer:${hashApiKey(key)}` : '',
+      ...BENCH_API_SETTINGS,
     },
-    worker.ready,
+    'API listening on',
   );
+  const url = `http://127.0.0.1:${port}`;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (auth === 'on') {
+    headers.authorization = `Bearer ${key}`;
+    // authentication is really on: a start without the credential is refused
+    const r = await fetch(`${url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    if (r.status !== 401) throw new Error(`POST /orders without a credential answered ${r.status}, not 401`);
+  }
+  return { process: proc, url, headers };
+}
+
+async function temporalEngine(name: string, ctx: EngineContext, opts: TemporalEngineOptions): Promise<Engine> {
+  const { sqlite = 'wal', worker, encryption, api } = opts;
+  const dir = engineDir(ctx, name);
+  const temporal = await startTemporal(dir, sqlite);
+  const taskQueue = `bench-${name}`;
+  // ours runs as shipped, payloads encrypted (the key ring bench/run.ts made), or with PAYLOAD_ENCRYPTION=off;
+  // plain Temporal has no codec
+  const payloadEnv: NodeJS.ProcessEnv =
+    encryption === 'on' ? payloadKeyEnv() : encryption === 'off' ? { PAYLOAD_ENCRYPTION: 'off' } : {};
+  const env: NodeJS.ProcessEnv = {
+    TEMPORAL_ADDRESS: temporal.address,
+    MONGODB_URI: ctx.mongoUri,
+    MONGODB_DB: ctx.mongoDb,
+    TASK_QUEUE: taskQueue,
+    SERVED_COUNTRIES: SERVED_COUNTRIES.join(','),
+    ...payloadEnv,
+  };
+  const workerProc = await startNodeProcess('worker', worker.file, dir, env, worker.ready);
+  const apiProc = api ? await startApiProcess(dir, env, api.auth) : undefined;
   const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection, ...(worker.ours ? { dataConverter: dataConverterFromEnv() } : {}) });
+  const client = new Client({
+    connection,
+    ...(encryption ? { dataConverter: dataConverterFromEnv({ ...process.env, ...payloadEnv }) } : {}),
+  });
+  const startThroughApi = apiProc
+    ? async (input: OrderSagaInput) => {
+        const r = await fetch(`${apiProc.url}/orders`, {
+          method: 'POST',
+          headers: apiProc.headers,
+          body: JSON.stringify(input),
+        });
+        if (r.status !== 202) throw new Error(`POST /orders ${r.status}: ${(await r.text()).slice(0, 200)}`);
+        await r.arrayBuffer().catch(() => undefined);
+        return client.workflow.getHandle(orderWorkflowId(input.orderId));
+      }
+    : undefined;
   return {
     name,
-    processes: { 'temporal server': temporal.process, worker: workerProc },
-    ...temporalSagaCalls(client, taskQueue, worker.workflowType),
+    processes: {
+      'temporal server': temporal.process,
+      worker: workerProc,
+      ...(apiProc ? { api: apiProc.process } : {}),
+    },
+    ...temporalSagaCalls(client, taskQueue, worker.workflowType, startThroughApi ? { start: startThroughApi } : {}),
     async stop() {
       await connection.close();
+      await apiProc?.process.stop();
       await workerProc.stop();
       await temporal.process.stop();
     },
@@ -173,35 +270,41 @@ function installRuntimeOnce(logFile: string): void {
   runtimeInstalled = true;
 }
 
-const root = path.join(__dirname, '..', '..');
+/** Our worker process, as `npm start` runs it. */
+const oursWorker = {
+  file: path.join(root, 'bootstrap', 'worker-main.ts'),
+  ready: 'Worker polling',
+  workflowType: ORDER_SAGA,
+};
 
 export const engines: Record<string, (ctx: EngineContext) => Promise<Engine>> = {
   /** Ours as shipped: `bootstrap/worker-main.ts` (createSagaWorker) running `orderSaga`, dev server in WAL mode. */
-  ours: (ctx) =>
-    temporalEngine('ours', ctx, 'wal', {
-      file: path.join(root, 'bootstrap', 'worker-main.ts'),
-      ready: 'Worker polling',
-      workflowType: ORDER_SAGA,
-      ours: true,
-    }),
+  ours: (ctx) => temporalEngine('ours', ctx, { worker: oursWorker, encryption: 'on' }),
+  /** Ours with PAYLOAD_ENCRYPTION=off (worker and client): what payload encryption costs on the direct path. */
+  'ours-open': (ctx) => temporalEngine('ours-open', ctx, { worker: oursWorker, encryption: 'off' }),
+  /**
+   * Ours as users run it: the worker process and the API process (`bootstrap/api-main.ts`), each saga started by
+   * `POST /orders` with a bearer API key, payloads encrypted.
+   */
+  'ours-api': (ctx) => temporalEngine('ours-api', ctx, { worker: oursWorker, encryption: 'on', api: { auth: 'on' } }),
+  /** `ours-api` with PAYLOAD_ENCRYPTION=off and API_AUTH=off: what encryption and authentication cost together. */
+  'ours-api-open': (ctx) =>
+    temporalEngine('ours-api-open', ctx, { worker: oursWorker, encryption: 'off', api: { auth: 'off' } }),
   /** Ours with the dev server on SQLite's default pragmas (rollback journal, synchronous=FULL). */
   'ours-sqlite-default': (ctx) =>
-    temporalEngine('ours-sqlite-default', ctx, 'default', {
-      file: path.join(root, 'bootstrap', 'worker-main.ts'),
-      ready: 'Worker polling',
-      workflowType: ORDER_SAGA,
-      ours: true,
-    }),
+    temporalEngine('ours-sqlite-default', ctx, { sqlite: 'default', worker: oursWorker, encryption: 'on' }),
   /** Ours, worker in the load generator's process, without eager start (the baseline for `ours-eager`). */
   'ours-inprocess': (ctx) => inProcessEngine('ours-inprocess', ctx, false),
   /** Ours, worker in the load generator's process, starting every saga eagerly. */
   'ours-eager': (ctx) => inProcessEngine('ours-eager', ctx, true),
   /** Temporal as the samples write it: regular activities, default worker options. */
   'temporal-plain': (ctx) =>
-    temporalEngine('temporal-plain', ctx, 'wal', {
-      file: path.join(__dirname, '..', 'engines', 'temporal-plain-worker.ts'),
-      ready: 'plain worker ready',
-      workflowType: 'plainOrderSaga',
+    temporalEngine('temporal-plain', ctx, {
+      worker: {
+        file: path.join(__dirname, '..', 'engines', 'temporal-plain-worker.ts'),
+        ready: 'plain worker ready',
+        workflowType: 'plainOrderSaga',
+      },
     }),
   async restate(ctx) {
     const dir = engineDir(ctx, 'restate');

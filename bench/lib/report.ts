@@ -139,6 +139,7 @@ export function renderMarkdown(r: Report): string {
       }
     }
   }
+  L.push(...securityCost(r));
   L.push('', '## Every scenario', '');
   L.push('| engine | mix | scenario | sagas | sagas/s | p50 | p95 | p99 | max ms | errors | sustained | load avg |');
   L.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
@@ -169,6 +170,9 @@ const COLORS: Record<string, string> = {
   'ours-sqlite-default': '#9467bd',
   'ours-eager': '#17becf',
   'ours-inprocess': '#8c564b',
+  'ours-open': '#aec7e8',
+  'ours-api': '#e377c2',
+  'ours-api-open': '#f7b6d2',
 };
 
 /** Engines whose worker runs in the load generator's process: its CPU is in the driver figure. */
@@ -185,7 +189,50 @@ const DESCRIPTIONS: Record<string, string> = {
   dbos: 'DBOS Transact on PostgreSQL (fsync on), one step per participant call',
   'ours-sqlite-default':
     "ours with the dev server on SQLite's defaults (rollback journal, an fsync per commit): stricter than WAL/normal, for contrast",
+  'ours-open': 'ours with PAYLOAD_ENCRYPTION=off in the worker and the driver: payloads in plain text',
+  'ours-api':
+    'as users run it: the worker process and the API process (bootstrap/api-main.ts), each saga started by POST /orders with a bearer API key (API_KEYS, a SHA-256 hash), payloads encrypted; the driver waits for the result on its Temporal client. Bench settings: API_RATE_LIMIT=1000000, API_MAX_STARTING_SAGAS=100000',
+  'ours-api-open': 'ours-api with PAYLOAD_ENCRYPTION=off and API_AUTH=off (no header sent)',
 };
+
+/** Rows measured with a security setting on, and the same rows with it off: the setting's cost. */
+const SECURITY_PAIRS: [on: string, off: string, what: string][] = [
+  ['ours', 'ours-open', 'payload encryption'],
+  ['ours-api', 'ours-api-open', 'payload encryption and API authentication'],
+];
+
+/** What payload encryption and API authentication cost: each "on" row against its "off" row, same run, same mix. */
+function securityCost(r: Report): string[] {
+  const found = (n: string) => r.results.find((e) => e.engine === n && !e.error);
+  const pairs = SECURITY_PAIRS.filter(([on, off]) => found(on) && found(off));
+  if (!pairs.length) return [];
+  const L = ['', '## What the security settings cost (on ÷ off − 1, same mix)', ''];
+  L.push(
+    '| on | off | what | mix | best closed-loop sagas/s | unloaded p50 ms | CPU ms/saga, Temporal server + worker (+ API) |',
+  );
+  L.push('|---|---|---|---|---|---|---|');
+  const pct = (a?: number, b?: number) =>
+    a !== undefined && b !== undefined && b > 0
+      ? `${a / b - 1 >= 0 ? '+' : ''}${((a / b - 1) * 100).toFixed(0)}%`
+      : '–';
+  const cpu = (m: MixResult) =>
+    Object.entries(totalCpu(m))
+      .filter(([k]) => k !== 'driver')
+      .reduce((a, [, v]) => a + v, 0);
+  for (const [on, off, what] of pairs) {
+    for (const m of found(on)!.mixes) {
+      const o = found(off)!.mixes.find((x) => x.mix === m.mix);
+      if (!o) continue;
+      const u = (x: MixResult) => x.scenarios.find((s) => s.kind === 'unloaded')?.p50;
+      const bm = bestClosed(m)?.perSecond;
+      const bo = bestClosed(o)?.perSecond;
+      L.push(
+        `| ${on} | ${off} | ${what} | ${m.mix} | ${f1(bm)} vs ${f1(bo)}: ${pct(bm, bo)} | ${f0(u(m))} vs ${f0(u(o))}: ${pct(u(m), u(o))} | ${f1(cpu(m) * 1000)} vs ${f1(cpu(o) * 1000)}: ${pct(cpu(m), cpu(o))} |`,
+      );
+    }
+  }
+  return L;
+}
 
 /** p99 latency (log scale) against completed sagas/s, one line per engine, all-succeed mix, closed and open loop. */
 export function renderChart(r: Report): string {

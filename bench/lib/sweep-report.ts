@@ -18,6 +18,8 @@ export interface Measure {
   p99: number;
   serverCpuMs: number;
   workerCpuMs: number;
+  /** CPU of the API process per saga, for variants that start sagas through it. */
+  apiCpuMs?: number;
   errors: number;
 }
 
@@ -47,9 +49,12 @@ export function render(
   L.push('| variant | settings |', '| --- | --- |');
   for (const v of variants) L.push(`| ${v.label} | ${v.note} |`);
   L.push('');
+  const withApi = variants.some((v) =>
+    (results[v.label] ?? []).some((r) => r.measures.some((m) => m.apiCpuMs !== undefined)),
+  );
   L.push(
-    '| variant | in flight | sagas/s | p50 ms | p99 ms | server CPU ms/saga | worker CPU ms/saga | errors | data problems |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| variant | in flight | sagas/s | p50 ms | p99 ms | server CPU ms/saga | worker CPU ms/saga |${withApi ? ' API CPU ms/saga |' : ''} errors | data problems |`,
+    `| --- | --- | --- | --- | --- | --- | --- |${withApi ? ' --- |' : ''} --- | --- |`,
   );
   for (const v of variants) {
     const rs = results[v.label] ?? [];
@@ -67,7 +72,18 @@ export function render(
         )} | ${fmt(
           med((m) => m.workerCpuMs),
           1,
-        )} | ${ms.reduce((a, m) => a + m.errors, 0)} | ${problems} |`,
+        )} |${
+          withApi
+            ? ` ${
+                ms.some((m) => m.apiCpuMs !== undefined)
+                  ? fmt(
+                      med((m) => m.apiCpuMs ?? 0),
+                      1,
+                    )
+                  : 'n/a'
+              } |`
+            : ''
+        } ${ms.reduce((a, m) => a + m.errors, 0)} | ${problems} |`,
       );
     }
   }

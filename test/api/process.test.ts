@@ -54,6 +54,21 @@ describe('configuration', () => {
   });
 });
 
+describe('signals', () => {
+  test('a SIGTERM sent the moment the API says it listens drains it and exits 0 (handlers are in place first)', async () => {
+    // Before the fix, about half of these died of the signal's default action on a busy machine: the line was
+    // written, the process preempted, the signal delivered before its handler was installed.
+    const exits: unknown[] = [];
+    for (let i = 0; i < 8; i++) {
+      const api = startProcess('bootstrap/api-main.ts', /listening on http/, childEnv());
+      await api.started;
+      api.child.kill('SIGTERM');
+      exits.push(await api.exited);
+    }
+    expect(exits).toEqual(Array(8).fill(0));
+  }, 120_000);
+});
+
 describe('authentication', () => {
   test('is on by default; API_AUTH=off lets requests through without a credential and warns at start', async () => {
     for (const off of [false, true]) {

@@ -160,11 +160,23 @@ export function processEnv(h: Harness, extra: Record<string, string> = {}): Node
   };
 }
 
-/** Starts `tsx <entry>`; `started` resolves once its output matches `ready`, and rejects if it exits first. */
+/**
+ * Starts `node --import tsx <entry>`, one process as the Dockerfile and docker-compose run it (the `tsx` command
+ * is a second process that relays signals and SIGKILLs the program when it does not acknowledge a SIGTERM within
+ * 30 ms, which a busy machine misses); `started` resolves once its output matches `ready`, and rejects if it
+ * exits first.
+ */
 export function startProcess(entry: string, ready: RegExp, env: NodeJS.ProcessEnv) {
-  const child = spawn(tsx, [entry], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // The exit code, or the signal that ended the process (so that a failed expectation says which).
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal)),
+  );
   const started = new Promise<RegExpMatchArray>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
