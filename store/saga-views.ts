@@ -1,6 +1,7 @@
+import { isDeepStrictEqual } from 'node:util';
 import { MongoServerError, type Db, type Filter } from 'mongodb';
 import { DomainEventType, type DomainEvent } from '../common/domain-events';
-import { SagaStatus, StepStatus } from '../common/saga-state';
+import { finalSagaStatuses, SagaStatus, StepStatus, type SagaState } from '../common/saga-state';
 import type { SagaView, ViewStep } from '../common/shapes/saga-view';
 import { domainEventCollection, readStream } from './domain-events';
 import { serialized } from './serialize';
@@ -15,6 +16,12 @@ export type SagaViewDoc = Omit<SagaView, 'source'> & {
   _id: string;
   /** 0 while open, 1 once closed: the listing shows open sagas first. */
   rank: 0 | 1;
+  /**
+   * `backfill`: written by `npm run rebuild-read-model` from Temporal's state of a saga that has no stream (started
+   * before domain events, docs/events.md), `lastSequence` 0. Absent: projected from the saga's events. A projection
+   * from events always replaces a backfilled view; a backfill never replaces a projected one.
+   */
+  origin?: 'backfill';
 };
 
 export function sagaViewCollection(db: Db) {
@@ -154,10 +161,18 @@ export function projectStream(db: Db, streamId: string): Promise<SagaViewDoc | n
   return serialized(`sagaViews:${streamId}`, async () => {
     const views = sagaViewCollection(db);
     for (;;) {
-      const view = await views.findOne({ _id: streamId });
+      const stored = await views.findOne({ _id: streamId });
+      // A backfilled view (no stream when it was written) is no base for events: they replace it whole.
+      const view = stored?.origin === 'backfill' ? null : stored;
       const events = await readStream(db, streamId, view?.lastSequence ?? 0);
       const next = projectEvents(view, events);
-      if (next === view || next === null) return view;
+      if (next === view || next === null) return stored;
+      if (view === null && stored) {
+        const { _id, ...fields } = next;
+        const result = await views.replaceOne({ _id, origin: 'backfill' }, fields);
+        if (result.matchedCount === 1) return next;
+        continue; // another projector replaced it: read it again
+      }
       if (view === null) {
         try {
           await views.insertOne(next);
@@ -188,13 +203,95 @@ export async function rebuildReadModel(db: Db): Promise<{ streams: number; writt
       const view = projectEvents(null, await readStream(db, streamId));
       if (!view) return;
       const stored = await views.findOne({ _id: streamId });
-      if (stored && stored.lastSequence > view.lastSequence) return;
+      if (stored && stored.origin !== 'backfill' && stored.lastSequence > view.lastSequence) return;
       const { _id, ...fields } = view;
       await views.replaceOne({ _id }, fields, { upsert: true });
       written += 1;
     });
   }
   return { streams: streamIds.length, written };
+}
+
+/**
+ * The view of a saga that has no stream, from the state Temporal holds (its `getState` query or its result):
+ * what the events would have said, ids and failure types only (no messages, names or reasons), `lastSequence` 0.
+ */
+export function viewFromState(
+  state: SagaState & { orderId: string; customerId: string; total?: number | null; price?: number | null },
+  run: {
+    sagaType: SagaView['sagaType'];
+    workflowId: string;
+    runId: string;
+    startTime: Date;
+    closeTime?: Date | undefined;
+  },
+  now: Date,
+): SagaViewDoc {
+  const final = (finalSagaStatuses as readonly string[]).includes(state.status);
+  const closedAt = final ? (run.closeTime ?? now).toISOString() : null;
+  return {
+    _id: run.workflowId,
+    origin: 'backfill',
+    sagaType: run.sagaType,
+    orderId: state.orderId,
+    workflowId: run.workflowId,
+    runId: run.runId,
+    customerId: state.customerId,
+    status: state.status,
+    total: state.total ?? state.price ?? null,
+    steps: state.steps.map((step) => ({
+      name: step.name,
+      status: step.status,
+      attempts: step.attempts,
+      startedAt: step.startedAt,
+      completedAt: step.completedAt,
+      compensation: step.compensation,
+      compensatedAt: step.compensatedAt,
+      compensationAttempts: step.compensationAttempts,
+      errorType: step.error?.type ?? null,
+    })),
+    failure: state.failure && { step: state.failure.step, type: state.failure.type },
+    compensationFailure: state.compensationFailure && {
+      step: state.compensationFailure.step,
+      compensation: state.compensationFailure.compensation,
+      type: state.compensationFailure.type,
+    },
+    cancelled: state.cancelled,
+    operatorActions: state.operatorActions.map(({ action, byKind, at }) => ({ action, byKind, at })),
+    startedAt: run.startTime.toISOString(),
+    updatedAt: (run.closeTime ?? now).toISOString(),
+    closedAt,
+    rank: final ? 1 : 0,
+    lastSequence: 0,
+  };
+}
+
+/**
+ * Writes a backfilled view unless the saga has a view projected from events (never overwritten) or a stream
+ * (the rebuild projects it). Idempotent; a backfilled view is refreshed when the state changed. Returns whether
+ * it wrote.
+ */
+export async function writeBackfilledView(db: Db, view: SagaViewDoc): Promise<boolean> {
+  return serialized(`sagaViews:${view._id}`, async () => {
+    if ((await domainEventCollection(db).findOne({ streamId: view._id }, { projection: { _id: 1 } })) !== null) {
+      return false;
+    }
+    const views = sagaViewCollection(db);
+    const stored = await views.findOne({ _id: view._id });
+    if (stored && stored.origin !== 'backfill') return false;
+    const { _id, ...fields } = view;
+    if (!stored) {
+      try {
+        await views.insertOne(view);
+        return true;
+      } catch (err) {
+        if (isDuplicateKey(err)) return false; // a projection got there first
+        throw err;
+      }
+    }
+    if (isDeepStrictEqual(stored, view)) return false; // unchanged since the last backfill
+    return (await views.replaceOne({ _id, origin: 'backfill' }, fields)).matchedCount === 1;
+  });
 }
 
 export async function ensureSagaViewIndexes(db: Db): Promise<void> {
@@ -204,7 +301,7 @@ export async function ensureSagaViewIndexes(db: Db): Promise<void> {
 }
 
 /** The API's answer for one view. */
-export function toSagaView({ _id, rank: _rank, ...view }: SagaViewDoc): SagaView {
+export function toSagaView({ _id, rank: _rank, origin: _origin, ...view }: SagaViewDoc): SagaView {
   return { source: 'read-model', ...view };
 }
 
