@@ -30,16 +30,19 @@ import { requireEnv } from '../support/harness';
 // compensation (a tombstone when there was nothing to undo).
 // Domain events (docs/events.md "What it costs") add, per saga, one appendDomainEvents local activity per
 // transition (a MarkerRecorded event each, run inside the workflow task) and the patch's own marker: 41 events
-// for a completed saga (was 30), 29 at reserveCredit (was 20), and so on below (was 27, 39, 46, 53). Their
-// MongoDB writes are counted apart (`recordWrites`): an insert per event and a write of the view per event;
-// the participants' writes are unchanged.
+// for a completed saga (was 30), 29 at reserveCredit (was 20), and so on below (was 27, 39, 46, 53); the same
+// on every run. Their MongoDB writes are counted apart (`recordWrites`): an insert per event and a write of the
+// view per event, about two per transition (18, 16, 19, 22, 28, 30 on a quiet machine). That count depends on how
+// the appends overlap (one that starts before the previous one has finished tries an insert or a view write
+// again: up to +2 seen in a full `npm test` on a busy machine), so its limit is the quiet count + 25 %.
+// The participants' writes are unchanged and exact.
 const LIMITS: Record<'completed' | FailingStep, { events: number; writes: number; recordWrites: number }> = {
-  completed: { events: 41, writes: 5, recordWrites: 18 },
-  reserveCredit: { events: 29, writes: 2, recordWrites: 16 },
-  reserveInventory: { events: 38, writes: 4, recordWrites: 19 },
-  processPayment: { events: 52, writes: 6, recordWrites: 22 },
-  createShipment: { events: 61, writes: 8, recordWrites: 28 },
-  reserveVehicle: { events: 70, writes: 10, recordWrites: 30 },
+  completed: { events: 41, writes: 5, recordWrites: 23 },
+  reserveCredit: { events: 29, writes: 2, recordWrites: 20 },
+  reserveInventory: { events: 38, writes: 4, recordWrites: 24 },
+  processPayment: { events: 52, writes: 6, recordWrites: 28 },
+  createShipment: { events: 61, writes: 8, recordWrites: 35 },
+  reserveVehicle: { events: 70, writes: 10, recordWrites: 38 },
 };
 
 const WRITE_COMMANDS = new Set(['insert', 'update', 'delete', 'findAndModify']);
