@@ -41,6 +41,7 @@ import { SagaFailure } from '../../common/failures';
 import { SagaStatus, StepStatus, type SagaState, type StepError, type StepState } from '../../common/saga-state';
 import { OperatorActionName, type OperatorActor } from '../../common/operator-action';
 import { SagaStatusKey } from '../../common/search-attributes';
+import { compensationEnded, operatorWaitEnded, sagaReached, stepEnded } from './metrics';
 import { recordOperatorAction } from './operator-actions';
 
 /**
@@ -118,6 +119,9 @@ function isSagaFailure(err: unknown): boolean {
   return err instanceof ActivityFailure || err instanceof ApplicationFailure || isCancellation(err);
 }
 
+/** The statuses `saga_finished` counts (workflows/saga/metrics.ts). */
+const outcomes: readonly SagaStatus[] = [SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED];
+
 export class Saga<S extends SagaState> {
   private readonly stack: (Compensation & { step: StepState })[] = [];
   private retryRequested = false;
@@ -154,7 +158,9 @@ export class Saga<S extends SagaState> {
 
   /** Records the status in the state and in the `SagaStatus` search attribute. */
   setStatus(status: SagaStatus): void {
+    const changed = this.state.status !== status;
     this.state.status = status;
+    if (changed && outcomes.includes(status)) sagaReached(status);
     if (workflowInfo().typedSearchAttributes.get(SagaStatusKey) !== status) {
       upsertSearchAttributes([{ key: SagaStatusKey, value: status }]);
     }
@@ -180,12 +186,14 @@ export class Saga<S extends SagaState> {
       step.attempts = attempt;
       step.status = StepStatus.COMPLETED;
       step.completedAt = now();
+      stepEnded(spec.name, 'completed', step.startedAt, attempt);
       return value;
     } catch (err) {
       const { attempt, ...error } = describeFailure(err);
       step.status = StepStatus.FAILED;
       step.error = error;
       if (attempt !== undefined) step.attempts = attempt;
+      stepEnded(spec.name, 'failed', step.startedAt, step.attempts);
       this.failingStep = spec.name;
       throw err;
     }
@@ -241,12 +249,14 @@ export class Saga<S extends SagaState> {
           step.compensationAttempts = attempt;
           step.status = StepStatus.COMPENSATED;
           step.compensatedAt = now();
+          compensationEnded(step.name, entry.name, 'compensated');
           this.stack.pop();
         } catch (err) {
           if (!(err instanceof ActivityFailure)) throw err;
           const { type, message, attempt } = describeFailure(err);
           if (attempt !== undefined) step.compensationAttempts = attempt;
           step.status = StepStatus.COMPENSATION_FAILED;
+          compensationEnded(step.name, entry.name, 'failed');
           this.state.compensationFailure = { step: step.name, compensation: entry.name, type, message };
           this.setStatus(SagaStatus.FAILED);
           log.error('Compensation failed; waiting for an operator to send retryCompensation', {
@@ -256,6 +266,7 @@ export class Saga<S extends SagaState> {
           });
           await condition(() => this.retryRequested);
           this.retryRequested = false;
+          operatorWaitEnded();
           this.state.compensationFailure = null;
           this.setStatus(SagaStatus.COMPENSATING);
         }
