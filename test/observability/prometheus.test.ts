@@ -111,11 +111,11 @@ beforeAll(async () => {
     path.join(dir, 'prometheus.yml'),
     'global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n' +
       target(
-        'api',
+        'saga-api',
         new URL(apiUrl).host,
         `    authorization: { credentials_file: '${path.join(dir, 'metrics-key')}' }\n`,
       ) +
-      target('worker', `127.0.0.1:${workerMetricsPort}`) +
+      target('saga-worker', `127.0.0.1:${workerMetricsPort}`) +
       target('temporal', `127.0.0.1:${temporalMetricsPort}`),
   );
   prometheus = spawnManaged(
@@ -156,7 +156,7 @@ test('Prometheus scrapes the API, the worker and the dev server, and counts the 
   // Every target is up: the API with its metrics-only credential, the worker's exporter, the dev server.
   await eventually(
     () => byLabel('job', 'up'),
-    (up) => up.api === 1 && up.worker === 1 && up.temporal === 1,
+    (up) => up['saga-api'] === 1 && up['saga-worker'] === 1 && up.temporal === 1,
     30_000,
     'all three targets up',
   );
