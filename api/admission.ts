@@ -19,6 +19,7 @@ export function admission({ maxStarting = 64, retryAfterSeconds = 1 }: Admission
   let starting = 0;
   return (_req, res, next) => {
     if (starting >= maxStarting) {
+      res.locals.refusedBy = 'admission'; // api_requests_refused_total{reason="admission"} (api/metrics.ts)
       throw AppError.unavailable(
         `Too many sagas are starting right now (${maxStarting} in progress); retry in ${retryAfterSeconds} s`,
         retryAfterSeconds,

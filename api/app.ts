@@ -6,6 +6,7 @@ import type { Db } from 'mongodb';
 import { codecSessions } from '../store/codec-sessions';
 import { collections } from '../store/db';
 import { admission, type AdmissionOptions } from './admission';
+import { createApiMetrics, type ApiMetrics } from './metrics';
 import { authorize, codecSessionAuthenticator, type Authenticator } from './auth';
 import { DEFAULT_RATE_LIMIT, rateLimitPerCredential, type RateLimitOptions } from './rate-limit';
 import { DEFAULT_IDEMPOTENCY_RETENTION_MS } from './idempotency';
@@ -15,6 +16,7 @@ import { operations, type Handlers } from './operations';
 import { codecCors, codecHandlers, codecSessionHandlers } from './routes/codec';
 import { docsHandlers, docsRoutes } from './routes/docs';
 import { healthHandlers } from './routes/health';
+import { metricsHandlers } from './routes/metrics';
 import { orderHandlers } from './routes/orders';
 import { participantHandlers } from './routes/participants';
 import { loyaltyHandlers } from './routes/loyalty';
@@ -53,6 +55,11 @@ export interface AppDeps {
   codecCorsOrigins?: readonly string[];
   /** How long a browser's codec session lasts (CODEC_SESSION_HOURS; default 8 h). */
   codecSessionMs?: number;
+  /**
+   * What `GET /metrics` serves and the requests are counted in (api/metrics.ts); default: a registry of this app's
+   * own, without process metrics or the waiting-sagas gauge (bootstrap/start-api.ts adds both).
+   */
+  metrics?: ApiMetrics;
 }
 
 const DEFAULT_CODEC_SESSION_MS = 8 * 3_600_000;
@@ -77,9 +84,12 @@ export function createApp({
   payloadCodecs = [],
   codecCorsOrigins = [],
   codecSessionMs = DEFAULT_CODEC_SESSION_MS,
+  metrics = createApiMetrics({ operations }),
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // First, so that every answer is counted and timed, refusals included.
+  app.use(metrics.middleware);
   // Security headers on every answer (CSP, nosniff, frame-ancestors, HSTS, CORP…). No CORS: no Access-Control-*
   // header is ever sent, so browsers on other origins cannot read the API. Without upgrade-insecure-requests, so
   // that Swagger UI still loads its scripts over plain http on localhost.
@@ -88,6 +98,7 @@ export function createApp({
   const handlers: Handlers = {
     ...healthHandlers({ temporal, db, shutdown }),
     ...docsHandlers(),
+    ...metricsHandlers(metrics.registry),
     ...participantHandlers(collections(db)),
     ...orderHandlers({
       temporal,

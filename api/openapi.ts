@@ -132,7 +132,7 @@ export function openApiDocument(table: Record<string, Operation> = operations): 
         description: 'Transport order sagas (docs/sagas.md), with their parcels and transport vehicles',
       },
       { name: 'loyalty', description: "A customer's loyalty (an entity workflow): completed orders and discounts" },
-      { name: 'operations', description: 'Health, readiness, this document' },
+      { name: 'operations', description: 'Health, readiness, metrics, this document' },
       { name: 'codec', description: "Temporal's codec server protocol: payloads encrypted at rest (docs/security.md)" },
     ],
     paths,

@@ -27,8 +27,11 @@ export interface Operation {
    * credential: for the Web UI, whose browser cannot send our bearer credential.
    */
   sessionCookie?: boolean;
-  /** It starts a saga: admission control counts it (503 + Retry-After beyond the limit), before its body is read. */
-  startsSaga?: boolean;
+  /**
+   * It starts a saga of this workflow type: admission control counts it (503 + Retry-After beyond the limit), before
+   * its body is read, and `api_saga_starts_total` counts its answers by this type.
+   */
+  startsSaga?: string;
   request: {
     params?: z.ZodObject;
     query?: z.ZodObject;

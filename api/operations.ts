@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { ORDER_SAGA } from '../common/order';
 import { LoyaltyState } from '../common/shapes/loyalty';
+import { TRANSPORT_ORDER } from '../common/transport';
 import { OrderState } from '../common/shapes/order';
 import { SagaStatus } from '../common/shapes/saga-state';
 import { Customer, Parcel, Product, TransportVehicle, Vehicle } from '../common/shapes/participants';
@@ -37,6 +39,7 @@ import {
   TransportOrderStarted,
   TransportVehicleIdParam,
 } from './schemas-transport';
+import { MetricsText } from './schemas';
 import { CodecHeaders, CodecPayloads, CodecSignInForm, HtmlPage, SessionCookieHeaders } from './schemas-codec';
 
 /**
@@ -171,7 +174,7 @@ export const operations = {
   },
   startOrder: {
     method: 'post',
-    startsSaga: true,
+    startsSaga: ORDER_SAGA,
     path: '/orders',
     summary: 'Start an order saga',
     description:
@@ -341,7 +344,7 @@ export const operations = {
   },
   startTransportOrder: {
     method: 'post',
-    startsSaga: true,
+    startsSaga: TRANSPORT_ORDER,
     path: '/transport-orders',
     summary: 'Start a transport order saga',
     description:
@@ -616,6 +619,22 @@ export const operations = {
     roles: 'public',
     request: {},
     responses: { 200: { description: 'Signed out', schema: HtmlPage, contentType: 'text/html' }, ...pick(503) },
+  },
+  metrics: {
+    method: 'get',
+    path: '/metrics',
+    summary: "The API's metrics, in Prometheus' text format",
+    description:
+      'Requests by route, method and status, their latency, saga starts by type and answer, refused requests by ' +
+      'reason, sagas waiting for an operator, and the process metrics (docs/operations.md). Not public: they ' +
+      'count business (orders started, sagas failed), so a scrape sends a credential with the `metrics` role, ' +
+      'which reads nothing else.',
+    tag: 'operations',
+    roles: ['metrics'],
+    request: {},
+    responses: {
+      200: { description: 'The metrics', schema: MetricsText, contentType: 'text/plain' },
+    },
   },
   openapi: {
     method: 'get',

@@ -127,3 +127,6 @@ export const Problem = z.object({
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   checks: z.record(z.string(), z.enum(['ok', 'unavailable'])).optional(),
 });
+
+/** `GET /metrics`: Prometheus' text exposition format 0.0.4. */
+export const MetricsText = z.string().meta({ description: "Prometheus' text exposition format, version 0.0.4" });

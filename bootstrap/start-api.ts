@@ -4,9 +4,13 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Db, MongoClient } from 'mongodb';
 import { createApp } from '../api/app';
+import { createApiMetrics } from '../api/metrics';
+import { operations } from '../api/operations';
+import { ORDER_SAGA } from '../common/order';
+import { TRANSPORT_ORDER } from '../common/transport';
 import { anyAuthenticator, apiKeyAuthenticator, jwtAuthenticator, type Authenticator } from '../api/auth';
 import { idempotencyKeys, purgeExpiredKeys } from '../api/idempotency';
 import { sagaDataConverter } from '../codec/data-converter';
@@ -14,6 +18,7 @@ import { apiKeys } from '../store/api-keys';
 import { connectMongo } from '../store/db';
 import { createSagaWorker } from '../workers/create-worker';
 import type { ServiceConfig } from './config';
+import { installRuntime } from './telemetry';
 import { workerOptionsFromConfig } from './worker-options';
 
 export interface RunningApi {
@@ -49,7 +54,7 @@ async function connectTemporal(config: ServiceConfig, db: Db): Promise<Temporal>
       close: () => connection.close(),
     };
   }
-  Runtime.install({ shutdownSignals: [] });
+  installRuntime(config, { shutdownSignals: [] });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, identity, dataConverter });
@@ -130,6 +135,11 @@ export async function startApi(config: ServiceConfig): Promise<RunningApi> {
       payloadCodecs: temporal.payloadCodecs,
       codecCorsOrigins: config.CODEC_CORS_ORIGIN,
       codecSessionMs: config.CODEC_SESSION_HOURS * 3_600_000,
+      metrics: createApiMetrics({
+        operations,
+        processMetrics: true,
+        waiting: { temporal: temporal.client, taskQueue: config.TASK_QUEUE, sagaTypes: [ORDER_SAGA, TRANSPORT_ORDER] },
+      }),
     });
     const server = app.listen(config.PORT, config.HOST);
     await once(server, 'listening');

@@ -4,6 +4,7 @@ import { connectMongo } from '../store/db';
 import { createSagaWorker } from '../workers/create-worker';
 import { loadServiceConfig } from './config';
 import { sagaDataConverter } from '../codec/data-converter';
+import { installRuntime } from './telemetry';
 import { warnIfFaultsInjected, warnIfUnencrypted, workerOptionsFromConfig } from './worker-options';
 
 /**
@@ -13,6 +14,7 @@ import { warnIfFaultsInjected, warnIfUnencrypted, workerOptionsFromConfig } from
 async function run(): Promise<void> {
   const config = loadServiceConfig();
   warnIfUnencrypted(config);
+  installRuntime(config); // before the first connection
   const { client, db } = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });

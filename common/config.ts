@@ -6,8 +6,8 @@ import { Role } from './roles';
 const ConfiguredKey = z
   .string()
   .regex(
-    /^[A-Za-z0-9_.-]{1,64}:(reader|writer|operator)(\+(reader|writer|operator))*:[0-9a-f]{64}$/,
-    'each entry must be name:role[+role…]:sha256-hex (roles reader, writer, operator; `npm run api-key -- hash`)',
+    /^[A-Za-z0-9_.-]{1,64}:(reader|writer|operator|metrics)(\+(reader|writer|operator|metrics))*:[0-9a-f]{64}$/,
+    'each entry must be name:role[+role…]:sha256-hex (roles reader, writer, operator, metrics; `npm run api-key -- hash`)',
   )
   .transform((entry) => {
     const [name, roles, hash] = entry.split(':') as [string, string, string];
@@ -199,6 +199,14 @@ const schema = z.object({
   WORKER_LOCAL_ACTIVITY_SLOTS: workerCount(1, 1000),
   WORKER_POLLERS: workerCount(1, 100),
   WORKER_CACHED_WORKFLOWS: workerCount(0, 100_000),
+  /**
+   * Where the worker serves the SDK's Prometheus metrics and the sagas' business metrics (`/metrics`), host:port,
+   * e.g. 127.0.0.1:9464 (what `npm start` sets). Unset: no exporter. Also the API's embedded worker's.
+   */
+  WORKER_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9464')
+    .optional(),
   /**
    * Test hook, off unless set: faults the worker injects into its activities (docs/faults.md), e.g.
    * `releaseCredit:fail=3,*:rate=0.05`. Never set it in production. Kept as written here: its grammar belongs to

@@ -7,6 +7,8 @@
 #   .tools/bin/ferretdb                   FerretDB v1 with the SQLite backend: a MongoDB-compatible local server
 #   .tools/schemathesis-venv/bin/schemathesis   OpenAPI-driven fuzzer, run by test/api/schemathesis.test.ts
 #   .tools/docker/cli-plugins/docker-compose   only with --docker-compose (see below)
+#   /usr/bin/prometheus, /usr/bin/promtool     Debian's `prometheus` package (2.42), when missing: the metrics test
+#                                         runs a real Prometheus, the alert-rules test `promtool check rules`
 #
 # Usage: bash scripts/setup.sh [--docker-compose]
 #
@@ -124,6 +126,28 @@ else
   go_build_copy "$FERRETDB_MODULE" "$FERRETDB_VERSION" ./cmd/ferretdb "$TOOLS/bin/ferretdb" ferretdb_prepare
   [[ "$(ferretdb_version)" == "$FERRETDB_VERSION" ]] ||
     die "built .tools/bin/ferretdb does not report version $FERRETDB_VERSION"
+  installed=1
+fi
+
+# --- Prometheus and promtool (Debian's package; like scripts/setup-browser.sh does chromium) ---------------------
+# PROMETHEUS_BIN / PROMTOOL_BIN name binaries of your own instead; then nothing is installed.
+PROMETHEUS_BIN="${PROMETHEUS_BIN:-/usr/bin/prometheus}"
+PROMTOOL_BIN="${PROMTOOL_BIN:-/usr/bin/promtool}"
+if [[ -x "$PROMETHEUS_BIN" && -x "$PROMTOOL_BIN" ]]; then
+  log "prometheus and promtool present ($("$PROMTOOL_BIN" --version 2>&1 | sed -n '1s/^promtool, //p'))"
+else
+  command -v apt-get >/dev/null ||
+    die "$PROMETHEUS_BIN or $PROMTOOL_BIN missing and no apt-get: install Prometheus 2.x and set PROMETHEUS_BIN and PROMTOOL_BIN"
+  SUDO=()
+  if [[ "$(id -u)" != 0 ]]; then
+    command -v sudo >/dev/null || die "installing Debian's prometheus package needs root (or sudo)"
+    SUDO=(sudo)
+  fi
+  log "installing Debian's prometheus package (prometheus and promtool)"
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  [[ -x "$PROMETHEUS_BIN" && -x "$PROMTOOL_BIN" ]] ||
+    die "apt-get installed prometheus but $PROMETHEUS_BIN or $PROMTOOL_BIN is missing"
   installed=1
 fi
 

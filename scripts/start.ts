@@ -97,6 +97,7 @@ async function main(): Promise<number> {
   // --- servers ---
   let temporalAddress = process.env[ENV.temporalAddress];
   let temporalUiUrl = process.env[ENV.temporalUiUrl];
+  let temporalMetricsUrl: string | undefined;
   if (!temporalAddress) {
     const dbFile = path.join(dataRoot, 'temporal.db');
     const logFile = path.join(logDir, 'temporal.log');
@@ -109,7 +110,9 @@ async function main(): Promise<number> {
       dbFile,
       logFile,
       uiCodecEndpoint: codecEndpoint,
+      metricsPort: portFromEnv('TEMPORAL_METRICS_PORT', 9465),
     });
+    temporalMetricsUrl = `http://127.0.0.1:${portFromEnv('TEMPORAL_METRICS_PORT', 9465)}/metrics`;
     temporalAddress = temporal.address;
     temporalUiUrl = temporal.uiUrl;
     watched.push(temporal.process);
@@ -137,6 +140,8 @@ async function main(): Promise<number> {
     env.CODEC_CORS_ORIGIN = [ui.origin, `${ui.protocol}//localhost:${ui.port}`].join(',');
   }
   env[ENV.temporalCli] = tools.temporal;
+  // The SDK's and the sagas' metrics, from the worker (or the API's embedded one); WORKER_METRICS_ADDRESS= turns off.
+  if (env.WORKER_METRICS_ADDRESS === undefined) env.WORKER_METRICS_ADDRESS = '127.0.0.1:9464';
   const authOff = process.env.API_AUTH === 'off';
   if (!authOff) {
     const dev = devApiKey(devKeyFile);
@@ -186,6 +191,12 @@ async function main(): Promise<number> {
     `  payloads             ${env.PAYLOAD_ENCRYPTION === 'off' ? 'NOT encrypted (PAYLOAD_ENCRYPTION=off)' : process.env.PAYLOAD_KEYS ? 'encrypted, keys from PAYLOAD_KEYS' : `encrypted, development keys in ${path.relative(repoRoot, devPayloadKeysFile)}`}`,
   );
   log(`  MongoDB              ${mongodbUri} (database ${env[ENV.mongodbDb]})`);
+  log(
+    `  metrics              API http://localhost:${apiPort}/metrics (role metrics)` +
+      (env.WORKER_METRICS_ADDRESS ? `, worker http://${env.WORKER_METRICS_ADDRESS}/metrics` : '') +
+      (temporalMetricsUrl ? `, Temporal ${temporalMetricsUrl}` : '') +
+      ' (docs/operations.md)',
+  );
   log(
     authOff
       ? '  API authentication   OFF (API_AUTH=off)'

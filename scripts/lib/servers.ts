@@ -81,6 +81,8 @@ export interface TemporalDevServerOptions {
   sqlite?: 'wal' | 'default';
   /** `--ui-codec-endpoint`: the codec server the Web UI decodes payloads through (the API's `/codec`). */
   uiCodecEndpoint?: string;
+  /** `--metrics-port`: the server's own Prometheus metrics on http://127.0.0.1:<port>/metrics. Omitted: off. */
+  metricsPort?: number;
   /** `--dynamic-config-value key=value` settings. */
   dynamicConfig?: string[];
   /** stdout and stderr of the server. */
@@ -117,6 +119,7 @@ export function startTemporalDevServer(options: TemporalDevServerOptions): Promi
   for (const { name, type } of searchAttributes) args.push('--search-attribute', `${name}=${type}`);
   for (const setting of options.dynamicConfig ?? []) args.push('--dynamic-config-value', setting);
   if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  if (options.metricsPort !== undefined) args.push('--metrics-port', String(options.metricsPort));
   if (dbFile) {
     fs.mkdirSync(path.dirname(dbFile), { recursive: true });
     args.push('--db-filename', dbFile);
@@ -129,6 +132,7 @@ export function startTemporalDevServer(options: TemporalDevServerOptions): Promi
   return restartable<TemporalDevServer>(async () => {
     await assertPortFree(port, 'Temporal dev server gRPC');
     await assertPortFree(uiPort, 'Temporal Web UI');
+    if (options.metricsPort !== undefined) await assertPortFree(options.metricsPort, 'Temporal dev server metrics');
     const proc = spawnManaged('temporal dev server', tools.temporal, args, {
       logFile,
       truncateLog,

@@ -101,6 +101,9 @@ test("npm start's development key: made once with mode 0600, kept, and accepted 
   expect(devApiKey(file)).toEqual({ entry: first.entry, created: false });
   const config = loadConfig({ API_KEYS: first.entry, PAYLOAD_ENCRYPTION: 'off' });
   const auth = apiKeyAuthenticator({ configured: config.API_KEYS });
-  expect(await auth.authenticate(key)).toMatchObject({ name: 'dev', roles: ['reader', 'writer', 'operator'] });
+  expect(await auth.authenticate(key)).toMatchObject({
+    name: 'dev',
+    roles: ['reader', 'writer', 'operator', 'metrics'],
+  });
   fs.rmSync(dir, { recursive: true });
 });

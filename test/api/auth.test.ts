@@ -74,6 +74,18 @@ test('every operation of the table names its roles; only health, readiness, the 
   for (const id of ['cancelOrder', 'retryCompensation', 'approveTransportOrder', 'rejectTransportOrder']) {
     expect(rolesOf(id)).toEqual(['operator']);
   }
+  // The scrape credential: GET /metrics needs the `metrics` role, and that role reads nothing else.
+  expect(rolesOf('metrics')).toEqual(['metrics']);
+  for (const [id, op] of Object.entries(operations as Record<string, Operation>)) {
+    if (op.roles !== 'public') expect([id, op.roles.includes('metrics')]).toEqual([id, id === 'metrics']);
+  }
+});
+
+test('a key with only the metrics role is refused every read but GET /metrics', async () => {
+  const auth = { authorization: `Bearer ${h.keys.metrics}` };
+  expect((await http(h.baseUrl, 'GET', '/orders', undefined, auth)).status).toBe(403);
+  expect((await http(h.baseUrl, 'GET', `/customers/${s.customerId}`, undefined, auth)).status).toBe(403);
+  expect((await http(h.baseUrl, 'GET', '/metrics', undefined, auth)).status).toBe(200);
 });
 
 describe.each(guarded)('%s', (id, op) => {

@@ -86,6 +86,7 @@ const claims = {
   ],
   retry: ['POST /orders/{orderId}/retry-compensation'],
   health: ['GET /health', 'GET /ready'],
+  metrics: ['GET /metrics'],
   transportOrders: [
     'POST /transport-orders',
     'GET /transport-orders/{orderId}',
@@ -343,6 +344,20 @@ describe('orders', () => {
       checks: { temporal: 'ok', mongodb: 'ok' },
     });
     expectEveryResponseSeen(claims.health);
+  });
+
+  test('metrics: Prometheus text, requests labelled by the path template, refusals by reason', async () => {
+    await call('GET', '/orders/{orderId}', `/orders/${unique('nope')}`);
+    await call('GET', '/orders/{orderId}', `/orders/${unique('nope')}`, undefined, { authorization: '' });
+    const res = await call('GET', '/metrics', '/metrics', undefined, { authorization: `Bearer ${h.keys.metrics}` });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = res.body as string;
+    expect(text).toMatch(/^api_requests_total\{route="\/orders\/:orderId",method="GET",status="404"\} [1-9]/m);
+    expect(text).toMatch(/^api_request_duration_seconds_bucket\{le="0\.1",route="\/orders\/:orderId",/m);
+    expect(text).toMatch(/^api_requests_refused_total\{reason="authentication"\} [1-9]/m);
+    expect(text).not.toMatch(/nope-/); // never the raw URL
+    expectEveryResponseSeen(claims.metrics);
   });
 });
 

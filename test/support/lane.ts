@@ -95,6 +95,7 @@ export async function createTestKeys(db: Db): Promise<TestKeys> {
     reader: await one('test-reader', ['reader']),
     writer: await one('test-writer', ['writer']),
     operator: await one('test-operator', ['operator']),
+    metrics: await one('test-metrics', ['metrics']),
     all: await one('test-all', allRoles),
   };
 }

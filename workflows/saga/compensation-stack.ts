@@ -47,6 +47,7 @@ import { OperatorActionName, type OperatorActor } from '../../common/operator-ac
 import { OrderTotalKey, SagaStatusKey } from '../../common/search-attributes';
 import { DOMAIN_EVENTS_PATCH, DomainEventType } from '../../common/domain-events';
 import { DomainEventLog, type StreamOf } from './domain-events';
+import { compensationEnded, operatorWaitEnded, sagaReached, stepEnded } from './metrics';
 import { recordOperatorAction } from './operator-actions';
 
 /**
@@ -128,6 +129,8 @@ function isSagaFailure(err: unknown): boolean {
 export interface SagaStream extends StreamOf {
   customerId: string;
 }
+/** The statuses `saga_finished` counts (workflows/saga/metrics.ts). */
+const outcomes: readonly SagaStatus[] = [SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED];
 
 export class Saga<S extends SagaState> {
   /** The saga's domain event stream; null for sagas started before `patched('domain-events')`. */
@@ -177,7 +180,9 @@ export class Saga<S extends SagaState> {
 
   /** Records the status in the state and in the `SagaStatus` search attribute. */
   setStatus(status: SagaStatus): void {
+    const changed = this.state.status !== status;
     this.state.status = status;
+    if (changed && outcomes.includes(status)) sagaReached(status);
     if (workflowInfo().typedSearchAttributes.get(SagaStatusKey) !== status) {
       upsertSearchAttributes([{ key: SagaStatusKey, value: status }]);
     }
@@ -221,12 +226,14 @@ export class Saga<S extends SagaState> {
         version: 1,
         data: { step: name, compensation, attempts, startedAt },
       });
+      stepEnded(spec.name, 'completed', step.startedAt, attempt);
       return value;
     } catch (err) {
       const { attempt, ...error } = describeFailure(err);
       step.status = StepStatus.FAILED;
       step.error = error;
       if (attempt !== undefined) step.attempts = attempt;
+      stepEnded(spec.name, 'failed', step.startedAt, step.attempts);
       this.failingStep = spec.name;
       const { name, compensation, attempts, startedAt } = step;
       this.events?.emit({
@@ -303,6 +310,7 @@ export class Saga<S extends SagaState> {
           step.compensationAttempts = attempt;
           step.status = StepStatus.COMPENSATED;
           step.compensatedAt = now();
+          compensationEnded(step.name, entry.name, 'compensated');
           this.stack.pop();
           this.events?.emit({
             type: DomainEventType.CompensationCompleted,
@@ -314,6 +322,7 @@ export class Saga<S extends SagaState> {
           const { type, message, attempt } = describeFailure(err);
           if (attempt !== undefined) step.compensationAttempts = attempt;
           step.status = StepStatus.COMPENSATION_FAILED;
+          compensationEnded(step.name, entry.name, 'failed');
           this.state.compensationFailure = { step: step.name, compensation: entry.name, type, message };
           const where = { step: step.name, compensation: entry.name };
           this.events?.emit({
@@ -331,6 +340,7 @@ export class Saga<S extends SagaState> {
           });
           await condition(() => this.retryRequested);
           this.retryRequested = false;
+          operatorWaitEnded();
           this.state.compensationFailure = null;
           this.setStatus(SagaStatus.COMPENSATING);
           this.events?.emit({ type: DomainEventType.OperatorResolved, version: 1, data: where });
