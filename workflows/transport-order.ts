@@ -110,6 +110,7 @@ export async function makeTransportOrder(input: TransportOrderInput): Promise<Tr
   setHandler(
     decideUpdate,
     ({ decision, ...actor }) => {
+      if (state.decision === null) saga.answeringUpdate(); // a repeat changes nothing and appends nothing
       take(decision, actor);
       return { orderId, decision };
     },

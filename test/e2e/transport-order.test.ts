@@ -134,6 +134,25 @@ describe('the transport order saga, end to end on the real servers', () => {
     );
     expect(Math.max(...additions.map((a) => a.index))).toBeLessThan(firstDone);
 
+    // The update was answered by a workflow task that ran no local activity: the domain events the approval
+    // caused were appended in the next task, after a 1 ms timer (workflows/saga/domain-events.ts).
+    const history = (await handle(orderId).fetchHistory()).events ?? [];
+    const at = (pick: (e: (typeof history)[number]) => unknown) => history.findIndex((e) => pick(e) != null);
+    const accepted = at((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    const answered = at((e) => e.workflowExecutionUpdateCompletedEventAttributes);
+    const fired = history.findIndex((e, i) => i > accepted && e.timerFiredEventAttributes != null);
+    expect(accepted).toBeGreaterThan(0);
+    expect(answered).toBeGreaterThan(accepted);
+    expect(fired).toBeGreaterThan(answered);
+    const markersBetween = history.slice(accepted, fired).filter((e) => e.markerRecordedEventAttributes != null);
+    expect(markersBetween).toEqual([]);
+    const stream = (await http(h.baseUrl, 'GET', `/transport-orders/${orderId}/domain-events`)).body as {
+      type: string;
+      sequence: number;
+    }[];
+    expect(stream.map((e) => e.sequence)).toEqual(stream.map((_, i) => i + 1));
+    expect(stream.slice(-3).map((e) => e.type)).toEqual(['OperatorActionRecorded', 'StepCompleted', 'SagaCompleted']);
+
     // The decision is taken: the same one again is harmless, the other one is refused.
     expect((await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/approve`)).status).toBe(202);
     expect((await http(h.baseUrl, 'POST', `/transport-orders/${orderId}/reject`, {})).status).toBe(409);

@@ -194,6 +194,11 @@ export class Saga<S extends SagaState> {
     this.events?.emit({ type: DomainEventType.OperatorActionRecorded, version: 1, data: { action, byKind } });
   }
 
+  /** The caller is an update's handler: the domain events it causes are appended after its answer (domain-events.ts). */
+  answeringUpdate(): void {
+    this.events?.deferPastThisTask();
+  }
+
   /** Records the saga's amount (an order's total, a transport order's price) in `OrderTotal` and as an event. */
   setTotal(total: number): void {
     upsertSearchAttributes([{ key: OrderTotalKey, value: total }]);

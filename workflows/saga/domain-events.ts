@@ -12,8 +12,14 @@
  * replay, and the number of local activities must be (a mismatch is a nondeterminism error). The saga waits for
  * the appends before it ends and before it waits for an operator (`flushed()`), so that the stream is complete
  * whenever the saga is idle.
+ *
+ * An update is answered only when the workflow task that ran its handler completes, and a task with local
+ * activities completes only once they have (the SDK holds the task for them). So a transition an update caused
+ * (the transport order's `decide`) appends after a 1 ms timer (`deferPastThisTask()`): the task ends at once with
+ * the update's answer and the timer, and the appends run in the next one. Signals and cancellations are answered
+ * by the server when it records them; they need no such timer.
  */
-import { CancellationScope, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, proxyLocalActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { domainEventId, type DomainEvent, type SagaType } from '../../common/domain-events';
 import { domainEventsCall } from './policies';
@@ -35,6 +41,8 @@ export interface StreamOf {
 export class DomainEventLog {
   private readonly events: DomainEvent[] = [];
   private readonly appends: Promise<unknown>[] = [];
+  /** While set, new appends wait for this timer: they run in the next workflow task. */
+  private deferral: Promise<void> | undefined;
 
   constructor(private readonly stream: StreamOf) {}
 
@@ -51,8 +59,24 @@ export class DomainEventLog {
       occurredAt: new Date().toISOString(),
     });
     const events = [...this.events];
+    const deferral = this.deferral;
     // A cancellation of the saga must not cancel the record of what it did.
-    this.appends.push(CancellationScope.nonCancellable(() => appendDomainEvents({ workflowId, events })));
+    this.appends.push(
+      CancellationScope.nonCancellable(async () => {
+        if (deferral) await deferral;
+        return appendDomainEvents({ workflowId, events });
+      }),
+    );
+  }
+
+  /**
+   * Appends emitted from now on, until a 1 ms timer fires, run after it: in the next workflow task, so that this one
+   * (an update's) completes without waiting for them. Calls before the timer fires share it.
+   */
+  deferPastThisTask(): void {
+    this.deferral ??= CancellationScope.nonCancellable(() => sleep(1)).then(() => {
+      this.deferral = undefined;
+    });
   }
 
   /** Resolves once every event emitted so far is stored. */
