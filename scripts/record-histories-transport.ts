@@ -178,6 +178,20 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
       return handle;
     },
   },
+  // Recorded with domain events (patched('domain-events')): the decide update's task answers it and starts a 1 ms
+  // timer; the appends of the events the approval caused run in the next task.
+  'domain-events-transport-approved-by-update-encrypted': {
+    description: 'Transport order with domain events, approved through the API (decide update).',
+    sagaStatus: SagaStatus.COMPLETED,
+    workflowType: TRANSPORT_ORDER,
+    run: async (ctx, name) => {
+      const handle = await startTransport(ctx, name);
+      await untilPending(handle);
+      await ctx.api('POST', `/transport-orders/history-${name}/approve`, {}, 202);
+      await handle.result();
+      return handle;
+    },
+  },
   'transport-deadline-passed': {
     description: 'Transport order with a 2 s decision timeout and no decision: the timer fires, everything undone.',
     sagaStatus: SagaStatus.COMPENSATED,

@@ -148,6 +148,7 @@ describe('recorded histories', () => {
         'completed-encrypted',
         'domain-events-compensated-encrypted',
         'domain-events-completed-encrypted',
+        'domain-events-transport-approved-by-update-encrypted',
         'failed-at-process-payment-encrypted',
       ]);
       for (const { file } of encryptedEntries) {
