@@ -4,7 +4,8 @@ import type { Db } from 'mongodb';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import type { Handlers } from '../operations';
 import { sagaClient } from '../sagas/client';
-import { sagaHandlers } from '../sagas/handlers';
+import { sagaHandlers, stateOrView } from '../sagas/handlers';
+import { FollowHub } from '../sagas/follow-hub';
 import { sagaRecord } from '../sagas/record';
 import { SagaType } from '../../common/domain-events';
 import { sagaStarts } from '../sagas/start';
@@ -46,6 +47,7 @@ export function orderHandlers({
   );
   const startOnce = sagaStarts(orders, { db, idempotencyRetentionMs });
   const record = sagaRecord(db, { sagaType: SagaType.order, workflowId: orderWorkflowId });
+  const hub = new FollowHub({ pollMs: eventsPollMs, shutdown });
 
   const startOrder: Handlers['startOrder'] = async (input, req, res) => {
     const key = input.headers['Idempotency-Key'];
@@ -71,8 +73,11 @@ export function orderHandlers({
 
   const orderEvents: Handlers['orderEvents'] = async (input, req, res) => {
     const { orderId } = input.params;
-    const first = await orders.queryState(orderId); // 404 before any byte of the stream
-    await streamStates(req, res, { first, read: () => orders.queryState(orderId), pollMs: eventsPollMs, shutdown });
+    const read = () => stateOrView(orders, record, orderId);
+    const first = await read(); // 404 before any byte of the stream
+    const workflowId = orderWorkflowId(orderId);
+    const source = () => ({ eventsAfter: (sequence: number) => record.events(orderId, sequence), readState: read });
+    await streamStates(req, res, { first, hub, key: workflowId, source, shutdown });
   };
 
   return { startOrder, listOrders, getOrder, orderDomainEvents, cancelOrder, retryCompensation, orderEvents };

@@ -4,6 +4,7 @@ import { operatorOf } from '../auth';
 import { AppError } from '../errors';
 import type { SagaClient, SagaInput } from './client';
 import type { SagaRecord } from './record';
+import type { SagaView } from '../../common/shapes/saga-view';
 
 /** The validated request of an operation on one saga (`/<sagas>/:orderId/...`). */
 interface OnOneSaga {
@@ -14,6 +15,21 @@ interface OnOneSaga {
 type SagaHandler = (input: OnOneSaga, req: Request, res: Response) => Promise<void>;
 
 const isNotFound = (err: unknown) => err instanceof AppError && err.status === 404;
+
+/** The saga's state from its workflow; once Temporal has forgotten it, the read model's view; else 404. */
+export async function stateOrView<I extends SagaInput, S extends SagaState>(
+  saga: SagaClient<I, S>,
+  record: SagaRecord,
+  orderId: string,
+): Promise<S | SagaView> {
+  try {
+    return await saga.queryState(orderId);
+  } catch (err) {
+    const view = isNotFound(err) ? await record.view(orderId) : null;
+    if (!view) throw err;
+    return view;
+  }
+}
 
 /**
  * The handlers every saga type answers the same way, over its saga client and its record in MongoDB: read the
@@ -27,13 +43,7 @@ export function sagaHandlers<I extends SagaInput, S extends SagaState>(
 ): { read: SagaHandler; domainEvents: SagaHandler; cancel: SagaHandler; retryCompensation: SagaHandler } {
   return {
     async read({ params: { orderId } }, _req, res) {
-      try {
-        res.json(await saga.queryState(orderId));
-      } catch (err) {
-        const view = isNotFound(err) ? await record.view(orderId) : null;
-        if (!view) throw err;
-        res.json(view);
-      }
+      res.json(await stateOrView(saga, record, orderId));
     },
     async domainEvents({ params: { orderId } }, _req, res) {
       const events = await record.events(orderId);

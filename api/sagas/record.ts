@@ -25,9 +25,10 @@ export interface RecordListingQuery {
 }
 
 export function sagaRecord(db: Db, kind: SagaRecordKind) {
-  /** The saga's stream, oldest first (empty when it has none: unknown, or started before domain events). */
-  function events(orderId: string): Promise<DomainEvent[]> {
-    return readStream(db, kind.workflowId(orderId));
+  /** The saga's stream (after `afterSequence`), oldest first; empty when it has none (unknown, or started before
+   * domain events). */
+  function events(orderId: string, afterSequence = 0): Promise<DomainEvent[]> {
+    return readStream(db, kind.workflowId(orderId), afterSequence);
   }
 
   async function view(orderId: string): Promise<SagaView | null> {

@@ -1,31 +1,40 @@
 import type { Request, Response } from 'express';
-import { finalSagaStatuses, type SagaState } from '../../common/saga-state';
+import type { DomainEvent } from '../../common/domain-events';
+import { finalSagaStatuses, type SagaStatus } from '../../common/saga-state';
 import { isUnreachable } from '../errors';
+import type { FeedListener, FeedSource, FollowHub } from './follow-hub';
+import { endsStream } from './follow-hub';
 
 /** Comment line sent on an idle event stream so that proxies keep it open. */
 const HEARTBEAT_MS = 15_000;
 
-export interface StateStreamOptions<S extends SagaState> {
+/** What the stream needs of a state: its status (a saga's state from Temporal, or its view from the read model). */
+type WithStatus = { status: SagaStatus };
+
+export interface StateStreamOptions<S extends WithStatus> {
   /** The saga's state as it is now (read before the stream starts, so that an unknown saga is a plain 404). */
   first: S;
-  /** Reads the saga's state again. */
-  read: () => Promise<S>;
-  /** How often to read it. */
-  pollMs: number;
+  /** The saga's feed in the hub: its workflow id, and how a feed reads it. */
+  hub: FollowHub;
+  key: string;
+  source: () => FeedSource<S>;
   /** Aborted when the API shuts down: the stream ends. */
   shutdown: AbortSignal;
 }
 
 /**
- * Server-Sent Events: `state` events with the saga's state, the current one first, then one per change;
- * the stream ends with an `end` event once the saga is COMPLETED or COMPENSATED. A FAILED saga waits for an
- * operator, so the stream stays open (with heartbeat comments) until it moves on. However long it stays open,
- * it holds one listener on each signal it waits on.
+ * Server-Sent Events of one saga (docs/api.md, "Event stream"), fed by the saga's feed in the hub (one reader
+ * however many clients follow it):
+ * - `state`: the saga's state, the current one first, then after each batch of new domain events if it changed;
+ * - `domain-event`: each event of the saga's stream once, in order, with the SSE `id` its sequence, so a client
+ *   that reconnects with `Last-Event-ID` gets only those after it;
+ * - `end` once the stream holds its last event (or the state is COMPLETED or COMPENSATED), then the stream closes.
+ * A FAILED saga waits for an operator, so the stream stays open (with heartbeat comments) until it moves on.
  */
-export async function streamStates<S extends SagaState>(
+export async function streamStates<S extends WithStatus>(
   req: Request,
   res: Response,
-  { first, read, pollMs, shutdown }: StateStreamOptions<S>,
+  { first, hub, key, source, shutdown }: StateStreamOptions<S>,
 ): Promise<void> {
   res.status(200);
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
@@ -34,62 +43,78 @@ export async function streamStates<S extends SagaState>(
   res.setHeader('X-Accel-Buffering', 'no');
   res.flushHeaders();
 
-  let eventId = 0;
-  let closed = false;
-  const stop = new AbortController();
-  const end = () => {
-    closed = true;
-    stop.abort();
+  const resumeFrom = Number(req.get('last-event-id'));
+  let sent = Number.isSafeInteger(resumeFrom) && resumeFrom > 0 ? resumeFrom : 0;
+  let lastWrite = Date.now();
+  const write = (text: string) => {
+    res.write(text);
+    lastWrite = Date.now();
   };
-  req.on('close', end);
-  shutdown.addEventListener('abort', end, { once: true });
-  const send = (event: string, data: unknown) => {
-    res.write(`id: ${++eventId}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
-  /** Waits `ms`, or less if the stream ends; leaves no listener behind either way. */
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        stop.signal.removeEventListener('abort', wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      stop.signal.addEventListener('abort', wake, { once: true });
-    });
-
-  try {
-    res.write(`retry: 2000\n\n`);
-    let last = JSON.stringify(first);
-    send('state', first);
-    let state = first;
-    let lastWrite = Date.now();
-    while (!closed && !finalSagaStatuses.includes(state.status)) {
-      await sleep(pollMs);
-      if (closed) break;
-      try {
-        state = await read();
-      } catch (err) {
-        if (isUnreachable(err)) {
-          send('error', { status: 503, detail: 'Temporal cannot be reached; reconnect later' });
-          break;
-        }
-        throw err;
-      }
-      const current = JSON.stringify(state);
-      if (current !== last) {
-        last = current;
-        send('state', state);
-        lastWrite = Date.now();
-      } else if (Date.now() - lastWrite >= HEARTBEAT_MS) {
-        res.write(': keep-alive\n\n');
-        lastWrite = Date.now();
-      }
+  const send = (event: string, data: unknown, id?: number) =>
+    write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const sendEvents = (events: readonly DomainEvent[]) => {
+    for (const e of events) {
+      if (e.sequence !== sent + 1) continue; // one already sent (or, never here, out of order)
+      send('domain-event', e, e.sequence);
+      sent = e.sequence;
     }
-    if (!closed && finalSagaStatuses.includes(state.status)) send('end', { status: state.status });
-  } finally {
-    req.off('close', end);
-    shutdown.removeEventListener('abort', end);
-    res.end();
-  }
+  };
+  let lastState = JSON.stringify(first);
+  const sendState = (state: S) => {
+    const text = JSON.stringify(state);
+    if (text === lastState) return;
+    lastState = text;
+    write(`event: state\ndata: ${text}\n\n`);
+  };
+  let over = false;
+  let hasStream = false;
+  write(`retry: 2000\n\n`);
+  send('state', first);
+
+  await new Promise<void>((resolve) => {
+    const finish = (status?: string) => {
+      if (over) return;
+      over = true;
+      if (status) send('end', { status });
+      following.leave();
+      req.off('close', closed);
+      shutdown.removeEventListener('abort', closed);
+      resolve();
+    };
+    const closed = () => finish();
+    const listener: FeedListener<S> = {
+      update(events, state) {
+        if (over) return;
+        hasStream ||= events.length > 0;
+        sendEvents(events);
+        sendState(state);
+        // With a stream, its last event ends it (the state can be final a moment before the last appends are
+        // visible); a saga without one (started before domain events) ends with its final state.
+        if (endsStream(events) || (!hasStream && finalSagaStatuses.includes(state.status))) finish(state.status);
+      },
+      tick() {
+        if (!over && Date.now() - lastWrite >= HEARTBEAT_MS) write(': keep-alive\n\n');
+      },
+      fail(err) {
+        if (over) return;
+        const unreachable = isUnreachable(err);
+        if (!unreachable) console.error(`${req.method} ${req.path}: the event stream could not read the saga:`, err);
+        const detail = unreachable
+          ? 'A service this API depends on cannot be reached; reconnect later'
+          : 'The saga could not be read; reconnect later';
+        send('error', { status: 503, detail });
+        finish();
+      },
+      end() {
+        finish();
+      },
+    };
+    const following = hub.follow(key, source, listener);
+    hasStream = following.backlog.length > 0;
+    req.on('close', closed);
+    shutdown.addEventListener('abort', closed, { once: true });
+    sendEvents(following.backlog);
+    if (finalSagaStatuses.includes(first.status) && endsStream(following.backlog)) finish(first.status);
+  });
+  res.end();
 }

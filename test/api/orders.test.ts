@@ -1,6 +1,7 @@
 import { getEventListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { dataConverterFromEnv } from '../../codec/data-converter';
 import { createApp } from '../../api/app';
 import { orderWorkflowId, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
@@ -178,9 +179,10 @@ describe('GET /orders/:orderId/events', () => {
       (r) => atPayment(r.body),
     );
     // A late client: the saga is already at its payment step.
+    let seen = 0;
     const streamed = readEvents(`${h.baseUrl}/orders/${body.orderId}/events`, {
-      onEvent: (e) => {
-        if (e.id === '1') setTimeout(() => h.hooks.release(orderWorkflowId(body.orderId)), 500);
+      onEvent: () => {
+        if (++seen === 1) setTimeout(() => h.hooks.release(orderWorkflowId(body.orderId)), 500);
       },
     });
     const { status, headers, events } = await streamed;
@@ -203,7 +205,14 @@ describe('GET /orders/:orderId/events', () => {
     }
     expect(states.at(-1)!.status).toBe('COMPLETED');
     expect(events.at(-1)).toMatchObject({ event: 'end', data: { status: 'COMPLETED' } });
-    expect(events.map((e) => Number(e.id))).toEqual(events.map((_, i) => i + 1));
+    // Every domain event of the saga once, in order, its SSE id its sequence; the stream as GET …/domain-events has it.
+    const domain = events.filter((e) => e.event === 'domain-event');
+    expect(domain.map((e) => e.id)).toEqual(domain.map((_, i) => String(i + 1)));
+    expect(domain.map((e) => e.data)).toEqual(
+      (await http(h.baseUrl, 'GET', `/orders/${body.orderId}/domain-events`)).body,
+    );
+    expect(domain.at(-1)!.data).toMatchObject({ type: 'SagaCompleted' });
+    expect(events.filter((e) => e.event !== 'domain-event').every((e) => e.id === undefined)).toBe(true);
   });
 
   test('a client connecting after the end gets the final state and the end at once', async () => {
@@ -216,10 +225,93 @@ describe('GET /orders/:orderId/events', () => {
     // history gives a few milliseconds apart (docs/sagas.md, "Step times").
     const final = await waitForSaga(handle);
     const { events } = await readEvents(`${h.baseUrl}/orders/${body.orderId}/events`);
+    const stream = (await http(h.baseUrl, 'GET', `/orders/${body.orderId}/domain-events`)).body as {
+      sequence: number;
+    }[];
+    expect(stream.length).toBeGreaterThan(5);
     expect(events).toEqual([
-      { event: 'state', data: final, id: '1' },
-      { event: 'end', data: { status: 'COMPLETED' }, id: '2' },
+      { event: 'state', data: final, id: undefined },
+      ...stream.map((e) => ({ event: 'domain-event', data: e, id: String(e.sequence) })),
+      { event: 'end', data: { status: 'COMPLETED' }, id: undefined },
     ]);
+    // Reconnecting with the last id it saw, a client gets only the events after it.
+    const resumed = await readEvents(`${h.baseUrl}/orders/${body.orderId}/events`, {
+      headers: { 'Last-Event-ID': String(stream.length - 2) },
+    });
+    expect(resumed.events.map((e) => [e.event, e.id])).toEqual([
+      ['state', undefined],
+      ['domain-event', String(stream.length - 1)],
+      ['domain-event', String(stream.length)],
+      ['end', undefined],
+    ]);
+  });
+
+  test('many clients following one saga cost one reader: each gets every event once, and Temporal is not asked per client', async () => {
+    // An API that reads every 10 ms, on a client that counts the queries it sends (a test hook as an interceptor).
+    let queries = 0;
+    const counted = new Client({
+      connection: h.client.connection,
+      dataConverter: dataConverterFromEnv(),
+      interceptors: {
+        workflow: [
+          {
+            query: (input, next) => {
+              queries++;
+              return next(input);
+            },
+          },
+        ],
+      },
+    });
+    const server = createApp({
+      temporal: counted,
+      db: h.db,
+      taskQueue: h.taskQueue,
+      bodyLimit: 100_000,
+      auth: testAuthenticator(),
+      eventsPollMs: 10,
+    }).listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const body = orderBody(s, { deliveryDate: nextDate() });
+    holdPayment(orderWorkflowId(body.orderId));
+    try {
+      await startOrder(body);
+      await eventually(
+        () => http(h.baseUrl, 'GET', `/orders/${body.orderId}`),
+        (r) => atPayment(r.body),
+      );
+      const followers = 20;
+      let opened = 0;
+      const streams = Array.from({ length: followers }, () =>
+        readEvents(`${baseUrl}/orders/${body.orderId}/events`, { onEvent: () => void (opened += 1) }),
+      );
+      await eventually(
+        () => Promise.resolve(opened),
+        (n) => n >= followers,
+      );
+      const before = queries;
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // 100 polls at 10 ms, for each of 20 clients
+      const whileHeld = queries - before;
+      h.hooks.release(orderWorkflowId(body.orderId));
+      const results = await Promise.all(streams);
+      const stream = (await http(h.baseUrl, 'GET', `/orders/${body.orderId}/domain-events`)).body as unknown[];
+      expect(stream.length).toBeGreaterThan(5);
+      for (const { events } of results) {
+        expect(events.filter((e) => e.event === 'domain-event').map((e) => e.data)).toEqual(stream);
+        expect(events.at(-1)).toMatchObject({ event: 'end', data: { status: 'COMPLETED' } });
+      }
+      // Nothing happens while the payment is held: the one reader reads MongoDB, and asks Temporal nothing.
+      expect(whileHeld).toBe(0);
+      // In all: each client's first state, and one read of the state per batch of new events (shared).
+      expect(queries).toBeLessThanOrEqual(followers + 10);
+    } finally {
+      h.hooks.release(orderWorkflowId(body.orderId));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
   });
 
   test('an unknown order answers 404 as problem+json, not a stream', async () => {

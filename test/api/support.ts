@@ -16,9 +16,13 @@ export interface SseEvent {
 /** Reads a Server-Sent Events stream until the server closes it (or `signal` aborts). */
 export async function readEvents(
   url: string,
-  { signal, onEvent }: { signal?: AbortSignal; onEvent?: (e: SseEvent) => void } = {},
+  {
+    signal,
+    onEvent,
+    headers = {},
+  }: { signal?: AbortSignal; onEvent?: (e: SseEvent) => void; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; headers: Headers; events: SseEvent[]; body?: unknown }> {
-  const res = await fetch(url, { signal, headers: authHeaders() });
+  const res = await fetch(url, { signal, headers: { ...authHeaders(), ...headers } });
   if (res.headers.get('content-type')?.startsWith('text/event-stream') !== true) {
     return { status: res.status, headers: res.headers, events: [], body: await res.json() };
   }
