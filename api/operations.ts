@@ -6,7 +6,7 @@ import { OrderState } from '../common/shapes/order';
 import { SagaStatus } from '../common/shapes/saga-state';
 import { Customer, Parcel, Product, TransportVehicle, Vehicle } from '../common/shapes/participants';
 import { TransportOrderState } from '../common/shapes/transport';
-import { DomainEventList } from '../common/shapes/domain-events';
+import { DomainEvent, DomainEventList } from '../common/shapes/domain-events';
 import { SagaView } from '../common/shapes/saga-view';
 import type { HandlersOf, Operation, ResponseSpec } from './operation';
 import {
@@ -85,20 +85,32 @@ const linksTo = (param: string, field: string, ...operationIds: string[]): Respo
   );
 
 /** One Server-Sent Event: its `data` is JSON of the given schema. */
-const sseEvent = (event: string, data: z.ZodType) => {
+const sseEvent = (event: string, data: z.ZodType, id: 'sequence' | 'none') => {
   const { $schema: _ignored, ...contentSchema } = z.toJSONSchema(data, { io: 'output', target: 'draft-2020-12' });
   return z.looseObject({
     event: z.literal(event),
-    id: z.string().regex(/^[0-9]+$/),
+    ...(id === 'sequence' ? { id: z.string().regex(/^[1-9][0-9]*$/) } : {}),
     data: z.string().meta({ contentMediaType: 'application/json', contentSchema }),
   });
 };
 
 const OrderEvent = z.union([
-  sseEvent('state', OrderState),
-  sseEvent('end', z.object({ status: SagaStatus })),
-  sseEvent('error', z.object({ status: z.literal(503), detail: z.string() })),
+  sseEvent('state', z.union([OrderState, SagaView]), 'none'),
+  sseEvent('domain-event', DomainEvent, 'sequence'),
+  sseEvent('end', z.object({ status: SagaStatus }), 'none'),
+  sseEvent('error', z.object({ status: z.literal(503), detail: z.string() }), 'none'),
 ]);
+
+const FollowHeaders = z.object({
+  'Last-Event-ID': z
+    .string()
+    .optional()
+    .meta({
+      description:
+        'The `id` of the last `domain-event` the client received (browsers send it when they reconnect): only ' +
+        'the events after it are sent. Anything but a positive whole number: every event.',
+    }),
+});
 
 const IdempotencyHeaders = z.object({
   'Idempotency-Key': IdempotencyKey.optional().meta({
@@ -285,15 +297,19 @@ export const operations = {
     path: '/orders/:orderId/events',
     summary: "Follow an order saga's state as Server-Sent Events",
     description:
-      'Event `state` (data: the saga state, as `GET /orders/{orderId}`): the current state first, then one ' +
-      'event per change (a step started, completed, failed, compensated). Event `end` (data: `{"status"}`) ' +
-      'once the saga is COMPLETED or COMPENSATED, then the stream closes. A FAILED saga waits for an operator: ' +
-      'the stream stays open with `: keep-alive` comments. Event `error` (data: `{"status":503}`) if Temporal ' +
-      'cannot be reached mid-stream, then the stream closes. The stream also closes when the API shuts down; ' +
-      'reconnect (the `retry` field says after how many ms).',
+      "Fed from the saga's domain event stream: however many clients follow one saga, the API reads it once " +
+      "per poll (docs/events.md). Event `state` (data: the saga's state, as `GET /orders/{orderId}` answers it): " +
+      'the current state first, then after each batch of new domain events if it changed. Event ' +
+      '`domain-event` (data: one event, as in `GET /orders/{orderId}/domain-events`; `id`: its sequence): each ' +
+      'event of the stream once, in order, from the first (or after `Last-Event-ID`). Event `end` (data: ' +
+      "`{\"status\"}`) after the stream's last event (`SagaCompleted`, `SagaCompensated`), then the stream " +
+      'closes. A FAILED saga waits for an operator: the stream stays open with `: keep-alive` comments. Event ' +
+      '`error` (data: `{"status":503}`) if the saga cannot be read mid-stream, then the stream closes. The ' +
+      'stream also closes when the API shuts down; reconnect (the `retry` field says after how many ms) with ' +
+      '`Last-Event-ID`.',
     tag: 'orders',
     roles: ['reader'],
-    request: { params: OrderIdParam },
+    request: { params: OrderIdParam, headers: FollowHeaders },
     responses: {
       200: {
         description: 'The event stream; the schema is that of one event (fields `event`, `id`, `data`)',
