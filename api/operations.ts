@@ -42,6 +42,15 @@ import {
 import { MetricsText } from './schemas';
 import { CodecHeaders, CodecPayloads, CodecSignInForm, HtmlPage, SessionCookieHeaders } from './schemas-codec';
 
+/** What `/codec/encode` and `/codec/decode` share: Temporal's codec server protocol, a reader's credential. */
+const codecProtocol = {
+  method: 'post',
+  tag: 'codec',
+  roles: ['reader'],
+  sessionCookie: true,
+  request: { headers: CodecHeaders, body: CodecPayloads },
+} as const;
+
 /**
  * The API's operations, one entry each: method, path, the zod schemas of the request (params, query, headers,
  * body) and of every response (status, body, headers), and the roles the security layer will check. This table
@@ -545,34 +554,26 @@ export const operations = {
     },
   },
   codecEncode: {
-    method: 'post',
+    ...codecProtocol,
     path: '/codec/encode',
     summary: 'Codec server: encode (encrypt) payloads',
     description:
       "Temporal's codec server protocol, for the Web UI (`--ui-codec-endpoint`) and the CLI (`--codec-endpoint`): " +
       'the payloads encrypted with the current payload key. A bearer credential (the CLI: `--codec-auth`) or ' +
       'the session cookie of a browser sign-in (the Web UI: `POST /codec/session`).',
-    tag: 'codec',
-    roles: ['reader'],
-    sessionCookie: true,
-    request: { headers: CodecHeaders, body: CodecPayloads },
     responses: {
       200: { description: 'The payloads, encoded', schema: CodecPayloads },
       ...pick(400, 413, 415),
     },
   },
   codecDecode: {
-    method: 'post',
+    ...codecProtocol,
     path: '/codec/decode',
     summary: 'Codec server: decode (decrypt) payloads',
     description:
       'Decrypts each encrypted payload with the key its metadata names; others are returned as they are. ' +
       'A payload whose key id is not in the key ring answers 400 naming the key id. A bearer credential or the ' +
       'session cookie of a browser sign-in, as for encode.',
-    tag: 'codec',
-    roles: ['reader'],
-    sessionCookie: true,
-    request: { headers: CodecHeaders, body: CodecPayloads },
     responses: {
       200: { description: 'The payloads, decoded', schema: CodecPayloads },
       ...pick(400, 413, 415),

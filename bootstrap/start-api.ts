@@ -2,9 +2,10 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import { connectDraining } from './temporal-connection';
 import type { Db, MongoClient } from 'mongodb';
 import { createApp } from '../api/app';
 import { createApiMetrics } from '../api/metrics';
@@ -47,11 +48,12 @@ async function connectTemporal(config: ServiceConfig, db: Db): Promise<Temporal>
   const identity = `${process.pid}@${os.hostname()}/api`;
   const dataConverter = sagaDataConverter(config.payloadKeyRing);
   if (!config.API_EMBEDDED_WORKER) {
-    const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    const draining = await connectDraining({ address: config.TEMPORAL_ADDRESS });
+    const connection = draining.connection;
     return {
       client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, identity, dataConverter }),
       payloadCodecs: dataConverter.payloadCodecs ?? [],
-      close: () => connection.close(),
+      close: () => draining.close(),
     };
   }
   installRuntime(config, { shutdownSignals: [] });

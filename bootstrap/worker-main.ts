@@ -1,10 +1,11 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { connectMongo } from '../store/db';
 import { createSagaWorker } from '../workers/create-worker';
 import { loadServiceConfig } from './config';
 import { sagaDataConverter } from '../codec/data-converter';
 import { installRuntime } from './telemetry';
+import { connectDraining } from './temporal-connection';
 import { warnIfFaultsInjected, warnIfUnencrypted, workerOptionsFromConfig } from './worker-options';
 
 /**
@@ -17,14 +18,14 @@ async function run(): Promise<void> {
   installRuntime(config); // before the first connection
   const { client, db } = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const clientConnection = await connectDraining({ address: config.TEMPORAL_ADDRESS });
   try {
     const worker = await createSagaWorker({
       ...workerOptionsFromConfig(config),
       connection,
       db,
       temporal: new Client({
-        connection: clientConnection,
+        connection: clientConnection.connection,
         namespace: config.TEMPORAL_NAMESPACE,
         dataConverter: sagaDataConverter(config.payloadKeyRing),
       }),

@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
 import { cancelRequestedSignal, getStateQuery, retryCompensationSignal } from '../common/definitions';
 import { orderWorkflowId, type OrderState } from '../common/order';
+import type { OperatorActor } from '../common/operator-action';
 import { SagaStatus } from '../common/saga-state';
 import { Gate } from '../test/support/saga-hooks';
 import {
@@ -62,6 +63,26 @@ async function strayRetrySignal(
   gate.release();
   const state = await ctx.waitForStatus(handle, [SagaStatus.FAILED, SagaStatus.COMPENSATED]);
   return { handle, waited: state.status === SagaStatus.FAILED };
+}
+
+/**
+ * processPayment is declined, releaseInventory fails non-retryably once, the saga goes FAILED and waits; then an
+ * operator's retryCompensation (with `actor` when given, as the API sends it; without, as the CLI does) lets the
+ * compensations finish.
+ */
+async function failedThenRetried(ctx: RecordContext, ...actor: [] | [OperatorActor]): Promise<WorkflowHandle> {
+  const input = ctx.order(await ctx.seed('a'), { token: 'tok_declined' });
+  ctx.hooks.add({
+    activity: 'releaseInventory',
+    workflowId: orderWorkflowId(input.orderId),
+    fatal: 'always',
+    firstCalls: 1,
+  });
+  const handle = await ctx.start(input);
+  await ctx.waitForStatus(handle, [SagaStatus.FAILED]);
+  await handle.signal(retryCompensationSignal, ...actor);
+  await handle.result();
+  return handle;
 }
 
 // -----------------------------------------------------------------------------------------------------------------
@@ -162,18 +183,7 @@ const scenarios: Record<string, Scenario> = {
       'operator sends retryCompensation and the compensations finish.',
     sagaStatus: SagaStatus.COMPENSATED,
     run: async (ctx) => {
-      const input = ctx.order(await ctx.seed('a'), { token: 'tok_declined' });
-      ctx.hooks.add({
-        activity: 'releaseInventory',
-        workflowId: orderWorkflowId(input.orderId),
-        fatal: 'always',
-        firstCalls: 1,
-      });
-      const handle = await ctx.start(input);
-      await ctx.waitForStatus(handle, [SagaStatus.FAILED]);
-      await handle.signal(retryCompensationSignal);
-      await handle.result();
-      return handle;
+      return failedThenRetried(ctx);
     },
   },
   'stray-retry-signal-remembered': {
@@ -244,18 +254,7 @@ const scenarios: Record<string, Scenario> = {
       'the API sends; the state records the retry by that actor.',
     sagaStatus: SagaStatus.COMPENSATED,
     run: async (ctx) => {
-      const input = ctx.order(await ctx.seed('a'), { token: 'tok_declined' });
-      ctx.hooks.add({
-        activity: 'releaseInventory',
-        workflowId: orderWorkflowId(input.orderId),
-        fatal: 'always',
-        firstCalls: 1,
-      });
-      const handle = await ctx.start(input);
-      await ctx.waitForStatus(handle, [SagaStatus.FAILED]);
-      await handle.signal(retryCompensationSignal, { by: 'history-operator', byKind: 'jwt', reason: 'fixed' });
-      await handle.result();
-      return handle;
+      return failedThenRetried(ctx, { by: 'history-operator', byKind: 'jwt', reason: 'fixed' });
     },
   },
   // The transport order and customer loyalty sagas (scripts/record-histories-transport.ts).

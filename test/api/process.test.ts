@@ -41,6 +41,8 @@ describe('configuration', () => {
     ['API_JWT_JWKS_URL', 'https://idp.example/jwks.json'],
     ['API_RATE_LIMIT', '0'],
     ['API_RATE_LIMIT_WINDOW_SECONDS', 'a minute'],
+    ['CODEC_SESSION_HOURS', '0'],
+    ['CODEC_SESSION_HOURS', '8h'],
   ])('%s=%s stops the API at start with exit code 1 and a message naming the variable', (name, value) => {
     const result = spawnSync(tsx, ['bootstrap/api-main.ts'], {
       cwd: repoRoot,

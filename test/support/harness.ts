@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
+import { connectDraining } from '../../bootstrap/temporal-connection';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
@@ -48,8 +49,8 @@ export async function startHarness(name: string): Promise<Harness> {
   const mongo: MongoClient = (await connectMongo(requireEnv('MONGODB_URI'), dbName)).client;
   const db = mongo.db(dbName);
   const address = requireEnv('TEMPORAL_ADDRESS');
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection, dataConverter: dataConverterFromEnv() });
+  const connection = await connectDraining({ address });
+  const client = new Client({ connection: connection.connection, dataConverter: dataConverterFromEnv() });
   const hooks = new SagaHooks();
   const lane = await startTestWorker({ db, client }, { taskQueue, hooks });
   const api = await startTestApi({ db, client }, taskQueue);
