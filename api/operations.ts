@@ -311,7 +311,7 @@ export const operations = {
       'the current state first, then after each batch of new domain events if it changed. Event ' +
       '`domain-event` (data: one event, as in `GET /orders/{orderId}/domain-events`; `id`: its sequence): each ' +
       'event of the stream once, in order, from the first (or after `Last-Event-ID`). Event `end` (data: ' +
-      "`{\"status\"}`) after the stream's last event (`SagaCompleted`, `SagaCompensated`), then the stream " +
+      '`{"status"}`) after the stream\'s last event (`SagaCompleted`, `SagaCompensated`), then the stream ' +
       'closes. A FAILED saga waits for an operator: the stream stays open with `: keep-alive` comments. Event ' +
       '`error` (data: `{"status":503}`) if the saga cannot be read mid-stream, then the stream closes. The ' +
       'stream also closes when the API shuts down; reconnect (the `retry` field says after how many ms) with ' +
