@@ -10,6 +10,7 @@ import type { Db } from 'mongodb';
 import { createActivities } from '../activities';
 import { reportAttempts } from './interceptors/attempt-reporting';
 import { injectFaults, type FaultPlan } from './interceptors/fault-injection';
+import { traceActivities, tracingWorkflowModules, workflowSpanSinks, type WorkerTracing } from './interceptors/tracing';
 import { sizingOptions, type WorkerSizing } from './sizing';
 import { ensureDomainEventIndexes } from '../store/domain-events';
 import { ensureSagaViewIndexes } from '../store/saga-views';
@@ -46,6 +47,12 @@ export interface SagaWorkerOptions {
   activityInterceptors?: ActivityInterceptorsFactory[];
   /** Extra worker options, e.g. smaller caches in tests. */
   overrides?: Partial<WorkerOptions>;
+  /**
+   * The process's OpenTelemetry SDK (bootstrap/tracing.ts), when tracing is on: spans for workflows, steps,
+   * compensations and activities (interceptors/tracing.ts). The workflow interceptors are bundled in, so not with a
+   * prebuilt `workflowBundle`.
+   */
+  tracing?: WorkerTracing;
 }
 
 /**
@@ -54,11 +61,17 @@ export interface SagaWorkerOptions {
  */
 export async function createSagaWorker(options: SagaWorkerOptions): Promise<Worker> {
   const { connection, namespace, taskQueue, db, servedCountries, workflowBundle, shutdownGraceSeconds = 20 } = options;
+  const { tracing } = options;
+  if (tracing && workflowBundle) {
+    throw new Error('tracing needs the workflow interceptors bundled in: it cannot use a prebuilt workflow bundle');
+  }
   await ensureDomainEventIndexes(db);
   await ensureSagaViewIndexes(db);
   const activities = createActivities({ db, servedCountries, temporal: options.temporal });
-  // The first interceptor is the outermost: attempt reporting sees the failures injected inside it.
+  // The first interceptor is the outermost: attempt reporting sees the failures injected inside it, and the
+  // activity's span (with tracing) the whole attempt.
   const activityInterceptors: ActivityInterceptorsFactory[] = [
+    ...(tracing ? traceActivities : []),
     reportAttempts,
     ...(options.faults ? [injectFaults(options.faults, Object.keys(activities))] : []),
     ...(options.activityInterceptors ?? []),
@@ -70,7 +83,11 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities,
     dataConverter: options.dataConverter,
-    interceptors: { activity: activityInterceptors },
+    interceptors: {
+      activity: activityInterceptors,
+      ...(tracing ? { workflowModules: [...tracingWorkflowModules] } : {}),
+    },
+    ...(tracing ? { sinks: workflowSpanSinks(tracing) } : {}),
     // Without a grace time running activities are abandoned on SIGTERM and retried only after
     // their start-to-close timeout.
     shutdownGraceTime: `${shutdownGraceSeconds}s`,
