@@ -1,3 +1,5 @@
+// First: tracing (when OTEL_* asks for it) must start before http, express and mongodb load.
+import { tracing } from './tracing-api';
 import { loadServiceConfig } from './config';
 import { startApi } from './start-api';
 import { warnIfFaultsInjected, warnIfUnencrypted } from './worker-options';
@@ -53,7 +55,7 @@ async function run(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
-  const api = (running.api = await startApi(config));
+  const api = (running.api = await startApi(config, tracing));
   console.log(`API listening on http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${api.port}`);
   if (api.embeddedWorker) {
     warnIfFaultsInjected(config.faults);

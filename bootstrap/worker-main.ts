@@ -1,3 +1,5 @@
+// First: tracing (when OTEL_* asks for it) must start before mongodb loads.
+import { tracing } from './tracing-worker';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { connectMongo } from '../store/db';
@@ -6,6 +8,7 @@ import { loadServiceConfig } from './config';
 import { sagaDataConverter } from '../codec/data-converter';
 import { installRuntime } from './telemetry';
 import { connectDraining } from './temporal-connection';
+import { workerTracing } from './tracing';
 import { warnIfFaultsInjected, warnIfUnencrypted, workerOptionsFromConfig } from './worker-options';
 
 /**
@@ -15,6 +18,7 @@ import { warnIfFaultsInjected, warnIfUnencrypted, workerOptionsFromConfig } from
 async function run(): Promise<void> {
   const config = loadServiceConfig();
   warnIfUnencrypted(config);
+  const traced = workerTracing(config, tracing);
   installRuntime(config); // before the first connection
   const { client, db } = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -28,7 +32,9 @@ async function run(): Promise<void> {
         connection: clientConnection.connection,
         namespace: config.TEMPORAL_NAMESPACE,
         dataConverter: sagaDataConverter(config.payloadKeyRing),
+        ...(tracing ? { interceptors: tracing.clientInterceptors() } : {}),
       }),
+      ...(traced ? { tracing: traced } : {}),
     });
     warnIfFaultsInjected(config.faults);
     // The SDK's Runtime listens for SIGINT/SIGTERM/SIGQUIT/SIGUSR2 (since the connection above) and shuts the
@@ -45,6 +51,7 @@ async function run(): Promise<void> {
     await clientConnection.close();
     await connection.close();
     await client.close();
+    await tracing?.shutdown(); // the spans still buffered
   }
 }
 
