@@ -106,8 +106,9 @@ export default tseslint.config(
     },
   },
   {
-    // Workflows run in a deterministic sandbox: no Node built-ins, no I/O, activities as types only.
-    files: ['workflows/**/*.ts'],
+    // Workflows run in a deterministic sandbox: no Node built-ins, no I/O, activities as types only. So do the
+    // workflow interceptor modules bundled with them (workers/create-worker.ts `workflowInterceptorModules`).
+    files: ['workflows/**/*.ts', 'workers/interceptors/workflow-*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
