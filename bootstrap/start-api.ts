@@ -125,6 +125,7 @@ export async function startApi(config: ServiceConfig, logger: Logger): Promise<R
     const retentionMs = config.IDEMPOTENCY_KEY_RETENTION_HOURS * 60 * 60 * 1000;
     const purge = periodicPurge(connected.db, retentionMs, logger);
     const app = createApp({
+      logger,
       temporal: temporal.client,
       db: connected.db,
       taskQueue: config.TASK_QUEUE,

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import type { Handlers } from '../operations';
+import { logSagaOfRequest } from '../request-log';
 import { sagaClient } from '../sagas/client';
 import { sagaHandlers } from '../sagas/handlers';
 import { listSagas } from '../sagas/listing';
@@ -70,6 +71,7 @@ export function orderHandlers({
 
   const orderEvents: Handlers['orderEvents'] = async (input, req, res) => {
     const { orderId } = input.params;
+    logSagaOfRequest(req, res, orders.logFields(orderId));
     const first = await orders.queryState(orderId); // 404 before any byte of the stream
     await streamStates(req, res, { first, read: () => orders.queryState(orderId), pollMs: eventsPollMs, shutdown });
   };

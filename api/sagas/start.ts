@@ -4,6 +4,7 @@ import { collections } from '../../store/db';
 import type { SagaState } from '../../common/saga-state';
 import { AppError } from '../errors';
 import { answerStartOnce, idempotencyKeys } from '../idempotency';
+import { logSagaOfRequest } from '../request-log';
 import type { SagaClient, SagaInput } from './client';
 
 export interface SagaStartsDeps {
@@ -49,7 +50,10 @@ export function sagaStarts<I extends SagaInput, S extends SagaState>(
       ...(operation !== undefined ? { operation } : {}),
       orderId,
       location: saga.kind.location,
-      start: (id, idempotencyKey) => saga.start(input(id), idempotencyKey),
+      start: (id, idempotencyKey) => {
+        logSagaOfRequest(req, res, saga.logFields(id));
+        return saga.start(input(id), idempotencyKey);
+      },
     });
   };
 }
