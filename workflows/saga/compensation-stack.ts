@@ -18,6 +18,11 @@
  * compensation still waits for an operator. Sagas that handled such a signal before
  * `patched('retry-compensation-only-when-failed')` remembered it and replay that way.
  *
+ * The engine logs (through the SDK's replay-aware `log`: nothing while a saga replays, so each line once) every
+ * failed step, every compensation, a compensation that fails and leaves the saga waiting for an operator, the
+ * operator's retry and the saga's outcome, each with the step it is about. A failure's message is not repeated: the
+ * SDK's line about the failed activity carries it, with its stack.
+ *
  * A step's compensation is pushed *before* the step runs: a step whose effect landed but whose
  * result was lost (timeout, retries exhausted, worker killed) is still undone. That is safe because
  * every compensation is idempotent and does nothing for an effect that never happened.
@@ -160,7 +165,10 @@ export class Saga<S extends SagaState> {
   setStatus(status: SagaStatus): void {
     const changed = this.state.status !== status;
     this.state.status = status;
-    if (changed && outcomes.includes(status)) sagaReached(status);
+    if (changed && outcomes.includes(status)) {
+      sagaReached(status);
+      log.info(`Saga ${status}`, { status });
+    }
     if (workflowInfo().typedSearchAttributes.get(SagaStatusKey) !== status) {
       upsertSearchAttributes([{ key: SagaStatusKey, value: status }]);
     }
@@ -194,6 +202,9 @@ export class Saga<S extends SagaState> {
       step.error = error;
       if (attempt !== undefined) step.attempts = attempt;
       stepEnded(spec.name, 'failed', step.startedAt, step.attempts);
+      const fields = { step: spec.name, attempt: step.attempts, failureType: error.type };
+      if (isCancellation(err)) log.info('Step cancelled', fields);
+      else log.warn('Step failed', fields);
       this.failingStep = spec.name;
       throw err;
     }
@@ -232,6 +243,10 @@ export class Saga<S extends SagaState> {
       this.state.cancelled = isCancellation(err);
       const running = this.state.steps.find((s) => s.status === StepStatus.RUNNING);
       this.state.failure = { step: this.failingStep ?? running?.name ?? null, type, message };
+      log.info(this.state.cancelled ? 'Saga cancelled: compensating' : 'Compensating', {
+        step: this.state.failure.step,
+        failureType: type,
+      });
       await this.compensate();
       if (this.state.cancelled) throw err;
     }
@@ -250,6 +265,7 @@ export class Saga<S extends SagaState> {
           step.status = StepStatus.COMPENSATED;
           step.compensatedAt = now();
           compensationEnded(step.name, entry.name, 'compensated');
+          log.info('Step compensated', { step: step.name, compensation: entry.name, attempt });
           this.stack.pop();
         } catch (err) {
           if (!(err instanceof ActivityFailure)) throw err;
@@ -262,11 +278,13 @@ export class Saga<S extends SagaState> {
           log.error('Compensation failed; waiting for an operator to send retryCompensation', {
             step: step.name,
             compensation: entry.name,
-            type,
+            attempt: step.compensationAttempts,
+            failureType: type,
           });
           await condition(() => this.retryRequested);
           this.retryRequested = false;
           operatorWaitEnded();
+          log.info('retryCompensation received: compensating again', { step: step.name, compensation: entry.name });
           this.state.compensationFailure = null;
           this.setStatus(SagaStatus.COMPENSATING);
         }
