@@ -71,6 +71,8 @@ export async function streamStates<S extends SagaState>(
         state = await read();
       } catch (err) {
         if (isUnreachable(err)) {
+          // The stream answered 200 long ago: the error goes on a line of its own, the client gets an event.
+          req.log.warn({ err }, 'Temporal cannot be reached: the event stream ends');
           send('error', { status: 503, detail: 'Temporal cannot be reached; reconnect later' });
           break;
         }
