@@ -16,6 +16,8 @@
  *   and the API accepts it (its hash is added to API_KEYS); `-H "Authorization: Bearer $(cat .data/dev-api-key)"`.
  *   Not with API_AUTH=off.
  *
+ * - Logs: the worker's and the API's in this terminal, for a person (LOG_FORMAT=pretty, unless set).
+ *
  * Ctrl-C / SIGTERM stops the API, then the worker, then the servers; a second one (a second or more later) kills
  * everything at once. If a child exits on its own, everything is stopped and the exit code is 1.
  * Data survives restarts. Server logs: .data/logs/temporal.log, .data/logs/ferretdb.log.
@@ -140,6 +142,8 @@ async function main(): Promise<number> {
     env.CODEC_CORS_ORIGIN = [ui.origin, `${ui.protocol}//localhost:${ui.port}`].join(',');
   }
   env[ENV.temporalCli] = tools.temporal;
+  // Logs for a terminal (docs/operations.md, "Logs"); LOG_FORMAT=json gives the JSON lines production writes.
+  if (env.LOG_FORMAT === undefined) env.LOG_FORMAT = 'pretty';
   // The SDK's and the sagas' metrics, from the worker (or the API's embedded one); WORKER_METRICS_ADDRESS= turns off.
   if (env.WORKER_METRICS_ADDRESS === undefined) env.WORKER_METRICS_ADDRESS = '127.0.0.1:9464';
   const authOff = process.env.API_AUTH === 'off';

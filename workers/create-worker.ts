@@ -10,11 +10,19 @@ import type { Db } from 'mongodb';
 import { createActivities } from '../activities';
 import { reportAttempts } from './interceptors/attempt-reporting';
 import { injectFaults, type FaultPlan } from './interceptors/fault-injection';
+import { sagaActivityLogAttributes } from './interceptors/log-attributes';
 import { sizingOptions, type WorkerSizing } from './sizing';
 import { ensureDomainEventIndexes } from '../store/domain-events';
 import { ensureSagaViewIndexes } from '../store/saga-views';
 
 export const workflowsPath = require.resolve('../workflows');
+
+/**
+ * The workflow interceptor modules, bundled with the workflows: the saga's log attributes. A prebuilt bundle
+ * (`workflowBundle`: the tests', the chaos run's) must be made with them (`bundleWorkflowCode({ workflowsPath,
+ * workflowInterceptorModules })`).
+ */
+export const workflowInterceptorModules = [require.resolve('./interceptors/workflow-log-attributes')];
 
 export interface SagaWorkerOptions {
   connection: NativeConnection;
@@ -50,7 +58,8 @@ export interface SagaWorkerOptions {
 
 /**
  * Wires the saga workflows and the participant activities into one worker. Every activity, regular or local, runs
- * inside attempt reporting (the workflows rely on it); fault injection only with a fault plan.
+ * inside attempt reporting (the workflows rely on it); fault injection only with a fault plan. Every line logged
+ * about a workflow or an activity names its saga (interceptors/log-attributes.ts, workflow-log-attributes.ts).
  */
 export async function createSagaWorker(options: SagaWorkerOptions): Promise<Worker> {
   const { connection, namespace, taskQueue, db, servedCountries, workflowBundle, shutdownGraceSeconds = 20 } = options;
@@ -59,6 +68,7 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
   const activities = createActivities({ db, servedCountries, temporal: options.temporal });
   // The first interceptor is the outermost: attempt reporting sees the failures injected inside it.
   const activityInterceptors: ActivityInterceptorsFactory[] = [
+    sagaActivityLogAttributes,
     reportAttempts,
     ...(options.faults ? [injectFaults(options.faults, Object.keys(activities))] : []),
     ...(options.activityInterceptors ?? []),
@@ -70,7 +80,10 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities,
     dataConverter: options.dataConverter,
-    interceptors: { activity: activityInterceptors },
+    interceptors: {
+      activity: activityInterceptors,
+      ...(workflowBundle ? {} : { workflowModules: workflowInterceptorModules }),
+    },
     // Without a grace time running activities are abandoned on SIGTERM and retried only after
     // their start-to-close timeout.
     shutdownGraceTime: `${shutdownGraceSeconds}s`,
