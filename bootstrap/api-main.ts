@@ -1,3 +1,5 @@
+// First: tracing (when OTEL_* asks for it) must start before http, express and mongodb load.
+import { tracing } from './tracing-api';
 import { LoggedError, runMain } from './logging';
 import { startApi } from './start-api';
 import { warnIfFaultsInjected, warnIfUnencrypted } from './worker-options';
@@ -52,7 +54,7 @@ runMain('api', async (config, logger) => {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
-  const api = (running.api = await startApi(config, logger));
+  const api = (running.api = await startApi(config, logger, tracing));
   const host = config.HOST === '0.0.0.0' ? 'localhost' : config.HOST;
   logger.info({ port: api.port }, `API listening on http://${host}:${api.port}`);
   if (api.embeddedWorker) {

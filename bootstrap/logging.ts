@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure, type LogLevel as SdkLogLevel } from '@temporalio/common';
 import { DefaultLogger } from '@temporalio/worker';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { ConfigError, type Config } from '../common/config';
@@ -52,12 +53,13 @@ function serializeError(err: Error): pino.SerializedError {
 }
 
 /**
- * Fields of the moment a line is written, beside its own and its logger's: the one place where the active span's
- * trace id (and span id) go once tracing is in, so that every line, a request's and a saga's, carries it. Nothing
- * yet.
+ * Fields of the moment a line is written, beside its own and its logger's: the active span's `traceId` and `spanId`,
+ * so that a line written while a request or an activity is traced names its trace (docs/operations.md, "Traces").
  */
 function contextFields(): Record<string, unknown> {
-  return {};
+  // The active span's ids when tracing is on (bootstrap/tracing.ts); with it off the API's no-op span has none.
+  const context = trace.getActiveSpan()?.spanContext();
+  return context && isSpanContextValid(context) ? { traceId: context.traceId, spanId: context.spanId } : {};
 }
 
 export interface LoggerOptions {

@@ -21,6 +21,7 @@ import { createSagaWorker } from '../workers/create-worker';
 import type { ServiceConfig } from './config';
 import type { Logger } from './logging';
 import { installRuntime } from './telemetry';
+import { workerTracing, type Tracing } from './tracing';
 import { workerOptionsFromConfig } from './worker-options';
 
 export interface RunningApi {
@@ -44,28 +45,48 @@ interface Temporal {
  * set-up in which the SDK can start a workflow eagerly. The API owns SIGTERM here: the SDK's own signal
  * handlers are turned off so that requests in flight finish before the worker drains.
  */
-async function connectTemporal(config: ServiceConfig, db: Db, logger: Logger): Promise<Temporal> {
+async function connectTemporal(
+  config: ServiceConfig,
+  db: Db,
+  logger: Logger,
+  tracing: Tracing | undefined,
+): Promise<Temporal> {
   // What the API does (start, cancel, signal) shows under this identity in histories and the Web UI.
   const identity = `${process.pid}@${os.hostname()}/api`;
   const dataConverter = sagaDataConverter(config.payloadKeyRing);
+  const interceptors = tracing ? { interceptors: tracing.clientInterceptors() } : {};
   if (!config.API_EMBEDDED_WORKER) {
     const draining = await connectDraining({ address: config.TEMPORAL_ADDRESS });
     const connection = draining.connection;
     return {
-      client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, identity, dataConverter }),
+      client: new Client({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        identity,
+        dataConverter,
+        ...interceptors,
+      }),
       payloadCodecs: dataConverter.payloadCodecs ?? [],
       close: () => draining.close(),
     };
   }
+  const traced = workerTracing(config, tracing);
   installRuntime(config, logger, { shutdownSignals: [] });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
-    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, identity, dataConverter });
+    const client = new Client({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      identity,
+      dataConverter,
+      ...interceptors,
+    });
     const worker = await createSagaWorker({
       ...workerOptionsFromConfig(config),
       connection,
       db,
       temporal: client,
+      ...(traced ? { tracing: traced } : {}),
     });
     const running = worker.run();
     // Handled by the caller (bootstrap/api-main.ts exits 1 on it); this keeps an early failure from being unhandled.
@@ -113,14 +134,15 @@ export function authenticatorFromConfig(config: ServiceConfig, db: Db): Authenti
 /**
  * Connects to Temporal and MongoDB and listens. `stop()` stops accepting connections, ends event streams,
  * lets requests in flight finish, drains the embedded worker if there is one, then closes the clients.
+ * With `tracing` (bootstrap/tracing.ts) its Temporal clients and embedded worker are traced.
  */
-export async function startApi(config: ServiceConfig, logger: Logger): Promise<RunningApi> {
+export async function startApi(config: ServiceConfig, logger: Logger, tracing?: Tracing): Promise<RunningApi> {
   let mongo: MongoClient | undefined;
   let temporal: Temporal | undefined;
   try {
     const connected = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
     mongo = connected.client;
-    temporal = await connectTemporal(config, connected.db, logger);
+    temporal = await connectTemporal(config, connected.db, logger, tracing);
     const shutdown = new AbortController();
     const retentionMs = config.IDEMPOTENCY_KEY_RETENTION_HOURS * 60 * 60 * 1000;
     const purge = periodicPurge(connected.db, retentionMs, logger);
@@ -174,6 +196,7 @@ export async function startApi(config: ServiceConfig, logger: Logger): Promise<R
         }
         await clients.temporal.close();
         await clients.mongo.close();
+        await tracing?.shutdown(); // the spans still buffered
       },
     };
   } catch (err) {

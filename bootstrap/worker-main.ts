@@ -1,3 +1,5 @@
+// First: tracing (when OTEL_* asks for it) must start before mongodb loads.
+import { tracing } from './tracing-worker';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { connectMongo } from '../store/db';
@@ -6,6 +8,7 @@ import { sagaDataConverter } from '../codec/data-converter';
 import { LoggedError, runMain } from './logging';
 import { installRuntime } from './telemetry';
 import { connectDraining } from './temporal-connection';
+import { workerTracing } from './tracing';
 import { warnIfFaultsInjected, warnIfUnencrypted, workerOptionsFromConfig } from './worker-options';
 
 /**
@@ -14,6 +17,7 @@ import { warnIfFaultsInjected, warnIfUnencrypted, workerOptionsFromConfig } from
  */
 runMain('worker', async (config, logger) => {
   warnIfUnencrypted(config, logger);
+  const traced = workerTracing(config, tracing);
   installRuntime(config, logger); // before the first connection
   const { client, db } = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -27,7 +31,9 @@ runMain('worker', async (config, logger) => {
         connection: clientConnection.connection,
         namespace: config.TEMPORAL_NAMESPACE,
         dataConverter: sagaDataConverter(config.payloadKeyRing),
+        ...(tracing ? { interceptors: tracing.clientInterceptors() } : {}),
       }),
+      ...(traced ? { tracing: traced } : {}),
     });
     warnIfFaultsInjected(config.faults, logger);
     // The SDK's Runtime listens for SIGINT/SIGTERM/SIGQUIT/SIGUSR2 (since the connection above) and shuts the
@@ -50,5 +56,6 @@ runMain('worker', async (config, logger) => {
     await clientConnection.close();
     await connection.close();
     await client.close();
+    await tracing?.shutdown(); // the spans still buffered
   }
 });

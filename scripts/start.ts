@@ -18,6 +18,12 @@
  *
  * - Logs: the worker's and the API's in this terminal, for a person (LOG_FORMAT=pretty, unless set).
  *
+ * - `npm start -- --jaeger`: also Jaeger (.tools/bin/jaeger, traces in memory, lost when it stops) with its OTLP
+ *   receivers on 127.0.0.1:4318 (HTTP) and 4317 (gRPC) and its query API and UI on 16686 (JAEGER_OTLP_PORT,
+ *   JAEGER_OTLP_GRPC_PORT, JAEGER_UI_PORT; its query gRPC API on JAEGER_QUERY_GRPC_PORT, 16685); the worker and the API get OTEL_EXPORTER_OTLP_ENDPOINT pointing there,
+ *   so they trace (docs/operations.md, "Traces"). Without it the worker and the API trace only if OTEL_* variables
+ *   of your own say so.
+ *
  * Ctrl-C / SIGTERM stops the API, then the worker, then the servers; a second one (a second or more later) kills
  * everything at once. If a child exits on its own, everything is stopped and the exit code is 1.
  * Data survives restarts. Server logs: .data/logs/temporal.log, .data/logs/ferretdb.log.
@@ -30,6 +36,7 @@ import {
   repoRoot,
   spawnManaged,
   startFerretDb,
+  startJaeger,
   startTemporalDevServer,
   stopAll,
   tools,
@@ -87,7 +94,15 @@ onShutdownSignal((signal) => {
   shutdownRequested?.();
 });
 
+/** `--jaeger`, the one option. */
+function options(args: string[]): { jaeger: boolean } {
+  const unknown = args.filter((arg) => arg !== '--jaeger');
+  if (unknown.length > 0) throw new Error(`unknown argument ${unknown.join(' ')} (usage: npm start [-- --jaeger])`);
+  return { jaeger: args.includes('--jaeger') };
+}
+
 async function main(): Promise<number> {
+  const { jaeger: withJaeger } = options(process.argv.slice(2));
   const env: NodeJS.ProcessEnv = { ...process.env };
   // everything we start: if one of them exits on its own, all is stopped
   const watched: ManagedProcess[] = [];
@@ -129,6 +144,31 @@ async function main(): Promise<number> {
     const ferret = await startFerretDb({ port: portFromEnv('FERRETDB_PORT', 27017), dataDir, logFile });
     mongodbUri = ferret.uri;
     watched.push(ferret.process);
+  }
+  if (signalled) return 0;
+
+  let jaegerUiUrl: string | undefined;
+  if (withJaeger) {
+    const dir = path.join(dataRoot, 'jaeger');
+    const logFile = path.join(logDir, 'jaeger.log');
+    log(`starting Jaeger ${tools.jaeger} (traces in memory, log ${path.relative(repoRoot, logFile)})`);
+    const jaeger = await startJaeger({
+      otlpHttpPort: portFromEnv('JAEGER_OTLP_PORT', 4318),
+      otlpGrpcPort: portFromEnv('JAEGER_OTLP_GRPC_PORT', 4317),
+      queryPort: portFromEnv('JAEGER_UI_PORT', 16686),
+      queryGrpcPort: portFromEnv('JAEGER_QUERY_GRPC_PORT', 16685),
+      dir,
+      logFile,
+    });
+    watched.push(jaeger.process);
+    jaegerUiUrl = jaeger.queryUrl;
+    if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
+      log("--jaeger: the OTLP endpoint you set is replaced by Jaeger's for the worker and the API");
+    }
+    delete env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+    delete env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL;
+    env.OTEL_EXPORTER_OTLP_ENDPOINT = jaeger.otlpEndpoint;
+    env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/protobuf';
   }
   if (signalled) return 0;
 
@@ -201,6 +241,15 @@ async function main(): Promise<number> {
       (temporalMetricsUrl ? `, Temporal ${temporalMetricsUrl}` : '') +
       ' (docs/operations.md)',
   );
+  if (jaegerUiUrl) {
+    log(
+      `  traces               Jaeger UI ${jaegerUiUrl.replace('127.0.0.1', 'localhost')} (a placeholder page when built from source: see docs/operations.md), a trace by id: ${jaegerUiUrl}/api/traces/<trace id of an answer's traceparent>`,
+    );
+  } else if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_TRACES_EXPORTER) {
+    log('  traces               as your OTEL_* variables say (docs/operations.md)');
+  } else {
+    log('  traces               off (npm start -- --jaeger to see them)');
+  }
   log(
     authOff
       ? '  API authentication   OFF (API_AUTH=off)'

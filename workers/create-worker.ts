@@ -11,6 +11,7 @@ import { createActivities } from '../activities';
 import { reportAttempts } from './interceptors/attempt-reporting';
 import { injectFaults, type FaultPlan } from './interceptors/fault-injection';
 import { sagaActivityLogAttributes } from './interceptors/log-attributes';
+import { traceActivities, tracingWorkflowModules, workflowSpanSinks, type WorkerTracing } from './interceptors/tracing';
 import { sizingOptions, type WorkerSizing } from './sizing';
 import { ensureDomainEventIndexes } from '../store/domain-events';
 import { ensureSagaViewIndexes } from '../store/saga-views';
@@ -54,6 +55,12 @@ export interface SagaWorkerOptions {
   activityInterceptors?: ActivityInterceptorsFactory[];
   /** Extra worker options, e.g. smaller caches in tests. */
   overrides?: Partial<WorkerOptions>;
+  /**
+   * The process's OpenTelemetry SDK (bootstrap/tracing.ts), when tracing is on: spans for workflows, steps,
+   * compensations and activities (interceptors/tracing.ts). The workflow interceptors are bundled in, so not with a
+   * prebuilt `workflowBundle`.
+   */
+  tracing?: WorkerTracing;
 }
 
 /**
@@ -63,11 +70,17 @@ export interface SagaWorkerOptions {
  */
 export async function createSagaWorker(options: SagaWorkerOptions): Promise<Worker> {
   const { connection, namespace, taskQueue, db, servedCountries, workflowBundle, shutdownGraceSeconds = 20 } = options;
+  const { tracing } = options;
+  if (tracing && workflowBundle) {
+    throw new Error('tracing needs the workflow interceptors bundled in: it cannot use a prebuilt workflow bundle');
+  }
   await ensureDomainEventIndexes(db);
   await ensureSagaViewIndexes(db);
   const activities = createActivities({ db, servedCountries, temporal: options.temporal });
-  // The first interceptor is the outermost: attempt reporting sees the failures injected inside it.
+  // The first interceptor is the outermost: attempt reporting sees the failures injected inside it, and the
+  // activity's span (with tracing) the whole attempt.
   const activityInterceptors: ActivityInterceptorsFactory[] = [
+    ...(tracing ? traceActivities : []),
     sagaActivityLogAttributes,
     reportAttempts,
     ...(options.faults ? [injectFaults(options.faults, Object.keys(activities))] : []),
@@ -82,8 +95,11 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
     dataConverter: options.dataConverter,
     interceptors: {
       activity: activityInterceptors,
-      ...(workflowBundle ? {} : { workflowModules: workflowInterceptorModules }),
+      ...(workflowBundle
+        ? {}
+        : { workflowModules: [...workflowInterceptorModules, ...(tracing ? tracingWorkflowModules : [])] }),
     },
+    ...(tracing ? { sinks: workflowSpanSinks(tracing) } : {}),
     // Without a grace time running activities are abandoned on SIGTERM and retried only after
     // their start-to-close timeout.
     shutdownGraceTime: `${shutdownGraceSeconds}s`,

@@ -1,6 +1,6 @@
 /**
- * The local servers: the Temporal dev server and FerretDB, each started on 127.0.0.1 as a managed child process
- * (processes.ts) with its output in a log file, and resolved once it really serves.
+ * The local servers: the Temporal dev server, FerretDB and Jaeger, each started on 127.0.0.1 as a managed child
+ * process (processes.ts) with its output in a log file, and resolved once it really serves.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -212,5 +212,115 @@ export function startFerretDb(options: FerretDbOptions): Promise<FerretDb> {
     };
     await waitForProcess(proc, `answers ping on ${uri}`, ready, options.readyTimeoutMs ?? 30_000);
     return { uri, process: proc };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Jaeger
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface JaegerOptions {
+  /** OTLP over HTTP (spans at /v1/traces): OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:<port>. */
+  otlpHttpPort: number;
+  /** OTLP over gRPC. */
+  otlpGrpcPort: number;
+  /** The query API (`/api/traces/<id>`, `/api/v3/…`) and the UI. */
+  queryPort: number;
+  /** The query service's gRPC API (unused here, but it listens). */
+  queryGrpcPort: number;
+  /** Folder for its configuration file (written there). */
+  dir: string;
+  /** stdout and stderr of the server. */
+  logFile: string;
+  /** Truncate logFile instead of appending (the first start only: a restart appends). */
+  truncateLog?: boolean;
+  /** Traces kept in memory, the oldest dropped first (default 100 000). */
+  maxTraces?: number;
+  /** Give up waiting for readiness after this many ms (default 30 s). */
+  readyTimeoutMs?: number;
+}
+
+export interface Jaeger extends Server {
+  /** For OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP, the SDK's default protocol). */
+  otlpEndpoint: string;
+  /** host:port of the OTLP/gRPC receiver. */
+  otlpGrpcAddress: string;
+  /** http://127.0.0.1:<queryPort>: the query API and the UI. */
+  queryUrl: string;
+}
+
+/**
+ * The configuration of Jaeger v2 (an OpenTelemetry Collector build) as all-in-one: the OTLP receiver, traces kept in
+ * memory (lost when it stops), the query API and UI; every listener on 127.0.0.1 on the given ports, and its own
+ * metrics and traces off (the metrics would listen on 8888, shared by every instance). YAML is a superset of JSON.
+ */
+export function jaegerConfig(options: Omit<JaegerOptions, 'dir' | 'logFile'>): string {
+  const at = (port: number) => ({ endpoint: `${host}:${port}` });
+  return JSON.stringify(
+    {
+      service: {
+        extensions: ['jaeger_storage', 'jaeger_query'],
+        pipelines: {
+          traces: { receivers: ['otlp'], processors: ['batch'], exporters: ['jaeger_storage_exporter'] },
+        },
+        telemetry: { metrics: { level: 'none' }, logs: { level: 'warn' } },
+      },
+      extensions: {
+        jaeger_storage: { backends: { memstore: { memory: { max_traces: options.maxTraces ?? 100_000 } } } },
+        jaeger_query: {
+          storage: { traces: 'memstore' },
+          // Its own traces would go to localhost:4317 (its default), then wait for it at every stop.
+          enable_tracing: false,
+          http: at(options.queryPort),
+          grpc: at(options.queryGrpcPort),
+        },
+      },
+      receivers: { otlp: { protocols: { grpc: at(options.otlpGrpcPort), http: at(options.otlpHttpPort) } } },
+      processors: { batch: { timeout: '200ms' } },
+      exporters: { jaeger_storage_exporter: { trace_storage: 'memstore' } },
+    },
+    null,
+    2,
+  );
+}
+
+/** Jaeger v2 with in-memory storage; resolves once its query API answers and its OTLP/HTTP receiver accepts. */
+export function startJaeger(options: JaegerOptions): Promise<Jaeger> {
+  requireTool(tools.jaeger, 'jaeger');
+  const { otlpHttpPort, otlpGrpcPort, queryPort, queryGrpcPort, logFile } = options;
+  const configFile = path.join(path.resolve(options.dir), 'jaeger.yaml');
+  const queryUrl = `http://${host}:${queryPort}`;
+  const otlpEndpoint = `http://${host}:${otlpHttpPort}`;
+  let truncateLog = options.truncateLog;
+  return restartable<Jaeger>(async () => {
+    fs.mkdirSync(path.dirname(configFile), { recursive: true });
+    fs.writeFileSync(configFile, jaegerConfig(options));
+    for (const [port, what] of [
+      [otlpHttpPort, 'Jaeger OTLP/HTTP'],
+      [otlpGrpcPort, 'Jaeger OTLP/gRPC'],
+      [queryPort, 'Jaeger query'],
+      [queryGrpcPort, 'Jaeger query gRPC'],
+    ] as const) {
+      await assertPortFree(port, what);
+    }
+    const proc = spawnManaged('jaeger', tools.jaeger, ['--config', `file:${configFile}`], { logFile, truncateLog });
+    truncateLog = false;
+    const ready = async (): Promise<true | string> => {
+      try {
+        const res = await fetch(`${queryUrl}/api/services`);
+        if (!res.ok) return `query API answered ${res.status}`;
+        // An empty OTLP/HTTP request: a 4xx or 2xx means the receiver is up.
+        const otlp = await fetch(`${otlpEndpoint}/v1/traces`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        });
+        return otlp.status < 500 || `OTLP receiver answered ${otlp.status}`;
+      } catch (err) {
+        return err instanceof Error ? err.message : String(err);
+      }
+    };
+    await waitForProcess(proc, `serves its query API on ${queryUrl}`, ready, options.readyTimeoutMs ?? 30_000);
+    return { otlpEndpoint, otlpGrpcAddress: `${host}:${otlpGrpcPort}`, queryUrl, process: proc };
   });
 }

@@ -50,6 +50,8 @@ export const tools = {
     theirTemporal && !theirTemporal.startsWith(ours) ? theirTemporal : path.join(ours, 'venv', 'bin', 'temporal'),
   temporalTestServer: path.join(ours, 'venv', 'bin', 'temporal-test-server'),
   ferretdb: path.join(ours, 'bin', 'ferretdb'),
+  /** Jaeger v2 (scripts/setup.sh builds it); JAEGER_BIN names a binary of your own instead. */
+  jaeger: process.env.JAEGER_BIN || path.join(ours, 'bin', 'jaeger'),
 } as const;
 
 export function requireTool(file: string, what: string): void {

@@ -11,7 +11,9 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { ORDER_SAGA } from '../../common/order';
 import { historiesKeyRing, type HistoryIndexEntry } from '../../scripts/lib/history-recorder';
-import { sagaDataConverter } from '../../codec/data-converter';
+import { failureConverterPath, sagaDataConverter } from '../../codec/data-converter';
+import { workflowsPath } from '../../workers/create-worker';
+import { tracingWorkflowModules } from '../../workers/interceptors/tracing';
 import { requireEnv } from '../support/harness';
 
 const historiesDir = path.join(__dirname, '..', 'histories');
@@ -77,6 +79,27 @@ describe('recorded histories', () => {
     beforeAll(async () => {
       results = await replayAll({ workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') }, dataConverter });
     });
+
+    test.each(entries)('$name ($workflowId)', ({ workflowId }) => {
+      expect(results.has(workflowId)).toBe(true);
+      expect(results.get(workflowId)).toBeUndefined();
+    });
+  });
+
+  // Tracing on (the OTEL_* variables) bundles Temporal's OpenTelemetry workflow interceptors in and makes the
+  // compensation engine's step spans real: neither issues a command, so sagas recorded without tracing replay the
+  // same with it (and test/observability/tracing.test.ts replays a traced saga without it).
+  describe('replay clean with the tracing interceptors bundled in (a worker with tracing on)', () => {
+    let results: Map<string, Error | undefined>;
+    beforeAll(async () => {
+      const { code } = await bundleWorkflowCode({
+        workflowsPath,
+        failureConverterPath,
+        workflowInterceptorModules: [...tracingWorkflowModules],
+        logger: new DefaultLogger('ERROR'),
+      });
+      results = await replayAll({ workflowBundle: { code }, dataConverter });
+    }, 120_000);
 
     test.each(entries)('$name ($workflowId)', ({ workflowId }) => {
       expect(results.has(workflowId)).toBe(true);

@@ -30,6 +30,9 @@
  * A step's compensation is pushed *before* the step runs: a step whose effect landed but whose
  * result was lost (timeout, retries exhausted, worker killed) is still undone. That is safe because
  * every compensation is idempotent and does nothing for an effect that never happened.
+ *
+ * Traced (`tracing.ts`): each step and each compensation is a span under the saga's, with its outcome; a no-op
+ * unless the worker's tracing is on.
  */
 import {
   ActivityFailure,
@@ -54,6 +57,8 @@ import { DOMAIN_EVENTS_PATCH, DomainEventType } from '../../common/domain-events
 import { DomainEventLog, type StreamOf } from './domain-events';
 import { compensationEnded, operatorWaitEnded, sagaReached, stepEnded } from './metrics';
 import { recordOperatorAction } from './operator-actions';
+import { sagaSpan, traced } from './tracing';
+import { sagaSpanAttributes as spanAttr, sagaSpanName } from '../../common/tracing';
 
 /**
  * Patch id: a `retryCompensation` that arrives while the saga is not FAILED is ignored. Without the patch (sagas
@@ -146,12 +151,15 @@ export class Saga<S extends SagaState> {
   /** Actors of `cancelRequested` signals whose cancellation request has not reached the saga yet. */
   private cancelActors: unknown[] = [];
   private cancelSeen = false;
+  /** The workflow's span (RunWorkflow:<type>) when traced: it gets the saga's type, id and status. */
+  private readonly span = sagaSpan();
 
   constructor(
     readonly state: S,
     stream: SagaStream,
   ) {
     this.events = patched(DOMAIN_EVENTS_PATCH) ? new DomainEventLog(stream) : null;
+    this.span?.setAttributes({ [spanAttr.type]: stream.sagaType, [spanAttr.id]: stream.sagaId });
     const { workflowId, runId } = workflowInfo();
     this.events?.emit({
       type: DomainEventType.SagaStarted,
@@ -187,6 +195,7 @@ export class Saga<S extends SagaState> {
   setStatus(status: SagaStatus): void {
     const changed = this.state.status !== status;
     this.state.status = status;
+    this.span?.setAttribute(spanAttr.status, status);
     if (changed && outcomes.includes(status)) {
       sagaReached(status);
       log.info(`Saga ${status}`, { status });
@@ -228,8 +237,13 @@ export class Saga<S extends SagaState> {
     };
     this.state.steps.push(step);
     if (spec.compensation) this.stack.push({ ...spec.compensation, step });
+    const span = traced(
+      sagaSpanName.step(spec.name),
+      { [spanAttr.step]: spec.name, ...(spec.compensation ? { [spanAttr.compensation]: spec.compensation.name } : {}) },
+      () => spec.run({ summary: spec.summary }),
+    );
     try {
-      const { value, attempt } = await spec.run({ summary: spec.summary });
+      const { value, attempt } = await span.result;
       step.attempts = attempt;
       step.status = StepStatus.COMPLETED;
       step.completedAt = now();
@@ -240,6 +254,7 @@ export class Saga<S extends SagaState> {
         data: { step: name, compensation, attempts, startedAt },
       });
       stepEnded(spec.name, 'completed', step.startedAt, attempt);
+      span.end('completed', { attempts: attempt });
       return value;
     } catch (err) {
       const { attempt, ...error } = describeFailure(err);
@@ -247,6 +262,7 @@ export class Saga<S extends SagaState> {
       step.error = error;
       if (attempt !== undefined) step.attempts = attempt;
       stepEnded(spec.name, 'failed', step.startedAt, step.attempts);
+      span.end('failed', { attempts: step.attempts, failureType: error.type });
       const fields = { step: spec.name, attempt: step.attempts, failureType: error.type };
       if (isCancellation(err)) log.info('Step cancelled', fields);
       else log.warn('Step failed', fields);
@@ -322,9 +338,15 @@ export class Saga<S extends SagaState> {
       for (let entry = this.stack.at(-1); entry; entry = this.stack.at(-1)) {
         const { step } = entry;
         step.status = StepStatus.COMPENSATING;
+        const span = traced(
+          sagaSpanName.compensation(entry.name),
+          { [spanAttr.step]: step.name, [spanAttr.compensation]: entry.name },
+          () => entry.run({ summary: entry.summary }),
+        );
         try {
-          const { attempt } = await entry.run({ summary: entry.summary });
+          const { attempt } = await span.result;
           step.compensationAttempts = attempt;
+          span.end('compensated', { attempts: attempt });
           step.status = StepStatus.COMPENSATED;
           step.compensatedAt = now();
           compensationEnded(step.name, entry.name, 'compensated');
@@ -340,6 +362,7 @@ export class Saga<S extends SagaState> {
           const { type, message, attempt } = describeFailure(err);
           if (attempt !== undefined) step.compensationAttempts = attempt;
           step.status = StepStatus.COMPENSATION_FAILED;
+          span.end('failed', { attempts: step.compensationAttempts, failureType: type });
           compensationEnded(step.name, entry.name, 'failed');
           this.state.compensationFailure = { step: step.name, compensation: entry.name, type, message };
           const where = { step: step.name, compensation: entry.name };
