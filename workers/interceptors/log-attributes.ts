@@ -6,6 +6,7 @@
  * workflowType, activityType, attempt, isLocal…). The task token is left out: whoever holds it can complete the
  * activity.
  */
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { sagaLogFields } from '../../common/saga-log';
 
@@ -15,11 +16,21 @@ export const sagaActivityLogAttributes: ActivityInterceptorsFactory = (ctx) => {
     workflowType !== undefined && workflowExecution !== undefined
       ? sagaLogFields(workflowType, workflowExecution.workflowId)
       : undefined;
+  // With tracing on, the attempt's span (the tracing interceptor runs outside this one): its trace id goes on every
+  // line about the attempt, the SDK's "Activity completed/failed" too, which it writes once the span has ended.
+  let traced: { traceId: string; spanId: string } | undefined;
   return {
+    inbound: {
+      execute(input, next) {
+        const span = trace.getActiveSpan()?.spanContext();
+        if (span && isSpanContextValid(span)) traced = { traceId: span.traceId, spanId: span.spanId };
+        return next(input);
+      },
+    },
     outbound: {
       getLogAttributes(input, next) {
         const { taskToken: _taskToken, ...attributes } = input;
-        return next({ ...attributes, ...saga, step: activityType });
+        return next({ ...attributes, ...saga, step: activityType, ...traced });
       },
     },
   };
