@@ -8,7 +8,8 @@
  *   npm run bench:sweep -- eager      eager workflow start, worker in the client's process
  *   npm run bench:sweep -- partitions one task queue partition instead of the default four
  *   npm run bench:sweep -- security   payload encryption and API authentication on and off (docs/security.md)
- *   options: --rounds 3 --seconds 10 --unloaded 20
+ *   npm run bench:sweep -- tracing    the worker's and the API's traces off and on, exported to a Jaeger it runs
+ *   options: --rounds 3 --seconds 10 --unloaded 20 --loads 1,8,32,128 (1: the sagas one at a time; others in flight)
  *   npm run bench:sweep -- sizing --render    rewrite the Markdown from the JSON of the last run
  *
  * Per variant and load (one at a time; 8, 32 and 128 in flight, closed loop): the median over rounds
@@ -21,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { MongoClient, type Db } from 'mongodb';
-import { freePort, startFerretDb } from '../scripts/lib/servers';
+import { freePort, startFerretDb, startJaeger, type Jaeger } from '../scripts/lib/servers';
 import { commandLine, runMain, UsageError, wholeNumber } from './lib/cli';
 import { engines, type Engine } from './lib/engines';
 import { loadAverage, treeCpuSeconds, treePeakMb } from './lib/procstat';
@@ -103,6 +104,21 @@ const sweeps: Record<string, Variant[]> = {
       note: 'the same with PAYLOAD_ENCRYPTION=off and API_AUTH=off (no header)',
     },
   ],
+  tracing: [
+    {
+      label: 'api-untraced',
+      engine: 'ours-api',
+      env: {},
+      note: 'worker and API processes, each saga started by POST /orders; no OTEL_* variable, so tracing is off (nothing of the SDK loaded)',
+    },
+    {
+      label: 'api-traced',
+      engine: 'ours-api',
+      env: {},
+      jaeger: true,
+      note: "the same with OTEL_EXPORTER_OTLP_ENDPOINT set to a Jaeger v2 the sweep runs (OTLP/HTTP, in memory): every span of the API and the worker exported, the SDK's default batching",
+    },
+  ],
   eager: [
     {
       label: 'in-process',
@@ -124,10 +140,12 @@ const {
   rounds,
   seconds,
   unloadedCount,
+  loads,
   render: renderOnly,
 } = commandLine(
   {
     rounds: { type: 'string' },
+    loads: { type: 'string' },
     seconds: { type: 'string' },
     unloaded: { type: 'string' },
     render: { type: 'boolean' },
@@ -142,6 +160,7 @@ const {
       rounds: wholeNumber('rounds', values.rounds, 3, 1, 20),
       seconds: wholeNumber('seconds', values.seconds, 10, 1, 600),
       unloadedCount: wholeNumber('unloaded', values.unloaded, 20, 1, 1000),
+      loads: (values.loads ?? LOADS.join(',')).split(',').map((raw) => wholeNumber('loads', raw.trim(), 1, 1, 512)),
       render: values.render ?? false,
     };
   },
@@ -180,7 +199,7 @@ async function runOne(engine: Engine, db: Db, round: number): Promise<RoundResul
   };
   for (let i = 0; i < 5; i++) await run([], []); // warm-up
   const measures: Measure[] = [];
-  for (const load of LOADS) {
+  for (const load of loads) {
     const errors: string[] = [];
     const latencies: number[] = [];
     const before = cpu();
@@ -225,6 +244,17 @@ async function runOne(engine: Engine, db: Db, round: number): Promise<RoundResul
   };
 }
 
+/** The traced variant really exported: Jaeger knows both services and has sagas' traces. */
+async function expectTraces(jaeger: Jaeger): Promise<void> {
+  const services = ((await (await fetch(`${jaeger.queryUrl}/api/services`)).json()) as { data: string[] }).data;
+  const sagas = (await (
+    await fetch(`${jaeger.queryUrl}/api/traces?service=saga-worker&operation=RunWorkflow:orderSaga&limit=5`)
+  ).json()) as { data: unknown[] };
+  if (!services.includes('saga-api') || !services.includes('saga-worker') || sagas.data.length === 0) {
+    throw new Error(`the traced variant's spans are not in Jaeger: services ${services.join()}`);
+  }
+}
+
 async function main(): Promise<void> {
   // Ours runs as shipped, with encrypted payloads: a key ring of the run's own unless one is given.
   if (!process.env.PAYLOAD_KEYS && process.env.PAYLOAD_ENCRYPTION !== 'off') {
@@ -240,6 +270,7 @@ async function main(): Promise<void> {
       rounds: number;
       seconds: number;
       unloaded: number;
+      loads?: number[];
       variants: Variant[];
       results: Record<string, RoundResult[]>;
     };
@@ -256,6 +287,19 @@ async function main(): Promise<void> {
     logFile: path.join(dir, 'ferretdb.log'),
   });
   const mongo = new MongoClient(ferret.uri);
+  // One trace store for the traced variants, for the whole sweep (its CPU is not counted: a collector's elsewhere).
+  let jaeger: Jaeger | undefined;
+  if (variants.some((v) => v.jaeger)) {
+    jaeger = await startJaeger({
+      otlpHttpPort: await freePort(),
+      otlpGrpcPort: await freePort(),
+      queryPort: await freePort(),
+      queryGrpcPort: await freePort(),
+      dir: path.join(dir, 'jaeger'),
+      logFile: path.join(dir, 'jaeger.log'),
+      maxTraces: 20_000,
+    });
+  }
   const loadStart = loadAverage();
   const results: Record<string, RoundResult[]> = {};
   for (let round = 1; round <= rounds; round++) {
@@ -263,7 +307,10 @@ async function main(): Promise<void> {
     const order = variants.map((_, i) => variants[(i + round - 1) % variants.length]!);
     for (const v of order) {
       const saved = { ...process.env };
+      // Only a traced variant's processes see OTEL_* variables, and then only Jaeger's endpoint.
+      for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_')) delete process.env[key];
       Object.assign(process.env, v.env);
+      if (v.jaeger) process.env.OTEL_EXPORTER_OTLP_ENDPOINT = jaeger!.otlpEndpoint;
       let engine: Engine;
       try {
         engine = await engines[v.engine]!({
@@ -276,6 +323,7 @@ async function main(): Promise<void> {
       }
       try {
         const r = await runOne(engine, mongo.db(`sweep_${v.label.replace(/-/g, '_')}`), round);
+        if (v.jaeger) await expectTraces(jaeger!);
         (results[v.label] ??= []).push(r);
         console.log(
           `round ${round} ${v.label.padEnd(16)} ${r.measures.map((m) => `${m.load === 1 ? '1' : m.load}: ${fmt(m.perSecond, 1)}/s p50 ${fmt(m.p50)} p99 ${fmt(m.p99)}`).join(' | ')}  peak ${fmt(r.workerPeakMb ?? NaN)} MB  data problems ${r.dataProblems}  load ${r.loadAverage}`,
@@ -286,6 +334,7 @@ async function main(): Promise<void> {
     }
   }
   await mongo.close();
+  await jaeger?.stop();
   await ferret.stop();
   const meta = {
     date: new Date().toISOString(),
@@ -299,12 +348,15 @@ async function main(): Promise<void> {
   };
   fs.writeFileSync(
     path.join(out, `sweep-${name}.json`),
-    JSON.stringify({ ...meta, sweep: name, rounds, seconds, unloaded: unloadedCount, variants, results }, null, 2) +
-      '\n',
+    JSON.stringify(
+      { ...meta, sweep: name, rounds, seconds, unloaded: unloadedCount, loads, variants, results },
+      null,
+      2,
+    ) + '\n',
   );
   fs.writeFileSync(
     path.join(out, `sweep-${name}.md`),
-    render(name, { rounds, seconds, unloaded: unloadedCount }, variants, results, meta),
+    render(name, { rounds, seconds, unloaded: unloadedCount, loads }, variants, results, meta),
   );
   console.log(`results: bench/results/sweep-${name}.{md,json}; raw logs in ${dir}`);
 }

@@ -8,6 +8,8 @@ export interface Variant {
   engine: string;
   env: Record<string, string>;
   note: string;
+  /** Traced: the sweep runs a Jaeger and gives the variant's processes OTEL_EXPORTER_OTLP_ENDPOINT pointing at it. */
+  jaeger?: boolean;
 }
 
 export interface Measure {
@@ -35,15 +37,18 @@ export const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'â
 
 export function render(
   sweep: string,
-  settings: { rounds: number; seconds: number; unloaded: number },
+  settings: { rounds: number; seconds: number; unloaded: number; loads?: readonly number[] },
   variants: Variant[],
   results: Record<string, RoundResult[]>,
   meta: Record<string, unknown>,
 ): string {
+  const loads = settings.loads ?? LOADS;
+  const inFlight = loads.filter((l) => l > 1);
+  const levels = inFlight.length > 1 ? `${inFlight.slice(0, -1).join(', ')} and ${inFlight.at(-1)}` : inFlight.join('');
   const L: string[] = [`# Sweep: ${sweep}`, ''];
   L.push(`Run ${String(meta.date)}. Machine: ${JSON.stringify(meta.machine)}.`);
   L.push(
-    `${settings.rounds} interleaved rounds; per round and variant: ${settings.unloaded} sagas one at a time, then ${settings.seconds} s closed loop at 8, 32 and 128 in flight; fail10 mix. Medians over rounds. Load average at start ${String(meta.loadStart)}, at end ${String(meta.loadEnd)}.`,
+    `${settings.rounds} interleaved rounds; per round and variant: ${settings.unloaded} sagas one at a time, then ${settings.seconds} s closed loop at ${levels} in flight; fail10 mix. Medians over rounds. Load average at start ${String(meta.loadStart)}, at end ${String(meta.loadEnd)}.`,
     '',
   );
   L.push('| variant | settings |', '| --- | --- |');
@@ -59,7 +64,7 @@ export function render(
   for (const v of variants) {
     const rs = results[v.label] ?? [];
     const problems = rs.reduce((a, r) => a + r.dataProblems, 0);
-    for (const load of LOADS) {
+    for (const load of loads) {
       const ms = rs.map((r) => r.measures.find((m) => m.load === load)!).filter(Boolean);
       const med = (f: (m: Measure) => number) => median(ms.map(f));
       L.push(
