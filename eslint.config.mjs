@@ -3,20 +3,11 @@ import fs from 'node:fs';
 import tseslint from 'typescript-eslint';
 import importPlugin from 'eslint-plugin-import';
 
+/** The product's rooms. */
+const productRooms = ['activities', 'api', 'bootstrap', 'codec', 'common', 'store', 'workers', 'workflows'];
+
 /** Every folder of our own that code imports from: the product's rooms and the tooling around them. */
-const localRooms = [
-  'activities',
-  'api',
-  'bootstrap',
-  'codec',
-  'common',
-  'store',
-  'workers',
-  'workflows',
-  'scripts',
-  'test',
-  'bench',
-];
+const localRooms = [...productRooms, 'scripts', 'test', 'bench'];
 
 /**
  * `room` must not import from `forbidden` (folders of the repository).
@@ -106,8 +97,15 @@ export default tseslint.config(
     },
   },
   {
-    // Workflows run in a deterministic sandbox: no Node built-ins, no I/O, activities as types only.
-    files: ['workflows/**/*.ts'],
+    // Product code logs through its process's logger (bootstrap/logging.ts: pino, the SDK's replay-aware `log` in
+    // workflows), never to the console; scripts and the benchmark, run by people, may print.
+    files: productRooms.map((room) => `${room}/**/*.ts`),
+    rules: { 'no-console': 'error' },
+  },
+  {
+    // Workflows run in a deterministic sandbox: no Node built-ins, no I/O, activities as types only. So do the
+    // workflow interceptor modules bundled with them (workers/create-worker.ts `workflowInterceptorModules`).
+    files: ['workflows/**/*.ts', 'workers/interceptors/workflow-*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -22,7 +22,7 @@ export function admission({ maxStarting = 64, retryAfterSeconds = 1 }: Admission
       res.locals.refusedBy = 'admission'; // api_requests_refused_total{reason="admission"} (api/metrics.ts)
       throw AppError.unavailable(
         `Too many sagas are starting right now (${maxStarting} in progress); retry in ${retryAfterSeconds} s`,
-        retryAfterSeconds,
+        { retryAfterSeconds },
       );
     }
     starting++;

@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import type { Db } from 'mongodb';
+import pino, { type Logger } from 'pino';
 import { codecSessions } from '../store/codec-sessions';
 import { collections } from '../store/db';
 import { admission, type AdmissionOptions } from './admission';
@@ -13,6 +14,7 @@ import { DEFAULT_IDEMPOTENCY_RETENTION_MS } from './idempotency';
 import { errorHandler, notFoundHandler, requireJson, requireMediaType } from './errors';
 import { methodNotAllowed, mountOperations, type Operation } from './operation';
 import { operations, type Handlers } from './operations';
+import { requestLogging } from './request-log';
 import { codecCors, codecHandlers, codecSessionHandlers } from './routes/codec';
 import { docsHandlers, docsRoutes } from './routes/docs';
 import { healthHandlers } from './routes/health';
@@ -23,6 +25,11 @@ import { loyaltyHandlers } from './routes/loyalty';
 import { transportOrderHandlers } from './routes/transport-orders';
 
 export interface AppDeps {
+  /**
+   * Where the request lines go (api/request-log.ts), and every line logged for a request (`req.log`): the process's
+   * logger (bootstrap/logging.ts). Default: errors only, as JSON on stdout (tests).
+   */
+  logger?: Logger;
   temporal: Client;
   db: Db;
   taskQueue: string;
@@ -69,6 +76,7 @@ const DEFAULT_CODEC_SESSION_MS = 8 * 3_600_000;
  * each answered by its handler. Every error leaves through `errorHandler`.
  */
 export function createApp({
+  logger = pino({ level: 'error' }),
   temporal,
   db,
   taskQueue,
@@ -88,7 +96,11 @@ export function createApp({
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  // First, so that every answer is counted and timed, refusals included.
+  // First, so that every answer is logged with its request id (and carries it in X-Request-Id), counted and timed,
+  // refusals included.
+  app.use(
+    requestLogging(logger, { quietPaths: [operations.health.path, operations.ready.path, operations.metrics.path] }),
+  );
   app.use(metrics.middleware);
   // Security headers on every answer (CSP, nosniff, frame-ancestors, HSTS, CORP…). No CORS: no Access-Control-*
   // header is ever sent, so browsers on other origins cannot read the API. Without upgrade-insecure-requests, so

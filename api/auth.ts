@@ -115,9 +115,11 @@ export function jwtAuthenticator({ jwksUrl, issuer, audience, rolesClaim = 'role
       } catch (err) {
         // A bad token (signature, issuer, audience, expiry, format) is the credential's fault: 401.
         if (err instanceof joseErrors.JOSEError && !(err instanceof joseErrors.JWKSTimeout)) return undefined;
-        // Anything else is the JWKS not being fetched: the caller may retry later (503).
-        console.warn(`JWKS ${jwksUrl}: ${err instanceof Error ? err.message : String(err)}`);
-        throw AppError.unavailable('The identity provider cannot be reached; retry later');
+        // Anything else is the JWKS not being fetched: the caller may retry later (503); the request's log line
+        // says why (its cause).
+        throw AppError.unavailable('The identity provider cannot be reached; retry later', {
+          cause: new Error(`JWKS ${jwksUrl} could not be fetched`, { cause: err }),
+        });
       }
     },
   };

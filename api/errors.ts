@@ -26,7 +26,8 @@ interface ProblemExtra {
 
 /**
  * The one application error type of the API: it carries its HTTP status and becomes an
- * `application/problem+json` body (RFC 9457) in the error middleware, and nowhere else.
+ * `application/problem+json` body (RFC 9457) in the error middleware, and nowhere else. Its `cause`, if any (what
+ * made a dependency fail), goes to the log with the request's line, never to the client.
  */
 export class AppError extends Error {
   override name = 'AppError';
@@ -35,8 +36,9 @@ export class AppError extends Error {
     readonly title: string,
     readonly detail: string,
     readonly extra: ProblemExtra = {},
+    options?: ErrorOptions,
   ) {
-    super(detail);
+    super(detail, options);
   }
 
   static badRequest(detail: string, errors?: FieldError[]): AppError {
@@ -65,8 +67,16 @@ export class AppError extends Error {
   static unprocessable(detail: string): AppError {
     return new AppError(422, 'Unprocessable request', detail);
   }
-  static unavailable(detail: string, retryAfterSeconds = 5, checks?: ProblemExtra['checks']): AppError {
-    return new AppError(503, 'Service unavailable', detail, { retryAfterSeconds, ...(checks ? { checks } : {}) });
+  static unavailable(
+    detail: string,
+    {
+      retryAfterSeconds = 5,
+      checks,
+      cause,
+    }: { retryAfterSeconds?: number; checks?: ProblemExtra['checks'] } & ErrorOptions = {},
+  ): AppError {
+    const extra = { retryAfterSeconds, ...(checks ? { checks } : {}) };
+    return new AppError(503, 'Service unavailable', detail, extra, cause === undefined ? undefined : { cause });
   }
 }
 
@@ -143,8 +153,13 @@ export function isInvalidArgument(err: unknown): boolean {
 
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  if (isUnreachable(err)) return AppError.unavailable('A service this API depends on cannot be reached; retry later');
-  if (isWithoutWorker(err)) return AppError.unavailable('No saga worker is answering right now; retry later');
+  // With the error as the cause: the log says which service and why, the client only that it may retry.
+  if (isUnreachable(err)) {
+    return AppError.unavailable('A service this API depends on cannot be reached; retry later', { cause: err });
+  }
+  if (isWithoutWorker(err)) {
+    return AppError.unavailable('No saga worker is answering right now; retry later', { cause: err });
+  }
   if (isBodyParserError(err)) {
     if (err.type === 'entity.parse.failed') return AppError.badRequest('The body is not valid JSON');
     if (err.type === 'entity.too.large') return new AppError(413, 'Payload too large', 'The body is over the limit');
@@ -156,14 +171,17 @@ function toAppError(err: unknown): AppError {
   return new AppError(500, 'Internal error', 'Something went wrong on our side; it has been logged');
 }
 
-/** Turns every error into a problem+json response. Internal details go to the log, never to the client. */
+/**
+ * Turns every error into a problem+json response. What went wrong on our side rides on the request's log line
+ * (`res.err`, api/request-log.ts), logged there once and never sent to the client: an unexpected error as it is (a
+ * 500), a 5xx answered for a reason with that reason as its cause (a dependency that cannot be reached, the
+ * identity provider's keys not fetched). Our own refusals (4xx, admission control, shutting down) carry none.
+ */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const problem = toAppError(err);
-  if (problem.status === 503 && !(err instanceof AppError)) {
-    // Expected while a dependency is down: one line, not a stack per request.
-    console.warn(`${req.method} ${req.path}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
-  } else if (problem.status >= 500 && !(err instanceof AppError)) {
-    console.error(`${req.method} ${req.path} failed:`, err);
+  if (problem.status >= 500 && problem.cause !== undefined) res.err = problem;
+  else if (problem.status >= 500 && !(err instanceof AppError)) {
+    res.err = err instanceof Error ? err : new Error(String(err));
   }
   if (res.headersSent) {
     // A stream already under way (SSE): nothing more can be said in a status line.

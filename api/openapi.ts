@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from 'zod-openapi';
 import { openApiPath, type Operation, type ResponseSpec } from './operation';
 import { operations } from './operations';
+import { REQUEST_ID_HEADER, requestIdPattern } from './request-log';
 import { Problem } from './schemas';
 
 /** `Retry-After` of every 503: whole seconds. */
@@ -10,6 +11,18 @@ const RetryAfter = z.object({
     .string()
     .regex(/^[0-9]+$/)
     .meta({ description: 'Seconds to wait before retrying' }),
+});
+
+/** What every answer carries (api/request-log.ts): the id its log line has. */
+const RequestId = z.object({
+  [REQUEST_ID_HEADER]: z
+    .string()
+    .regex(requestIdPattern)
+    .meta({
+      description:
+        "The request's id, on its log line: the request's own `X-Request-Id` if it sent a valid one (1 to 128 " +
+        'letters, digits, `.`, `_`, `:` or `-`), else a new UUID',
+    }),
 });
 
 const ProblemComponent = Problem.meta({ id: 'Problem' });
@@ -68,10 +81,13 @@ function response(status: number, spec: ResponseSpec) {
   const isProblem = status >= 400;
   const contentType = spec.contentType ?? (isProblem ? 'application/problem+json' : 'application/json');
   const schema = isProblem ? ProblemComponent : spec.schema;
-  const headers = status === 503 ? (spec.headers ?? z.object({})).extend(RetryAfter.shape) : spec.headers;
+  const headers = (spec.headers ?? z.object({})).extend({
+    ...RequestId.shape,
+    ...(status === 503 ? RetryAfter.shape : {}),
+  });
   return {
     description: spec.description,
-    ...(headers ? { headers } : {}),
+    headers,
     ...(spec.links ? { links: spec.links } : {}),
     content: { [contentType]: schema ? { schema } : {} },
   };

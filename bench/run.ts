@@ -30,6 +30,7 @@ import { MongoClient, type Db } from 'mongodb';
 import { freePort, startFerretDb } from '../scripts/lib/servers';
 import { commandLine, runMain, UsageError } from './lib/cli';
 import { engines, type Engine } from './lib/engines';
+import { startProgress } from '../scripts/lib/progress';
 import { loadAverage, treeCpuSeconds, treePeakMb } from './lib/procstat';
 import { renderChart, renderMarkdown, type EngineResult, type MixResult, type Scenario } from './lib/report';
 import { summarize } from './lib/stats';
@@ -297,6 +298,12 @@ async function main(): Promise<void> {
   );
   const mongo = new MongoClient(ferret.uri);
   const results: EngineResult[] = [];
+  const mixesOf = (name: string): Mix[] => (name === 'ours-sqlite-default' ? ['success'] : ['success', 'fail10']);
+  const progress = startProgress({
+    label: 'bench: engine runs (engine × mix)',
+    total: engineNames.reduce((sum, name) => sum + mixesOf(name).length, 0),
+  });
+  let runsDone = 0;
   for (const name of engineNames) {
     const make = engines[name]!;
     const mongoDb = `bench_${name.replace(/-/g, '_')}`;
@@ -307,12 +314,14 @@ async function main(): Promise<void> {
     } catch (err) {
       console.log(`${name}: could not start: ${String(err)}`);
       results.push({ engine: name, error: String(err).slice(0, 500), mixes: [], peakMb: {} });
+      progress.update((runsDone += mixesOf(name).length));
       continue;
     }
     const mixes: MixResult[] = [];
     // default SQLite pragmas: a labelled extra row, the all-succeed mix only
-    for (const mix of name === 'ours-sqlite-default' ? (['success'] as Mix[]) : (['success', 'fail10'] as Mix[])) {
+    for (const mix of mixesOf(name)) {
       mixes.push(await runMix(engine, mix, mongo.db(mongoDb)));
+      progress.update(++runsDone);
     }
     const peakMb: Record<string, number> = {};
     for (const [role, p] of Object.entries(engine.processes)) peakMb[role] = treePeakMb(p.pid).largest;
@@ -324,6 +333,7 @@ async function main(): Promise<void> {
     await engine.stop();
     results.push({ engine: name, mixes, peakMb, ferretCpuPerSaga, ...(note ? { note } : {}) });
   }
+  progress.stop();
   await mongo.close();
   await ferret.stop();
   const report = {

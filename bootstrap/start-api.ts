@@ -19,6 +19,7 @@ import { apiKeys } from '../store/api-keys';
 import { connectMongo } from '../store/db';
 import { createSagaWorker } from '../workers/create-worker';
 import type { ServiceConfig } from './config';
+import type { Logger } from './logging';
 import { installRuntime } from './telemetry';
 import { workerTracing, type Tracing } from './tracing';
 import { workerOptionsFromConfig } from './worker-options';
@@ -44,7 +45,12 @@ interface Temporal {
  * set-up in which the SDK can start a workflow eagerly. The API owns SIGTERM here: the SDK's own signal
  * handlers are turned off so that requests in flight finish before the worker drains.
  */
-async function connectTemporal(config: ServiceConfig, db: Db, tracing: Tracing | undefined): Promise<Temporal> {
+async function connectTemporal(
+  config: ServiceConfig,
+  db: Db,
+  logger: Logger,
+  tracing: Tracing | undefined,
+): Promise<Temporal> {
   // What the API does (start, cancel, signal) shows under this identity in histories and the Web UI.
   const identity = `${process.pid}@${os.hostname()}/api`;
   const dataConverter = sagaDataConverter(config.payloadKeyRing);
@@ -65,7 +71,7 @@ async function connectTemporal(config: ServiceConfig, db: Db, tracing: Tracing |
     };
   }
   const traced = workerTracing(config, tracing);
-  installRuntime(config, { shutdownSignals: [] });
+  installRuntime(config, logger, { shutdownSignals: [] });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     const client = new Client({
@@ -101,11 +107,11 @@ async function connectTemporal(config: ServiceConfig, db: Db, tracing: Tracing |
  * Deletes expired Idempotency-Key records at start and then every hour (or every retention period, if
  * shorter). A failed purge is logged and tried again at the next tick; it never stops the API.
  */
-function periodicPurge(db: Db, retentionMs: number): { stop(): void } {
+function periodicPurge(db: Db, retentionMs: number, logger: Logger): { stop(): void } {
   const run = () =>
     purgeExpiredKeys(idempotencyKeys(db), retentionMs).then(
-      (n) => n > 0 && console.log(`deleted ${n} expired Idempotency-Key records`),
-      (err: unknown) => console.error(`purging expired Idempotency-Key records failed: ${String(err)}`),
+      (n) => n > 0 && logger.info({ deleted: n }, `deleted ${n} expired Idempotency-Key records`),
+      (err: unknown) => logger.error({ err }, 'purging expired Idempotency-Key records failed'),
     );
   void run();
   const timer = setInterval(() => void run(), Math.min(retentionMs, 60 * 60 * 1000));
@@ -130,17 +136,18 @@ export function authenticatorFromConfig(config: ServiceConfig, db: Db): Authenti
  * lets requests in flight finish, drains the embedded worker if there is one, then closes the clients.
  * With `tracing` (bootstrap/tracing.ts) its Temporal clients and embedded worker are traced.
  */
-export async function startApi(config: ServiceConfig, tracing?: Tracing): Promise<RunningApi> {
+export async function startApi(config: ServiceConfig, logger: Logger, tracing?: Tracing): Promise<RunningApi> {
   let mongo: MongoClient | undefined;
   let temporal: Temporal | undefined;
   try {
     const connected = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
     mongo = connected.client;
-    temporal = await connectTemporal(config, connected.db, tracing);
+    temporal = await connectTemporal(config, connected.db, logger, tracing);
     const shutdown = new AbortController();
     const retentionMs = config.IDEMPOTENCY_KEY_RETENTION_HOURS * 60 * 60 * 1000;
-    const purge = periodicPurge(connected.db, retentionMs);
+    const purge = periodicPurge(connected.db, retentionMs, logger);
     const app = createApp({
+      logger,
       temporal: temporal.client,
       db: connected.db,
       taskQueue: config.TASK_QUEUE,

@@ -13,6 +13,7 @@
  * spans carry the method, the route and the status; the workflows' spans carry the ids kept by
  * workers/interceptors/tracing.ts. Probes (`/health`, `/ready`, `/metrics`) are not traced.
  */
+import type { Logger } from 'pino';
 import { DiagConsoleLogger, DiagLogLevel, ROOT_CONTEXT, diag, propagation, trace, type Span } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
@@ -65,7 +66,7 @@ export function traceparentOf(span: Span): string | undefined {
   return carrier.traceparent;
 }
 
-export function startSdk(settings: Extract<TracingSettings, { enabled: true }>): Tracing {
+export function startSdk(settings: Extract<TracingSettings, { enabled: true }>, log?: Logger): Tracing {
   // Export failures (the collector is down) say so on stderr; OTEL_LOG_LEVEL, if set, is the SDK's to apply.
   if (!process.env.OTEL_LOG_LEVEL) diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.ERROR);
   const sdk = new NodeSDK({
@@ -107,8 +108,6 @@ export function startSdk(settings: Extract<TracingSettings, { enabled: true }>):
     worker: { spanProcessor: delegate.getActiveSpanProcessor(), resource: delegate.resource },
     // Never fails the process's exit: an unreachable collector loses the last spans, and says so.
     shutdown: () =>
-      sdk
-        .shutdown()
-        .catch((err: unknown) => console.error(`tracing: the last spans were not exported: ${String(err)}`)),
+      sdk.shutdown().catch((err: unknown) => log?.error({ err }, 'Tracing: the last spans were not exported')),
   };
 }

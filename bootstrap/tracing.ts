@@ -16,6 +16,8 @@
  * import, rather than in common/config.ts; a wrong one stops the process naming it, like any other.
  */
 import type { ClientInterceptors } from '@temporalio/client';
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import type * as sdk from './tracing-sdk';
 import { ConfigError } from '../common/config';
 import type { WorkerTracing } from '../workers/interceptors/tracing';
@@ -145,13 +147,17 @@ export function tracingSettings(env: NodeJS.ProcessEnv, defaultServiceName: stri
  * without them loads none of it.
  * @throws ConfigError naming the variable when one of them is wrong
  */
-export function startTracing(defaultServiceName: string, env: NodeJS.ProcessEnv = process.env): Tracing | undefined {
+export function startTracing(
+  defaultServiceName: string,
+  env: NodeJS.ProcessEnv = process.env,
+  log?: Logger,
+): Tracing | undefined {
   const settings = tracingSettings(env, defaultServiceName);
   if (!settings.enabled) return undefined;
   // Loaded on demand, on purpose: the SDK and its instrumentations are not even read from disk when tracing is off.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startSdk } = require('./tracing-sdk') as typeof sdk;
-  return startSdk(settings);
+  return startSdk(settings, log);
 }
 
 /**
@@ -159,14 +165,27 @@ export function startTracing(defaultServiceName: string, env: NodeJS.ProcessEnv 
  * (nothing else has started yet, so there is nothing to stop).
  */
 export function startTracingOrExit(defaultServiceName: string): Tracing | undefined {
+  const log = earlyLogger(defaultServiceName);
   try {
-    const tracing = startTracing(defaultServiceName);
-    if (tracing) console.log(`Tracing: spans of service '${tracing.serviceName}' go by ${tracing.destination}`);
+    const tracing = startTracing(defaultServiceName, process.env, log);
+    if (tracing) log.info(`Tracing: spans of service '${tracing.serviceName}' go by ${tracing.destination}`);
     return tracing;
   } catch (err) {
-    console.error(err instanceof Error ? err.message : err);
+    log.fatal(err instanceof Error ? err.message : String(err));
     process.exit(1);
   }
+}
+
+/**
+ * The lines tracing writes before the process's logger exists (it starts before anything else is loaded, so it
+ * cannot take bootstrap/logging.ts, which loads the SDK): pino alone, JSON or pretty as LOG_FORMAT says.
+ */
+function earlyLogger(name: string): Logger {
+  const stream =
+    process.env.LOG_FORMAT === 'pretty'
+      ? pretty({ destination: 1, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      : pino.destination({ dest: 1, sync: true });
+  return pino({ name, timestamp: pino.stdTimeFunctions.isoTime }, stream);
 }
 
 /**

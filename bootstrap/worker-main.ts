@@ -4,8 +4,8 @@ import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { connectMongo } from '../store/db';
 import { createSagaWorker } from '../workers/create-worker';
-import { loadServiceConfig } from './config';
 import { sagaDataConverter } from '../codec/data-converter';
+import { LoggedError, runMain } from './logging';
 import { installRuntime } from './telemetry';
 import { connectDraining } from './temporal-connection';
 import { workerTracing } from './tracing';
@@ -15,11 +15,10 @@ import { warnIfFaultsInjected, warnIfUnencrypted, workerOptionsFromConfig } from
  * The saga worker: polls the task queue until SIGINT/SIGTERM, then stops polling, lets running activities finish
  * (up to WORKER_SHUTDOWN_GRACE_SECONDS), closes its connections and exits 0.
  */
-async function run(): Promise<void> {
-  const config = loadServiceConfig();
-  warnIfUnencrypted(config);
+runMain('worker', async (config, logger) => {
+  warnIfUnencrypted(config, logger);
   const traced = workerTracing(config, tracing);
-  installRuntime(config); // before the first connection
+  installRuntime(config, logger); // before the first connection
   const { client, db } = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const clientConnection = await connectDraining({ address: config.TEMPORAL_ADDRESS });
@@ -36,26 +35,27 @@ async function run(): Promise<void> {
       }),
       ...(traced ? { tracing: traced } : {}),
     });
-    warnIfFaultsInjected(config.faults);
+    warnIfFaultsInjected(config.faults, logger);
     // The SDK's Runtime listens for SIGINT/SIGTERM/SIGQUIT/SIGUSR2 (since the connection above) and shuts the
     // worker down: it stops polling, lets running activities finish for up to WORKER_SHUTDOWN_GRACE_SECONDS, and
     // `run()` resolves. This line goes before the one that says the worker polls, so a signal sent on reading
     // that one is logged too.
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => console.log(`${signal}: no new tasks; letting running activities finish`));
+      process.once(signal, () => logger.info(`${signal}: no new tasks; letting running activities finish`));
     }
-    console.log(`Worker polling task queue '${config.TASK_QUEUE}' on ${config.TEMPORAL_ADDRESS}`);
-    await worker.run();
-    console.log('Worker stopped');
+    logger.info(
+      { taskQueue: config.TASK_QUEUE, temporalAddress: config.TEMPORAL_ADDRESS },
+      `Worker polling task queue '${config.TASK_QUEUE}' on ${config.TEMPORAL_ADDRESS}`,
+    );
+    // The SDK logs why the worker failed ("Worker failed", with the error).
+    await worker.run().catch(() => {
+      throw new LoggedError('Worker failed');
+    });
+    logger.info('Worker stopped');
   } finally {
     await clientConnection.close();
     await connection.close();
     await client.close();
     await tracing?.shutdown(); // the spans still buffered
   }
-}
-
-run().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
 });

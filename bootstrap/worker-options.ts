@@ -3,6 +3,7 @@ import { describeFaultPlan, type FaultPlan } from '../workers/interceptors/fault
 import type { SagaWorkerOptions } from '../workers/create-worker';
 import { sizingFromConfig } from '../workers/sizing';
 import type { ServiceConfig } from './config';
+import type { Logger } from './logging';
 
 /** The worker's options that come from the configuration (the worker process and the API's embedded worker). */
 export function workerOptionsFromConfig(
@@ -20,18 +21,18 @@ export function workerOptionsFromConfig(
   };
 }
 
-/** The line a process that injects faults prints at start (the worker process, the API with its embedded worker). */
-export function warnIfFaultsInjected(faults: FaultPlan | undefined): void {
+/** The line a process that injects faults logs at start (the worker process, the API with its embedded worker). */
+export function warnIfFaultsInjected(faults: FaultPlan | undefined, logger: Logger): void {
   if (faults) {
-    console.warn(
+    logger.warn(
       `SAGA_FAULTS is set: injecting faults (a test hook, never for production): ${describeFaultPlan(faults)}`,
     );
   }
 }
 
-/** The line a process prints at start when payloads are stored in plain text (PAYLOAD_ENCRYPTION=off). */
-export function warnIfUnencrypted(config: ServiceConfig): void {
+/** The line a process logs at start when payloads are stored in plain text (PAYLOAD_ENCRYPTION=off). */
+export function warnIfUnencrypted(config: ServiceConfig, logger: Logger): void {
   if (!config.payloadKeyRing) {
-    console.warn('PAYLOAD_ENCRYPTION=off: payloads are stored in Temporal in plain text (docs/security.md)');
+    logger.warn('PAYLOAD_ENCRYPTION=off: payloads are stored in Temporal in plain text (docs/security.md)');
   }
 }

@@ -24,10 +24,15 @@ export class PayloadDecryptionError extends Error {
  * `encoding: binary/encrypted` and `encryption-key-id: <id>`; the key id is also the GCM additional data, so a
  * payload cannot be relabelled with another key id. Decoding uses the payload's own key id, so payloads written
  * under an older key still decode after a rotation; payloads that are not encrypted (histories from before
- * encryption) pass through unchanged.
+ * encryption) pass through unchanged. The key ring is a private field: whatever prints or logs the codec (the SDK
+ * logs a worker's options at debug, its data converter's codecs included) sees no key.
  */
 export class AesGcmCodec implements PayloadCodec {
-  constructor(private readonly ring: PayloadKeyRing) {}
+  readonly #ring: PayloadKeyRing;
+
+  constructor(ring: PayloadKeyRing) {
+    this.#ring = ring;
+  }
 
   // async: a payload that cannot be decrypted rejects the promise (the SDK's contract), never throws synchronously
   // eslint-disable-next-line @typescript-eslint/require-await
@@ -41,8 +46,8 @@ export class AesGcmCodec implements PayloadCodec {
   }
 
   private encrypt(payload: Payload): Payload {
-    const keyId = this.ring.current;
-    const key = this.ring.keys.get(keyId)!;
+    const keyId = this.#ring.current;
+    const key = this.#ring.keys.get(keyId)!;
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key, nonce);
     cipher.setAAD(encoder.encode(keyId));
@@ -63,7 +68,7 @@ export class AesGcmCodec implements PayloadCodec {
     const rawKeyId = payload.metadata?.[KEY_ID_METADATA_KEY];
     if (!rawKeyId) throw new PayloadDecryptionError(`encrypted payload without '${KEY_ID_METADATA_KEY}' metadata`);
     const keyId = decoder.decode(rawKeyId);
-    const key = this.ring.keys.get(keyId);
+    const key = this.#ring.keys.get(keyId);
     if (!key) {
       throw new PayloadDecryptionError(
         `payload encrypted with key id '${keyId}', which is not in PAYLOAD_KEYS (add it back to decrypt)`,

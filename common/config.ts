@@ -169,6 +169,18 @@ const schema = z.object({
         .max(8760, 'must be a whole number of hours from 1 to 8760'),
     )
     .default(24),
+  /**
+   * How much the API and the worker log (pino's levels; docs/operations.md, "Logs"): `info` by default, `debug`
+   * adds each activity's start and completion, `silent` nothing.
+   */
+  LOG_LEVEL: z
+    .enum(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      'must be one of fatal, error, warn, info, debug, trace, silent',
+    )
+    .default('info'),
+  /** `json` (the default): one JSON object a line, for a log collector; `pretty`: for a terminal (`npm start`). */
+  LOG_FORMAT: z.enum(['json', 'pretty'], 'must be json or pretty').default('json'),
   /** Seconds the API waits for in-flight requests after SIGTERM before it exits anyway. */
   API_SHUTDOWN_GRACE_SECONDS: z.coerce
     .number('must be a number of seconds')

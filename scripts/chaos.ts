@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { parseFaultSpec } from '../workers/interceptors/fault-injection';
 import { failureConverterPath, generateKeyRingEnv } from '../codec/data-converter';
-import { workflowsPath } from '../workers/create-worker';
+import { workflowInterceptorModules, workflowsPath } from '../workers/create-worker';
 import { chaosTable, DEFAULT_CHAOS_FAULTS, runChaos, type RestartableServer } from './lib/chaos';
 import { freePort, repoRoot, startFerretDb, startTemporalDevServer, stopAll } from './lib/servers';
 
@@ -67,7 +67,12 @@ async function main(): Promise<number> {
   try {
     log('starting servers and bundling the workflows');
     const [bundle, temporal, ferret] = await Promise.all([
-      bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietLogger }),
+      bundleWorkflowCode({
+        workflowsPath,
+        workflowInterceptorModules,
+        failureConverterPath,
+        logger: quietLogger,
+      }),
       startTemporalDevServer({
         port: await freePort(),
         uiPort: await freePort(),

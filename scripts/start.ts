@@ -16,6 +16,8 @@
  *   and the API accepts it (its hash is added to API_KEYS); `-H "Authorization: Bearer $(cat .data/dev-api-key)"`.
  *   Not with API_AUTH=off.
  *
+ * - Logs: the worker's and the API's in this terminal, for a person (LOG_FORMAT=pretty, unless set).
+ *
  * - `npm start -- --jaeger`: also Jaeger (.tools/bin/jaeger, traces in memory, lost when it stops) with its OTLP
  *   receivers on 127.0.0.1:4318 (HTTP) and 4317 (gRPC) and its query API and UI on 16686 (JAEGER_OTLP_PORT,
  *   JAEGER_OTLP_GRPC_PORT, JAEGER_UI_PORT; its query gRPC API on JAEGER_QUERY_GRPC_PORT, 16685); the worker and the API get OTEL_EXPORTER_OTLP_ENDPOINT pointing there,
@@ -180,6 +182,8 @@ async function main(): Promise<number> {
     env.CODEC_CORS_ORIGIN = [ui.origin, `${ui.protocol}//localhost:${ui.port}`].join(',');
   }
   env[ENV.temporalCli] = tools.temporal;
+  // Logs for a terminal (docs/operations.md, "Logs"); LOG_FORMAT=json gives the JSON lines production writes.
+  if (env.LOG_FORMAT === undefined) env.LOG_FORMAT = 'pretty';
   // The SDK's and the sagas' metrics, from the worker (or the API's embedded one); WORKER_METRICS_ADDRESS= turns off.
   if (env.WORKER_METRICS_ADDRESS === undefined) env.WORKER_METRICS_ADDRESS = '127.0.0.1:9464';
   const authOff = process.env.API_AUTH === 'off';

@@ -1,5 +1,5 @@
 import { MongoServerError, type Db } from 'mongodb';
-import type { DomainEvent } from '../common/domain-events';
+import { domainEventId, type DomainEvent } from '../common/domain-events';
 
 /**
  * The domain event streams (docs/events.md): one document per event in `domainEvents`, `_id` = the event id
@@ -19,16 +19,24 @@ function isDuplicateKey(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000;
 }
 
-/** Appends events of one stream in order; returns how many were new (the others were stored already). */
+/**
+ * Appends events of one stream in order; returns how many were new (the others were stored already). Every read is
+ * by `_id`: FerretDB v1 answers only an `_id` equality from its primary key and scans the whole collection for any
+ * other filter (`$in`, another field), which made every append slower as the collection grew. The events stored
+ * are a prefix of the stream (each append inserts in sequence order), so walking back from the batch's last event
+ * to the first one stored finds what is missing.
+ */
 export async function appendEvents(db: Db, streamId: string, events: readonly DomainEvent[]): Promise<number> {
   const col = domainEventCollection(db);
-  const ids = events.map((e) => e.eventId);
-  const stored = new Set(
-    (await col.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
-  );
+  const sorted = [...events].sort((a, b) => a.sequence - b.sequence);
+  let firstMissing = sorted.length;
+  while (firstMissing > 0) {
+    const candidate = sorted[firstMissing - 1]!;
+    if ((await col.findOne({ _id: candidate.eventId }, { projection: { _id: 1 } })) !== null) break;
+    firstMissing -= 1;
+  }
   let added = 0;
-  for (const event of [...events].sort((a, b) => a.sequence - b.sequence)) {
-    if (stored.has(event.eventId)) continue;
+  for (const event of sorted.slice(firstMissing)) {
     try {
       await col.insertOne({ ...event, _id: event.eventId, streamId });
       added += 1;
@@ -39,13 +47,19 @@ export async function appendEvents(db: Db, streamId: string, events: readonly Do
   return added;
 }
 
-/** One stream, oldest first, without the storage fields. */
+/**
+ * One stream after `afterSequence`, oldest first, without the storage fields: each event read by its id
+ * (`<workflowId>#<sequence>`), up to the first that is not stored (see `appendEvents` for why by id).
+ */
 export async function readStream(db: Db, streamId: string, afterSequence = 0): Promise<DomainEvent[]> {
-  const docs = await domainEventCollection(db)
-    .find({ streamId, sequence: { $gt: afterSequence } })
-    .sort({ sequence: 1 })
-    .toArray();
-  return docs.map(({ _id, streamId: _stream, ...event }) => event);
+  const col = domainEventCollection(db);
+  const events: DomainEvent[] = [];
+  for (let sequence = afterSequence + 1; ; sequence++) {
+    const doc = await col.findOne({ _id: domainEventId(streamId, sequence) });
+    if (doc === null) return events;
+    const { _id, streamId: _stream, ...event } = doc;
+    events.push(event);
+  }
 }
 
 export async function ensureDomainEventIndexes(db: Db): Promise<void> {

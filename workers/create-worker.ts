@@ -10,12 +10,20 @@ import type { Db } from 'mongodb';
 import { createActivities } from '../activities';
 import { reportAttempts } from './interceptors/attempt-reporting';
 import { injectFaults, type FaultPlan } from './interceptors/fault-injection';
+import { sagaActivityLogAttributes } from './interceptors/log-attributes';
 import { traceActivities, tracingWorkflowModules, workflowSpanSinks, type WorkerTracing } from './interceptors/tracing';
 import { sizingOptions, type WorkerSizing } from './sizing';
 import { ensureDomainEventIndexes } from '../store/domain-events';
 import { ensureSagaViewIndexes } from '../store/saga-views';
 
 export const workflowsPath = require.resolve('../workflows');
+
+/**
+ * The workflow interceptor modules, bundled with the workflows: the saga's log attributes. A prebuilt bundle
+ * (`workflowBundle`: the tests', the chaos run's) must be made with them (`bundleWorkflowCode({ workflowsPath,
+ * workflowInterceptorModules })`).
+ */
+export const workflowInterceptorModules = [require.resolve('./interceptors/workflow-log-attributes')];
 
 export interface SagaWorkerOptions {
   connection: NativeConnection;
@@ -57,7 +65,8 @@ export interface SagaWorkerOptions {
 
 /**
  * Wires the saga workflows and the participant activities into one worker. Every activity, regular or local, runs
- * inside attempt reporting (the workflows rely on it); fault injection only with a fault plan.
+ * inside attempt reporting (the workflows rely on it); fault injection only with a fault plan. Every line logged
+ * about a workflow or an activity names its saga (interceptors/log-attributes.ts, workflow-log-attributes.ts).
  */
 export async function createSagaWorker(options: SagaWorkerOptions): Promise<Worker> {
   const { connection, namespace, taskQueue, db, servedCountries, workflowBundle, shutdownGraceSeconds = 20 } = options;
@@ -72,6 +81,7 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
   // activity's span (with tracing) the whole attempt.
   const activityInterceptors: ActivityInterceptorsFactory[] = [
     ...(tracing ? traceActivities : []),
+    sagaActivityLogAttributes,
     reportAttempts,
     ...(options.faults ? [injectFaults(options.faults, Object.keys(activities))] : []),
     ...(options.activityInterceptors ?? []),
@@ -85,7 +95,9 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
     dataConverter: options.dataConverter,
     interceptors: {
       activity: activityInterceptors,
-      ...(tracing ? { workflowModules: [...tracingWorkflowModules] } : {}),
+      ...(workflowBundle
+        ? {}
+        : { workflowModules: [...workflowInterceptorModules, ...(tracing ? tracingWorkflowModules : [])] }),
     },
     ...(tracing ? { sinks: workflowSpanSinks(tracing) } : {}),
     // Without a grace time running activities are abandoned on SIGTERM and retried only after

@@ -22,6 +22,7 @@
 import {
   ApplicationFailure,
   condition,
+  log,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -102,6 +103,7 @@ export async function makeTransportOrder(input: TransportOrderInput): Promise<Tr
     state.decision = decision;
     const rejected = decision === TransportDecision.REJECTED;
     if (rejected) state.decisionReason = arg?.reason ?? null;
+    log.info('Decision taken', { step: TransportStep.awaitDecision, decision }); // not who: that is in the state
     saga.recordOperatorAction(rejected ? OperatorActionName.reject : OperatorActionName.approve, arg);
   };
   setHandler(approveSignal, (arg) => take(TransportDecision.APPROVED, arg));
@@ -210,9 +212,14 @@ export async function makeTransportOrder(input: TransportOrderInput): Promise<Tr
       summary: `${transport}: wait for approve or reject`,
       run: waitFor(async () => {
         state.pendingDecision = { deadline: new Date(Date.now() + decisionTimeoutMs).toISOString() };
+        log.info('Waiting for a decision: approve or reject', {
+          step: TransportStep.awaitDecision,
+          deadline: state.pendingDecision.deadline,
+        });
         try {
           if (!(await condition(() => state.decision !== null, decisionTimeoutMs))) {
             state.decision = TransportDecision.TIMED_OUT;
+            log.info('No decision before the deadline', { step: TransportStep.awaitDecision });
           }
         } finally {
           state.pendingDecision = null;

@@ -27,7 +27,7 @@ export function healthHandlers({ temporal, db, shutdown }: HealthRoutesDeps): Pi
   };
 
   const ready: Handlers['ready'] = async (input, _req, res) => {
-    if (shutdown.aborted) throw AppError.unavailable('The API is shutting down', 5);
+    if (shutdown.aborted) throw AppError.unavailable('The API is shutting down', { retryAfterSeconds: 5 });
     const [temporalCheck, mongoCheck] = await Promise.allSettled([
       temporal.connection.withDeadline(Date.now() + CHECK_MS, () => temporal.workflowService.getSystemInfo({})),
       within(CHECK_MS, db.command({ ping: 1 })),
@@ -40,7 +40,7 @@ export function healthHandlers({ temporal, db, shutdown }: HealthRoutesDeps): Pi
       const down = Object.entries(checks)
         .filter(([, v]) => v !== 'ok')
         .map(([k]) => (k === 'temporal' ? 'Temporal' : 'MongoDB'));
-      throw AppError.unavailable(`${down.join(' and ')} cannot be reached`, 5, checks);
+      throw AppError.unavailable(`${down.join(' and ')} cannot be reached`, { retryAfterSeconds: 5, checks });
     }
     res.json({ status: 'ready', checks });
   };

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import type { Handlers } from '../operations';
+import { logSagaOfRequest } from '../request-log';
 import { sagaClient } from '../sagas/client';
 import { sagaHandlers, stateOrView } from '../sagas/handlers';
 import { FollowHub } from '../sagas/follow-hub';
@@ -73,6 +74,7 @@ export function orderHandlers({
 
   const orderEvents: Handlers['orderEvents'] = async (input, req, res) => {
     const { orderId } = input.params;
+    logSagaOfRequest(req, res, orders.logFields(orderId));
     const read = () => stateOrView(orders, record, orderId);
     const first = await read(); // 404 before any byte of the stream
     const workflowId = orderWorkflowId(orderId);

@@ -16,6 +16,7 @@ import { operatorOf } from '../auth';
 import { AppError } from '../errors';
 import { insertOnce } from '../mongo-errors';
 import type { Handlers } from '../operations';
+import { logSagaOfRequest } from '../request-log';
 import { sagaClient } from '../sagas/client';
 import { sagaHandlers } from '../sagas/handlers';
 import { sagaRecord } from '../sagas/record';
@@ -133,6 +134,7 @@ export function transportOrderHandlers({
 
   const approveTransportOrder: Handlers['approveTransportOrder'] = async (input, req, res) => {
     const { orderId } = input.params;
+    logSagaOfRequest(req, res, transportOrders.logFields(orderId));
     const accepted: z.infer<typeof TransportDecisionAccepted> = await decide(transportOrders, orderId, {
       decision: TransportDecision.APPROVED,
       ...operatorOf(res, input.body.reason), // the body may be left out: the table reads it as `{}`
@@ -142,6 +144,7 @@ export function transportOrderHandlers({
 
   const rejectTransportOrder: Handlers['rejectTransportOrder'] = async (input, req, res) => {
     const { orderId } = input.params;
+    logSagaOfRequest(req, res, transportOrders.logFields(orderId));
     const accepted: z.infer<typeof TransportDecisionAccepted> = await decide(transportOrders, orderId, {
       decision: TransportDecision.REJECTED,
       ...operatorOf(res, input.body.reason),

@@ -11,6 +11,7 @@ import { finalSagaStatuses, SagaStatus, type SagaState } from '../../common/saga
 import { CustomerIdKey, SagaStatusKey } from '../../common/search-attributes';
 import { AppError } from '../errors';
 import { idempotencyMemo, startedWithKey } from '../idempotency';
+import type { SagaRequestFields } from '../request-log';
 import type { CancelAccepted, RetryCompensationAccepted, SagaStarted as SagaStartedSchema } from '../schemas';
 
 /** One kind of saga as the API sees it: its workflow type, how its ids are made and how answers name it. */
@@ -57,6 +58,12 @@ export function sagaClient<I extends SagaInput, S extends SagaState>(
   const deadline = <T>(fn: () => Promise<T>) => withDeadline(temporal, temporalCallMs, fn);
   const handle = (orderId: string) => temporal.workflow.getHandle(kind.workflowId(orderId));
   const name = (orderId: string) => `${kind.noun} ${orderId}`;
+  /** The saga a request on this order is about, for its log lines (`logSagaOfRequest`, api/request-log.ts). */
+  const logFields = (orderId: string): SagaRequestFields => ({
+    workflowId: kind.workflowId(orderId),
+    sagaType: kind.workflowType,
+    sagaId: orderId,
+  });
 
   /** Runs a call on the saga's workflow; an unknown workflow becomes a 404. */
   async function onSaga<T>(orderId: string, fn: (h: WorkflowHandle) => Promise<T>): Promise<T> {
@@ -163,7 +170,7 @@ export function sagaClient<I extends SagaInput, S extends SagaState>(
     return { orderId, retryRequested: true, compensation, step };
   }
 
-  return { kind, deadline, handle, onSaga, queryState, start, cancel, retryCompensation };
+  return { kind, logFields, deadline, handle, onSaga, queryState, start, cancel, retryCompensation };
 }
 
 export type SagaClient<I extends SagaInput, S extends SagaState> = ReturnType<typeof sagaClient<I, S>>;

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { SagaState } from '../../common/saga-state';
 import { operatorOf } from '../auth';
 import { AppError } from '../errors';
+import { logSagaOfRequest } from '../request-log';
 import type { SagaClient, SagaInput } from './client';
 import type { SagaRecord } from './record';
 import type { SagaView } from '../../common/shapes/saga-view';
@@ -35,27 +36,32 @@ export async function stateOrView<I extends SagaInput, S extends SagaState>(
  * The handlers every saga type answers the same way, over its saga client and its record in MongoDB: read the
  * state (from the workflow; once Temporal has forgotten it, the read model's view), its domain events, cancel, retry
  * a failed compensation (202 with the saga's Location). Cancel and retry record who asked and why (`operatorOf`).
- * Each saga's routes give them their operation names.
+ * Each saga's routes give them their operation names. Their log lines name the saga
+ * (`logSagaOfRequest`).
  */
 export function sagaHandlers<I extends SagaInput, S extends SagaState>(
   saga: SagaClient<I, S>,
   record: SagaRecord,
 ): { read: SagaHandler; domainEvents: SagaHandler; cancel: SagaHandler; retryCompensation: SagaHandler } {
   return {
-    async read({ params: { orderId } }, _req, res) {
+    async read({ params: { orderId } }, req, res) {
+      logSagaOfRequest(req, res, saga.logFields(orderId));
       res.json(await stateOrView(saga, record, orderId));
     },
-    async domainEvents({ params: { orderId } }, _req, res) {
+    async domainEvents({ params: { orderId } }, req, res) {
+      logSagaOfRequest(req, res, saga.logFields(orderId));
       const events = await record.events(orderId);
       // No event yet (just started, or started before domain events): a 404 only if the workflow is unknown too.
       if (events.length === 0) await saga.onSaga(orderId, (h) => h.describe());
       res.json(events);
     },
-    async cancel({ params: { orderId }, body }, _req, res) {
+    async cancel({ params: { orderId }, body }, req, res) {
+      logSagaOfRequest(req, res, saga.logFields(orderId));
       const accepted = await saga.cancel(orderId, operatorOf(res, body?.reason));
       res.status(202).location(saga.kind.location(orderId)).json(accepted);
     },
-    async retryCompensation({ params: { orderId }, body }, _req, res) {
+    async retryCompensation({ params: { orderId }, body }, req, res) {
+      logSagaOfRequest(req, res, saga.logFields(orderId));
       const accepted = await saga.retryCompensation(orderId, operatorOf(res, body?.reason));
       res.status(202).location(saga.kind.location(orderId)).json(accepted);
     },

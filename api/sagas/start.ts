@@ -4,6 +4,7 @@ import { collections } from '../../store/db';
 import type { SagaState } from '../../common/saga-state';
 import { AppError } from '../errors';
 import { answerStartOnce, idempotencyKeys } from '../idempotency';
+import { logSagaOfRequest } from '../request-log';
 import type { SagaClient, SagaInput } from './client';
 import { sagaViewCollection } from '../../store/saga-views';
 
@@ -70,6 +71,7 @@ export function sagaStarts<I extends SagaInput, S extends SagaState>(
       orderId,
       location: saga.kind.location,
       start: async (id, idempotencyKey) => {
+        logSagaOfRequest(req, res, saga.logFields(id));
         await refuseForgottenSaga(id);
         return saga.start(input(id), idempotencyKey);
       },

@@ -98,7 +98,9 @@ export async function streamStates<S extends WithStatus>(
       fail(err) {
         if (over) return;
         const unreachable = isUnreachable(err);
-        if (!unreachable) console.error(`${req.method} ${req.path}: the event stream could not read the saga:`, err);
+        // The stream answered 200 long ago: the error goes on a line of its own, the client gets an event.
+        if (unreachable) req.log.warn({ err }, 'A dependency cannot be reached: the event stream ends');
+        else req.log.error({ err }, 'The event stream could not read the saga: it ends');
         const detail = unreachable
           ? 'A service this API depends on cannot be reached; reconnect later'
           : 'The saga could not be read; reconnect later';

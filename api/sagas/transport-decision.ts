@@ -33,7 +33,7 @@ export async function decide(orders: TransportOrders, orderId: string, args: Dec
       throw err;
     }
     if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-      throw AppError.unavailable('Temporal did not answer in time; retry later');
+      throw AppError.unavailable('Temporal did not answer in time; retry later', { cause: err });
     }
     // Unknown, or closed (an update cannot reach a closed run): its final state says which.
     if (err instanceof WorkflowNotFoundError) return decidedWhenClosed(orders, orderId, args.decision);

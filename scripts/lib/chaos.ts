@@ -10,6 +10,7 @@
  * updates atomically, and `store/serialize.ts` serializes them within one process only. A killed worker is
  * therefore waited for until its whole process group is gone before the next one starts.
  */
+import { startProgress } from './progress';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -265,14 +266,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // retry after a 503 (a server restarting) cannot start a second saga.
     let next = 0;
     const startStatuses: number[] = [];
+    const starting = startProgress({ label: 'chaos: sagas started', total: n });
     const launching = Promise.all(
       Array.from({ length: Math.min(25, n) }, async () => {
         while (next < orders.length) {
           const order = orders[next++]!;
           startStatuses.push(await post('/orders', order, { 'Idempotency-Key': `start-${order.orderId}` }));
+          starting.update(startStatuses.length);
         }
       }),
-    );
+    ).finally(() => starting.stop());
 
     // Kills and restarts at random moments while the sagas run.
     const inProgressAtFaults: number[] = [];
@@ -312,8 +315,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const states: (OrderState | null)[] = new Array<OrderState | null>(orders.length).fill(null);
     const settled = (s: OrderState | null) =>
       s !== null && s.status !== SagaStatus.RUNNING && s.status !== SagaStatus.COMPENSATING;
+    const settling = startProgress({ label: 'chaos: sagas settled', total: started });
     for (;;) {
       const open = await inProgress().catch(() => -1);
+      if (open >= 0) settling.update(Math.max(0, started - open));
       if (open === 0 || Date.now() > deadline) {
         let cursor = 0;
         await Promise.all(
@@ -330,6 +335,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       }
       await sleep(1_000);
     }
+    settling.stop();
     const outcomes: SagaOutcome[] = orders.map((o, i) => ({
       orderId: o.orderId,
       customerId: o.customerId,

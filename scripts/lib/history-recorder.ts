@@ -6,6 +6,7 @@
  * Faults (a step held mid-flight, a compensation failing before it succeeds) are injected by the tests' kit,
  * an activity interceptor the recorder gives its worker (test/support/saga-hooks.ts), never in product code.
  */
+import { startProgress } from './progress';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Server } from 'node:http';
@@ -209,6 +210,8 @@ export async function recordHistories(
     await api('POST', '/vehicles', { id: 'van-1', name: 'Van', capacityPerDay: 1 }, 201);
 
     const results: { name: string; error?: unknown }[] = [];
+
+    const progress = startProgress({ label: 'record-histories: scenarios', total: names.length });
     try {
       await Promise.all(
         names.map(async (name, i) => {
@@ -267,9 +270,11 @@ export async function recordHistories(
             const where = outDir === historiesDir ? `test/histories/${file}` : path.join(outDir, file);
             log(`${name}: ${state.status}, ${history.events?.length ?? 0} events -> ${where}`);
             results.push({ name });
+            progress.update(results.length);
           } catch (error) {
             log(`${name}: FAILED: ${error instanceof Error ? error.message : String(error)}`);
             results.push({ name, error });
+            progress.update(results.length);
           }
         }),
       );
@@ -284,6 +289,7 @@ export async function recordHistories(
       await connection.close();
       await mongo.close();
     }
+    progress.stop();
     const failed = results.filter((r) => r.error !== undefined);
     if (failed.length > 0) throw new Error(`could not record: ${failed.map((r) => r.name).join(', ')}`);
   } finally {

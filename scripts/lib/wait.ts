@@ -1,5 +1,5 @@
 /** Polling that fails on timeout: one way to wait, for the scripts, the benchmark and the tests. */
-import type { WorkflowHandle } from '@temporalio/client';
+import { ServiceError, type WorkflowHandle } from '@temporalio/client';
 import pWaitFor from 'p-wait-for';
 import { getStateQuery } from '../../common/definitions';
 import type { SagaState, SagaStatus } from '../../common/saga-state';
@@ -57,7 +57,15 @@ export async function pollUntil<T>(
   return value as T;
 }
 
-/** Polls a saga's getState query until its status is one of `statuses`, and returns that state. */
+/** gRPC DEADLINE_EXCEEDED: the server gave up waiting for a worker to answer the query (a busy worker). */
+const DEADLINE_EXCEEDED = 4;
+const queryTimedOut = (err: unknown): boolean =>
+  err instanceof ServiceError && (err.cause as { code?: unknown } | undefined)?.code === DEADLINE_EXCEEDED;
+
+/**
+ * Polls a saga's getState query until its status is one of `statuses`, and returns that state. A query that timed
+ * out before a worker could answer it (a worker busy with many sagas) counts as "not yet"; any other error fails.
+ */
 export async function waitForSagaStatus<S extends SagaState>(
   handle: WorkflowHandle,
   statuses: readonly SagaStatus[],
@@ -67,7 +75,12 @@ export async function waitForSagaStatus<S extends SagaState>(
   await waitFor(
     `saga ${handle.workflowId} is ${statuses.join(' or ')}`,
     async () => {
-      state = (await handle.query(getStateQuery)) as S;
+      try {
+        state = (await handle.query(getStateQuery)) as S;
+      } catch (err) {
+        if (queryTimedOut(err)) return 'a query timed out before a worker could answer it';
+        throw err;
+      }
       return statuses.includes(state.status) || `still ${state.status}`;
     },
     options,

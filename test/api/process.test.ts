@@ -43,6 +43,9 @@ describe('configuration', () => {
     ['API_RATE_LIMIT_WINDOW_SECONDS', 'a minute'],
     ['CODEC_SESSION_HOURS', '0'],
     ['CODEC_SESSION_HOURS', '8h'],
+    ['LOG_LEVEL', 'verbose'],
+    ['LOG_LEVEL', 'INFO '],
+    ['LOG_FORMAT', 'text'],
   ])('%s=%s stops the API at start with exit code 1 and a message naming the variable', (name, value) => {
     const result = spawnSync(tsx, ['bootstrap/api-main.ts'], {
       cwd: repoRoot,

@@ -177,6 +177,7 @@ export function startProcess(entry: string, ready: RegExp, env: NodeJS.ProcessEn
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  const streams = { stdout: '', stderr: '' };
   // The exit code, or the signal that ended the process (so that a failed expectation says which).
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal)),
@@ -184,13 +185,18 @@ export function startProcess(entry: string, ready: RegExp, env: NodeJS.ProcessEn
   const started = new Promise<RegExpMatchArray>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
+      streams.stdout += chunk.toString();
       const match = output.match(ready);
       if (match) resolve(match);
     });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      streams.stderr += chunk.toString();
+    });
     void exited.then((code) => reject(new Error(`${entry} exited with ${code}: ${output}`)));
   });
-  return { child, started, exited, output: () => output };
+  /** Both streams as they came (`output`), or each alone (whole lines: a line is not cut by the other's). */
+  return { child, started, exited, output: () => output, stdout: () => streams.stdout, stderr: () => streams.stderr };
 }
 
 export const killIfRunning = (child: ChildProcess) => {

@@ -39,21 +39,32 @@ interface LoggedFailure {
   nonRetryable: boolean;
 }
 
-/** The activity failures the worker logged (`runChaos` writes its log to chaos-worker-<task queue>-<n>.log). */
+/**
+ * The activity failures the worker logged (`runChaos` writes its log to chaos-worker-<task queue>-<n>.log): the
+ * SDK's "Activity failed" lines, JSON (docs/operations.md, "Logs"), with the failure's type (attempt reporting
+ * names it after the error: `MongoServerSelectionError`…) and whether it was retryable.
+ */
 function workerActivityFailures(): LoggedFailure[] {
-  const text = fs
+  const lines = fs
     .readdirSync(logDir)
     .filter((f) => f.startsWith(`chaos-worker-${taskQueue}-`))
-    .map((f) => fs.readFileSync(path.join(logDir, f), 'utf8'))
-    .join('\n');
-  return text
-    .split(/^(?=\S+Z \[\w+\] )/m)
-    .filter((entry) => / \[WARN\] Activity failed/.test(entry))
-    .map((entry) => ({
-      at: Date.parse(entry.slice(0, entry.indexOf(' '))),
-      type: /\btype: '(\w+)'/.exec(entry)?.[1] ?? '?',
-      nonRetryable: /\bnonRetryable: true\b/.test(entry),
+    .flatMap((f) => fs.readFileSync(path.join(logDir, f), 'utf8').split('\n'))
+    .filter((line) => line.startsWith('{'));
+  return lines
+    .map((line) => JSON.parse(line) as LoggedLine)
+    .filter((line) => line.msg === 'Activity failed')
+    .map((line) => ({
+      at: Date.parse(line.time),
+      type: line.err?.failureType ?? '?',
+      nonRetryable: line.err?.nonRetryable === true,
     }));
+}
+
+/** What the test reads of one line of the worker's log. */
+interface LoggedLine {
+  time: string;
+  msg: string;
+  err?: { failureType?: string; nonRetryable?: boolean };
 }
 
 test('MongoDB unreachable for a while mid-sagas: activities fail, retry and succeed once it is back, effects exact', async () => {

@@ -41,6 +41,8 @@ let jaeger: Jaeger;
 let apiUrl: string;
 let s: Seeded;
 const children: ReturnType<typeof startProcess>[] = [];
+let apiProcess: ReturnType<typeof startProcess>;
+let workerProcess: ReturnType<typeof startProcess>;
 
 interface JaegerSpan {
   traceID: string;
@@ -168,9 +170,13 @@ beforeAll(async () => {
     OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint,
     OTEL_BSP_SCHEDULE_DELAY: '200',
   });
-  const worker = startProcess('bootstrap/worker-main.ts', /Worker polling/, traced);
+  // At debug the worker writes a line per activity attempt, under the activity's span.
+  const worker = (workerProcess = startProcess('bootstrap/worker-main.ts', /Worker polling/, {
+    ...traced,
+    LOG_LEVEL: 'debug',
+  }));
   children.push(worker);
-  const api = startProcess('bootstrap/api-main.ts', /listening on http:\/\/127\.0\.0\.1:(\d+)/, traced);
+  const api = (apiProcess = startProcess('bootstrap/api-main.ts', /listening on http:\/\/127\.0\.0\.1:(\d+)/, traced));
   children.push(api);
   apiUrl = `http://127.0.0.1:${(await api.started)[1]}`;
   await worker.started;
@@ -219,6 +225,18 @@ test('one order is one trace: the request, the start, the saga, each step with i
   const [, traceId, clientSpanId] = clientTraceparent.split('-');
   expect(traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
   const serverSpanId = traceparent!.split('-')[2];
+  // The logs name the trace: the API's request line (its span) and the worker's activity lines carry its id.
+  const linesOfTrace = (out: string) =>
+    out
+      .split('\n')
+      .filter((line) => line.includes(body.orderId))
+      .filter((line) => line.includes(`"traceId":"${traceId}"`));
+  await eventually(
+    () => Promise.resolve([linesOfTrace(apiProcess.output()).length, linesOfTrace(workerProcess.output()).length]),
+    ([api, worker]) => api! > 0 && worker! > 0,
+    15_000,
+    'log lines with the trace id',
+  );
   expect(serverSpanId).not.toBe(clientSpanId);
 
   const tree = await traceWith(traceId!, [

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { failureConverterPath } from '../../codec/data-converter';
 import { generateApiKey } from '../../store/api-keys';
-import { workflowsPath } from '../../workers/create-worker';
+import { workflowInterceptorModules, workflowsPath } from '../../workers/create-worker';
 
 /** Bundles the workflows once for every test file, instead of once per worker. */
 export default async function globalSetup(): Promise<void> {
@@ -11,7 +11,12 @@ export default async function globalSetup(): Promise<void> {
   if (missing.length > 0) {
     throw new Error(`${missing.join(' and ')} not set: run the tests with \`npm test\`, which starts the servers`);
   }
-  const { code } = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    workflowInterceptorModules,
+    failureConverterPath,
+    logger: quietLogger,
+  });
   const dir = join(__dirname, '..', '..', '.data', 'test-bundle');
   mkdirSync(dir, { recursive: true });
   const codePath = join(dir, `workflow-bundle-${process.pid}.js`);

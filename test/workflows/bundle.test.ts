@@ -12,3 +12,8 @@ test('the workflow bundle does not contain zod', () => {
   expect(bundle).not.toMatch(/node_modules\/zod\//);
   expect(bundle).not.toContain('common/shapes/');
 });
+
+test("the prebuilt bundle carries the workflow interceptor modules (the sagas' log attributes)", () => {
+  const bundle = readFileSync(requireEnv('WORKFLOW_BUNDLE_PATH'), 'utf8');
+  expect(bundle).toContain('workers/interceptors/workflow-log-attributes');
+});

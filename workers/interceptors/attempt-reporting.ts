@@ -22,26 +22,29 @@ import type { AttemptDetail, Attempted } from '../../common/attempted';
 /**
  * A failure that carries the attempt number as its first detail. A business failure stays non-retryable with its
  * type; any other error becomes a retryable `ApplicationFailure` whose type is the error's name, so the saga's
- * state can say what happened.
+ * state can say what happened. It keeps the stack of the error it stands for: the SDK's log line about the failed
+ * attempt shows where it was thrown, not this function.
  */
 export function failureOfAttempt(err: unknown, attempt: number): ApplicationFailure {
   const detail: AttemptDetail = { attempt };
-  if (err instanceof ApplicationFailure) {
-    return ApplicationFailure.create({
-      message: err.message,
-      type: err.type ?? 'Error',
-      nonRetryable: err.nonRetryable ?? false,
-      details: [detail],
-      cause: err.cause,
-    });
-  }
   const error = err instanceof Error ? err : new Error(String(err));
-  return ApplicationFailure.create({
-    message: error.message,
-    type: error.name || 'Error',
-    nonRetryable: false,
-    details: [detail],
-  });
+  const failure =
+    error instanceof ApplicationFailure
+      ? ApplicationFailure.create({
+          message: error.message,
+          type: error.type ?? 'Error',
+          nonRetryable: error.nonRetryable ?? false,
+          details: [detail],
+          cause: error.cause,
+        })
+      : ApplicationFailure.create({
+          message: error.message,
+          type: error.name || 'Error',
+          nonRetryable: false,
+          details: [detail],
+        });
+  if (error.stack !== undefined) failure.stack = error.stack;
+  return failure;
 }
 
 class AttemptReporting implements ActivityInboundCallsInterceptor {

@@ -22,6 +22,11 @@
  * operator, resolved, an operator action, completed, compensated) is a domain event appended to the saga's stream
  * (`domain-events.ts`, docs/events.md), since `patched('domain-events')`: sagas started before it append nothing.
  *
+ * The engine logs (through the SDK's replay-aware `log`: nothing while a saga replays, so each line once) every
+ * failed step, every compensation, a compensation that fails and leaves the saga waiting for an operator, the
+ * operator's retry and the saga's outcome, each with the step it is about. A failure's message is not repeated: the
+ * SDK's line about the failed activity carries it, with its stack.
+ *
  * A step's compensation is pushed *before* the step runs: a step whose effect landed but whose
  * result was lost (timeout, retries exhausted, worker killed) is still undone. That is safe because
  * every compensation is idempotent and does nothing for an effect that never happened.
@@ -191,7 +196,10 @@ export class Saga<S extends SagaState> {
     const changed = this.state.status !== status;
     this.state.status = status;
     this.span?.setAttribute(spanAttr.status, status);
-    if (changed && outcomes.includes(status)) sagaReached(status);
+    if (changed && outcomes.includes(status)) {
+      sagaReached(status);
+      log.info(`Saga ${status}`, { status });
+    }
     if (workflowInfo().typedSearchAttributes.get(SagaStatusKey) !== status) {
       upsertSearchAttributes([{ key: SagaStatusKey, value: status }]);
     }
@@ -255,6 +263,9 @@ export class Saga<S extends SagaState> {
       if (attempt !== undefined) step.attempts = attempt;
       stepEnded(spec.name, 'failed', step.startedAt, step.attempts);
       span.end('failed', { attempts: step.attempts, failureType: error.type });
+      const fields = { step: spec.name, attempt: step.attempts, failureType: error.type };
+      if (isCancellation(err)) log.info('Step cancelled', fields);
+      else log.warn('Step failed', fields);
       this.failingStep = spec.name;
       const { name, compensation, attempts, startedAt } = step;
       this.events?.emit({
@@ -304,6 +315,7 @@ export class Saga<S extends SagaState> {
       const running = this.state.steps.find((s) => s.status === StepStatus.RUNNING);
       const failureStep = this.failingStep ?? running?.name ?? null;
       this.state.failure = { step: failureStep, type, message };
+      log.info(cancelled ? 'Saga cancelled: compensating' : 'Compensating', { step: failureStep, failureType: type });
       this.events?.emit({
         type: DomainEventType.CompensationStarted,
         version: 1,
@@ -338,6 +350,7 @@ export class Saga<S extends SagaState> {
           step.status = StepStatus.COMPENSATED;
           step.compensatedAt = now();
           compensationEnded(step.name, entry.name, 'compensated');
+          log.info('Step compensated', { step: step.name, compensation: entry.name, attempt });
           this.stack.pop();
           this.events?.emit({
             type: DomainEventType.CompensationCompleted,
@@ -364,11 +377,13 @@ export class Saga<S extends SagaState> {
           log.error('Compensation failed; waiting for an operator to send retryCompensation', {
             step: step.name,
             compensation: entry.name,
-            type,
+            attempt: step.compensationAttempts,
+            failureType: type,
           });
           await condition(() => this.retryRequested);
           this.retryRequested = false;
           operatorWaitEnded();
+          log.info('retryCompensation received: compensating again', { step: step.name, compensation: entry.name });
           this.state.compensationFailure = null;
           this.setStatus(SagaStatus.COMPENSATING);
           this.events?.emit({ type: DomainEventType.OperatorResolved, version: 1, data: where });
