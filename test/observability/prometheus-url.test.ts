@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import execa from 'execa';
-import { freePort, repoRoot, spawnManaged, type ManagedProcess } from '../../scripts/lib/servers';
-import { eventually } from '../api/support';
+import { repoRoot } from '../../scripts/lib/servers';
+import { startTestPrometheus } from '../support/prometheus';
 
 /**
  * PROMETHEUS_URL: the metrics test against a Prometheus that is not its own. A Prometheus is started here the way a
@@ -11,38 +11,14 @@ import { eventually } from '../api/support';
  * test/observability/prometheus.test.ts runs in a jest of its own with PROMETHEUS_URL and PROMETHEUS_SD_DIR, and
  * with no Prometheus binary it could start. It passes, and that Prometheus holds the sagas it counted.
  */
-const prometheusBin = process.env.PROMETHEUS_BIN || '/usr/bin/prometheus';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prometheus-url-test-'));
 const sdDir = path.join(dir, 'sd');
-let prometheus: ManagedProcess;
+let prometheus: Awaited<ReturnType<typeof startTestPrometheus>> | undefined;
 let prometheusUrl: string;
 
 beforeAll(async () => {
-  fs.mkdirSync(sdDir);
-  const job = fs.readFileSync(path.join(repoRoot, 'observability/prometheus/test-targets.yml'), 'utf8');
-  fs.writeFileSync(path.join(dir, 'prometheus.yml'), job.replaceAll('SD_DIR', sdDir));
-  const port = await freePort();
-  prometheus = spawnManaged(
-    'prometheus',
-    prometheusBin,
-    [
-      `--config.file=${path.join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-    ],
-    { logFile: path.join(dir, 'prometheus.log'), truncateLog: true },
-  );
-  prometheusUrl = `http://127.0.0.1:${port}`;
-  await eventually(
-    () =>
-      fetch(`${prometheusUrl}/-/ready`).then(
-        (r) => r.status,
-        () => 0,
-      ),
-    (status) => status === 200,
-    30_000,
-    'Prometheus ready',
-  );
+  prometheus = await startTestPrometheus(dir, sdDir);
+  prometheusUrl = prometheus.url;
 }, 60_000);
 
 afterAll(async () => {

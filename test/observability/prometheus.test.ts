@@ -4,14 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { payloadKeyEnv } from '../../codec/data-converter';
 import { hashApiKey } from '../../store/api-keys';
-import {
-  freePort,
-  spawnManaged,
-  startTemporalDevServer,
-  type ManagedProcess,
-  type TemporalDevServer,
-} from '../../scripts/lib/servers';
+import { freePort, startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/servers';
 import { orderBody, unique, type Seeded } from '../support/fixtures';
+import { prometheusBin, startTestPrometheus } from '../support/prometheus';
 import { http, requireEnv } from '../support/harness';
 import { testApiKeysEntry } from '../support/lane';
 import { eventually, killIfRunning, startProcess } from '../api/support';
@@ -32,7 +27,6 @@ import { eventually, killIfRunning, startProcess } from '../api/support';
  * closed saga makes the worker rebuild it by replaying its whole history (a closed run is not kept in its cache);
  * a metric emitted during replay would then be counted again and the exact counts would fail.
  */
-const prometheusBin = process.env.PROMETHEUS_BIN || '/usr/bin/prometheus';
 const userPrometheus = process.env.PROMETHEUS_URL?.replace(/\/+$/, '');
 const taskQueue = unique('metrics');
 const testRun = taskQueue.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -40,11 +34,10 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prometheus-test-'));
 /** Where the target files and the scrape credential go: the user's Prometheus reads them from there. */
 const sdDir = userPrometheus ? requireEnv('PROMETHEUS_SD_DIR') : path.join(dir, 'sd');
 const targetsFile = path.join(sdDir, `${testRun}.json`);
-const shippedJob = path.join(__dirname, '../../observability/prometheus/test-targets.yml');
 const metricsKey = `sk_scrape_${randomBytes(16).toString('hex')}`;
 
 let temporal: TemporalDevServer;
-let prometheus: ManagedProcess | undefined;
+let prometheus: Awaited<ReturnType<typeof startTestPrometheus>> | undefined;
 let prometheusUrl: string;
 let apiUrl: string;
 const children: ReturnType<typeof startProcess>[] = [];
@@ -77,8 +70,7 @@ async function orderStatus(orderId: string): Promise<string | undefined> {
 
 beforeAll(async () => {
   if (!userPrometheus) expect(fs.existsSync(prometheusBin)).toBe(true); // installed by scripts/setup.sh
-  const [port, uiPort, temporalMetricsPort, workerMetricsPort, prometheusPort] = await Promise.all([
-    freePort(),
+  const [port, uiPort, temporalMetricsPort, workerMetricsPort] = await Promise.all([
     freePort(),
     freePort(),
     freePort(),
@@ -133,18 +125,8 @@ beforeAll(async () => {
     prometheusUrl = userPrometheus;
   } else {
     // The job shipped for a Prometheus of the user's, with this test's directory.
-    fs.writeFileSync(path.join(dir, 'prometheus.yml'), fs.readFileSync(shippedJob, 'utf8').replaceAll('SD_DIR', sdDir));
-    prometheus = spawnManaged(
-      'prometheus',
-      prometheusBin,
-      [
-        `--config.file=${path.join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${prometheusPort}`,
-      ],
-      { logFile: path.join(dir, 'prometheus.log'), truncateLog: true },
-    );
-    prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
+    prometheus = await startTestPrometheus(dir, sdDir);
+    prometheusUrl = prometheus.url;
   }
   await eventually(
     () =>
