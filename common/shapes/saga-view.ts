@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ActorKind, OperatorActionName } from './operator-action';
 import { Timestamp } from './primitives';
-import { SagaStatus, StepStatus } from './saga-state';
+import { SagaStatus, StepState } from './saga-state';
 import { SagaType } from './domain-events';
 
 /**
@@ -10,15 +10,8 @@ import { SagaType } from './domain-events';
  * reasons (docs/events.md), so it is not the saga's full state but the record that it existed and how it went.
  */
 
-export const ViewStep = z.object({
-  name: z.string(),
-  status: StepStatus,
-  attempts: z.number().int(),
-  startedAt: Timestamp,
-  completedAt: Timestamp.nullable(),
-  compensation: z.string().nullable(),
-  compensatedAt: Timestamp.nullable(),
-  compensationAttempts: z.number().int(),
+/** A step as the saga's state has it, with the failure's type alone (the events carry no failure messages). */
+export const ViewStep = StepState.omit({ error: true }).extend({
   /** The failure type when the step failed (or its compensation did), else null. */
   errorType: z.string().nullable(),
 });
