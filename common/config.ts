@@ -130,6 +130,40 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9466')
     .optional(),
+  /**
+   * Which carrier the order saga's shipment step talks to (docs/sagas.md, "The carrier over the broker"): `in-process`
+   * (the default: the worker calls the shipments participant itself) or `broker` (the worker sends commands to the
+   * carrier process, bootstrap/carrier-main.ts, over RabbitMQ at AMQP_URL and waits for its replies). Read by the
+   * worker and fixed per saga at its start; `npm start` also runs the carrier process with `broker`.
+   */
+  CARRIER: z.enum(['in-process', 'broker'], 'must be in-process or broker').default('in-process'),
+  /** The durable queue the carrier process consumes its commands from (each worker's replies come back on its own). */
+  CARRIER_COMMAND_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,200}$/, 'must be 1-200 letters, digits, ".", "_", ":" or "-"')
+    .default('carrier.commands'),
+  /**
+   * How long one attempt of a carrier command waits for its reply, in seconds (the activity's start-to-close
+   * timeout; also the command's TTL in the queue). Then the command is sent again, up to CARRIER_REPLY_ATTEMPTS.
+   */
+  CARRIER_REPLY_TIMEOUT_SECONDS: z
+    .string()
+    .regex(/^\d{1,4}$/, 'must be a whole number of seconds from 1 to 3600')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1 second').max(3600, 'must be at most 3600 seconds'))
+    .default(30),
+  /** Attempts of `createShipment` by command before the step counts as failed and the saga compensates. */
+  CARRIER_REPLY_ATTEMPTS: z
+    .string()
+    .regex(/^\d{1,2}$/, 'must be a whole number from 1 to 20')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(20, 'must be at most 20'))
+    .default(3),
+  /**
+   * Test hook of the carrier process, off unless set (never in production): `die-after-apply` makes it kill itself
+   * (SIGKILL) after applying its first command and before replying, so that a test sees the command redelivered.
+   */
+  CARRIER_TEST_FAULT: z.enum(['die-after-apply'], 'must be die-after-apply (a test hook) or unset').optional(),
   PORT: z
     .string()
     .regex(/^\d{1,5}$/, 'must be a port number from 0 to 65535')

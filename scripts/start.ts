@@ -9,7 +9,8 @@
  *   skipped when AMQP_URL is set.
  * - The worker (bootstrap/worker-main.ts) and the API (bootstrap/api-main.ts, listening on PORT, default 3000), run with tsx
  *   (`node --import tsx`: one process each, so SIGTERM reaches the program itself). With API_EMBEDDED_WORKER=true
- *   the API runs the worker itself and no worker process is started.
+ *   the API runs the worker itself and no worker process is started. With CARRIER=broker also the carrier process
+ *   (bootstrap/carrier-main.ts), which the sagas reach by command and reply over RabbitMQ (docs/sagas.md).
  *
  * - Payloads encrypted (docs/security.md): unless PAYLOAD_KEYS is set (or PAYLOAD_ENCRYPTION=off), a development key
  *   ring is generated on first start into .data/payload-keys.json (mode 0600) and given to the worker and the API.
@@ -219,7 +220,10 @@ async function main(): Promise<number> {
   // --- our processes ---
   // API_EMBEDDED_WORKER=true: the API runs the worker itself (and starts sagas eagerly); no worker process.
   const embedded = process.env.API_EMBEDDED_WORKER === 'true';
+  // CARRIER=broker: the carrier runs as its own process, reached over RabbitMQ (docs/sagas.md).
+  const carrierProcess = process.env.CARRIER === 'broker';
   const entries = [
+    ...(carrierProcess ? ([['carrier', 'bootstrap/carrier-main.ts']] as const) : []),
     ...(embedded ? [] : ([['worker', 'bootstrap/worker-main.ts']] as const)),
     ['api', 'bootstrap/api-main.ts'],
   ] as const;
@@ -241,6 +245,7 @@ async function main(): Promise<number> {
   }
   const api = children.get('api')!;
   const worker = children.get('worker');
+  const carrier = children.get('carrier');
   watched.push(...children.values());
 
   log('running:');
@@ -256,6 +261,7 @@ async function main(): Promise<number> {
   log(
     `  payloads             ${env.PAYLOAD_ENCRYPTION === 'off' ? 'NOT encrypted (PAYLOAD_ENCRYPTION=off)' : process.env.PAYLOAD_KEYS ? 'encrypted, keys from PAYLOAD_KEYS' : `encrypted, development keys in ${path.relative(repoRoot, devPayloadKeysFile)}`}`,
   );
+  if (carrierProcess) log(`  carrier              its own process, by command over RabbitMQ (CARRIER=broker)`);
   log(`  MongoDB              ${mongodbUri} (database ${env[ENV.mongodbDb]})`);
   log(
     `  RabbitMQ             ${process.env[ENV.amqpUrl] ? 'AMQP_URL (yours)' : amqpUrl} (exchange saga.events, docs/events.md#broker)`,
@@ -302,6 +308,10 @@ async function main(): Promise<number> {
   if (worker) {
     log('stopping worker');
     await worker.stop();
+  }
+  if (carrier) {
+    log('stopping carrier');
+    await carrier.stop();
   }
   log('stopping servers');
   await stopAll();
