@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import importPlugin from 'eslint-plugin-import';
 
 /** The product's rooms. */
-const productRooms = ['activities', 'api', 'bootstrap', 'codec', 'common', 'store', 'workers', 'workflows'];
+const productRooms = ['activities', 'api', 'bootstrap', 'broker', 'codec', 'common', 'store', 'workers', 'workflows'];
 
 /** Every folder of our own that code imports from: the product's rooms and the tooling around them. */
 const localRooms = [...productRooms, 'scripts', 'test', 'bench'];
@@ -31,7 +31,7 @@ const roomZones = [
   ),
   zone(
     'store',
-    ['activities', 'api', 'workers', 'workflows', 'bootstrap'],
+    ['activities', 'api', 'broker', 'workers', 'workflows', 'bootstrap'],
     'the data room serves activities/ and api/',
   ),
   zone(
@@ -39,10 +39,19 @@ const roomZones = [
     ['api', 'workers', 'bootstrap', 'workflows'],
     'the business operations know only store/ and common/',
   ),
-  zone('workflows', ['store', 'api', 'workers', 'bootstrap', 'codec'], 'workflows are deterministic code in a sandbox'),
+  zone(
+    'workflows',
+    ['store', 'api', 'broker', 'workers', 'bootstrap', 'codec'],
+    'workflows are deterministic code in a sandbox',
+  ),
+  zone(
+    'broker',
+    ['activities', 'api', 'workers', 'workflows', 'bootstrap'],
+    'the broker room (RabbitMQ connection, topology, outbox relay) knows only store/ and common/',
+  ),
   zone(
     'codec',
-    ['activities', 'api', 'bootstrap', 'store', 'workers', 'workflows'],
+    ['activities', 'api', 'bootstrap', 'broker', 'store', 'workers', 'workflows'],
     'the payload codec knows only common/: every client, worker and the codec server use it',
   ),
   zone('workers', ['api', 'bootstrap'], 'workers/ builds the saga worker; bootstrap/ wires it'),

@@ -9,6 +9,8 @@ import { createParcelActivities } from './participants/parcels';
 import { createPaymentActivities } from './participants/payments';
 import { createInventoryActivities } from './participants/products';
 import { createShipmentActivities } from './participants/shipments';
+import { createCarrierCommandActivities } from './participants/carrier-by-command';
+import type { CarrierLink } from '../common/carrier';
 import { transportCollections } from '../store/transport-collections';
 import { createTransportOrderActivities } from './participants/transport-orders';
 import { createTransportVehicleActivities } from './participants/transport-vehicles';
@@ -19,13 +21,15 @@ export interface ActivityDependencies {
   servedCountries: readonly string[];
   /** For activities that signal other workflows (the loyalty entity workflow); without it they fail and retry. */
   temporal?: Client;
+  /** The broker carrier (CARRIER=broker): where the shipment commands go. Without it sagas use the in-process one. */
+  carrier?: CarrierLink | undefined;
 }
 
 /**
  * The participants' operations, as plain functions over their dependencies: the activities the worker registers.
  * Each is idempotent by the `key` it is given (`workflowId:step`).
  */
-export function createActivities({ db, servedCountries, temporal }: ActivityDependencies) {
+export function createActivities({ db, servedCountries, temporal, carrier }: ActivityDependencies) {
   const cols = collections(db);
   const transport = transportCollections(db);
   return {
@@ -33,6 +37,7 @@ export function createActivities({ db, servedCountries, temporal }: ActivityDepe
     ...createCreditActivities(cols),
     ...createPaymentActivities(cols),
     ...createShipmentActivities(cols, { servedCountries }),
+    ...createCarrierCommandActivities({ carrier }),
     ...createVehicleActivities(cols),
     ...createParcelActivities(transport),
     ...createTransportOrderActivities(transport),

@@ -23,6 +23,7 @@ import type { Logger } from './logging';
 import { installRuntime } from './telemetry';
 import { workerTracing, type Tracing } from './tracing';
 import { workerOptionsFromConfig } from './worker-options';
+import { connectCarrier } from './carrier';
 
 export interface RunningApi {
   server: Server;
@@ -81,12 +82,17 @@ async function connectTemporal(
       dataConverter,
       ...interceptors,
     });
+    const carrier = await connectCarrier(config, client, logger);
     const worker = await createSagaWorker({
       ...workerOptionsFromConfig(config),
       connection,
       db,
       temporal: client,
+      ...(carrier ? { carrier: carrier.link } : {}),
       ...(traced ? { tracing: traced } : {}),
+    }).catch(async (err: unknown) => {
+      await carrier?.close();
+      throw err;
     });
     const running = worker.run();
     // Handled by the caller (bootstrap/api-main.ts exits 1 on it); this keeps an early failure from being unhandled.
@@ -94,7 +100,10 @@ async function connectTemporal(
     return {
       client,
       payloadCodecs: dataConverter.payloadCodecs ?? [],
-      close: () => connection.close(),
+      close: async () => {
+        await carrier?.close();
+        await connection.close();
+      },
       worker: { instance: worker, running },
     };
   } catch (err) {

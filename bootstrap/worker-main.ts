@@ -8,6 +8,7 @@ import { sagaDataConverter } from '../codec/data-converter';
 import { LoggedError, runMain } from './logging';
 import { installRuntime } from './telemetry';
 import { connectDraining } from './temporal-connection';
+import { connectCarrier } from './carrier';
 import { workerTracing } from './tracing';
 import { warnIfFaultsInjected, warnIfUnencrypted, workerOptionsFromConfig } from './worker-options';
 
@@ -22,17 +23,21 @@ runMain('worker', async (config, logger) => {
   const { client, db } = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const clientConnection = await connectDraining({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({
+    connection: clientConnection.connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: sagaDataConverter(config.payloadKeyRing),
+    ...(tracing ? { interceptors: tracing.clientInterceptors() } : {}),
+  });
+  // CARRIER=broker: the shipment commands' link and this task queue's reply consumer (docs/sagas.md).
+  const carrier = await connectCarrier(config, temporal, logger);
   try {
     const worker = await createSagaWorker({
       ...workerOptionsFromConfig(config),
       connection,
       db,
-      temporal: new Client({
-        connection: clientConnection.connection,
-        namespace: config.TEMPORAL_NAMESPACE,
-        dataConverter: sagaDataConverter(config.payloadKeyRing),
-        ...(tracing ? { interceptors: tracing.clientInterceptors() } : {}),
-      }),
+      temporal,
+      ...(carrier ? { carrier: carrier.link } : {}),
       ...(traced ? { tracing: traced } : {}),
     });
     warnIfFaultsInjected(config.faults, logger);
@@ -53,6 +58,7 @@ runMain('worker', async (config, logger) => {
     });
     logger.info('Worker stopped');
   } finally {
+    await carrier?.close(); // replies not yet acknowledged stay queued for the next worker
     await clientConnection.close();
     await connection.close();
     await client.close();

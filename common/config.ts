@@ -63,6 +63,27 @@ export function parsePayloadKeys(text: string): Map<string, Uint8Array> {
   return keys;
 }
 
+/** An AMQP URL the client can use: amqp(s)://, a host, a port if any in range. */
+function isAmqpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'amqp:' || url.protocol === 'amqps:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** An AMQP URL fit for a log line or an error: the password replaced by `***` (the user name kept). */
+export function redactedAmqpUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(an invalid URL)';
+  }
+}
+
 /**
  * The one typed configuration of the service, read from the environment and validated at start.
  * A wrong value stops the process with a message that names the variable. Workflows never read it.
@@ -82,6 +103,67 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1-63 letters, digits, _ or -')
     .default('sagas'),
+  /**
+   * RabbitMQ (docs/events.md, "Broker"): amqp://user:password@host:port[/vhost] or amqps://…. Validated without ever
+   * echoing the value (it carries the password); logged only as `redactedAmqpUrl` shows it.
+   */
+  AMQP_URL: z
+    .string()
+    .refine(isAmqpUrl, 'must be an amqp:// or amqps:// URL with a host, e.g. amqp://guest:guest@127.0.0.1:5672')
+    .default('amqp://guest:guest@127.0.0.1:5672'),
+  /** The outbox relay's wait between two scans of an empty outbox, in ms (it loops at once while there is work). */
+  RELAY_POLL_MS: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a whole number of ms from 10 to 60000')
+    .transform(Number)
+    .pipe(z.number().min(10, 'must be at least 10 ms').max(60_000, 'must be at most 60000 ms'))
+    .default(150),
+  /** Outbox markers the relay reads per scan, i.e. the most events it publishes before it waits for confirms. */
+  RELAY_BATCH_SIZE: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a whole number from 1 to 10000')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(10_000, 'must be at most 10000'))
+    .default(500),
+  /** Where the relay serves its Prometheus metrics (`/metrics`), host:port, e.g. 127.0.0.1:9466. Unset: none. */
+  RELAY_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9466')
+    .optional(),
+  /**
+   * Which carrier the order saga's shipment step talks to (docs/sagas.md, "The carrier over the broker"): `in-process`
+   * (the default: the worker calls the shipments participant itself) or `broker` (the worker sends commands to the
+   * carrier process, bootstrap/carrier-main.ts, over RabbitMQ at AMQP_URL and waits for its replies). Read by the
+   * worker and fixed per saga at its start; `npm start` also runs the carrier process with `broker`.
+   */
+  CARRIER: z.enum(['in-process', 'broker'], 'must be in-process or broker').default('in-process'),
+  /** The durable queue the carrier process consumes its commands from (each worker's replies come back on its own). */
+  CARRIER_COMMAND_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,200}$/, 'must be 1-200 letters, digits, ".", "_", ":" or "-"')
+    .default('carrier.commands'),
+  /**
+   * How long one attempt of a carrier command waits for its reply, in seconds (the activity's start-to-close
+   * timeout; also the command's TTL in the queue). Then the command is sent again, up to CARRIER_REPLY_ATTEMPTS.
+   */
+  CARRIER_REPLY_TIMEOUT_SECONDS: z
+    .string()
+    .regex(/^\d{1,4}$/, 'must be a whole number of seconds from 1 to 3600')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1 second').max(3600, 'must be at most 3600 seconds'))
+    .default(30),
+  /** Attempts of `createShipment` by command before the step counts as failed and the saga compensates. */
+  CARRIER_REPLY_ATTEMPTS: z
+    .string()
+    .regex(/^\d{1,2}$/, 'must be a whole number from 1 to 20')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(20, 'must be at most 20'))
+    .default(3),
+  /**
+   * Test hook of the carrier process, off unless set (never in production): `die-after-apply` makes it kill itself
+   * (SIGKILL) after applying its first command and before replying, so that a test sees the command redelivered.
+   */
+  CARRIER_TEST_FAULT: z.enum(['die-after-apply'], 'must be die-after-apply (a test hook) or unset').optional(),
   PORT: z
     .string()
     .regex(/^\d{1,5}$/, 'must be a port number from 0 to 65535')

@@ -257,6 +257,24 @@ const scenarios: Record<string, Scenario> = {
       return failedThenRetried(ctx, { by: 'history-operator', byKind: 'jwt', reason: 'fixed' });
     },
   },
+  // After patched('carrier-choice'), with CARRIER=broker: chooseCarrier (a local activity) at the start, then
+  // createShipment and cancelShipment as commands to the carrier over RabbitMQ, completed by its replies.
+  'completed-broker-carrier': {
+    description:
+      "After patched('carrier-choice'), CARRIER=broker: the carrier chosen at the start, createShipment by " +
+      "command over RabbitMQ completed by the carrier's reply; every step succeeds.",
+    sagaStatus: SagaStatus.COMPLETED,
+    carrier: 'broker',
+    run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'))),
+  },
+  'shipment-rejected-broker-carrier': {
+    description:
+      "After patched('carrier-choice'), CARRIER=broker: the carrier refuses the shipment (country AQ) in its " +
+      'reply, a ShipmentRejected failure; cancelShipment by command, then payment, stock and credit undone.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    carrier: 'broker',
+    run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'), { country: 'AQ' })),
+  },
   // The transport order and customer loyalty sagas (scripts/record-histories-transport.ts).
   ...transportAndLoyaltyScenarios,
 };

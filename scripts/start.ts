@@ -4,9 +4,13 @@
  * - Temporal dev server persisted in .data/temporal.db (SQLite, WAL, synchronous=normal) on 127.0.0.1:7233, Web UI
  *   on 8233 (TEMPORAL_PORT, TEMPORAL_UI_PORT), search attributes registered; skipped when TEMPORAL_ADDRESS is set.
  * - FerretDB with its data in .data/ferretdb/ on 127.0.0.1:27017 (FERRETDB_PORT); skipped when MONGODB_URI is set.
+ * - RabbitMQ (Debian's rabbitmq-server, as a plain process, node sagas@localhost) with its data in .data/rabbitmq/ on
+ *   127.0.0.1:5672 (RABBITMQ_PORT; its distribution port RABBITMQ_DIST_PORT, 25672), the default guest account;
+ *   skipped when AMQP_URL is set.
  * - The worker (bootstrap/worker-main.ts) and the API (bootstrap/api-main.ts, listening on PORT, default 3000), run with tsx
  *   (`node --import tsx`: one process each, so SIGTERM reaches the program itself). With API_EMBEDDED_WORKER=true
- *   the API runs the worker itself and no worker process is started.
+ *   the API runs the worker itself and no worker process is started. With CARRIER=broker also the carrier process
+ *   (bootstrap/carrier-main.ts), which the sagas reach by command and reply over RabbitMQ (docs/sagas.md).
  *
  * - Payloads encrypted (docs/security.md): unless PAYLOAD_KEYS is set (or PAYLOAD_ENCRYPTION=off), a development key
  *   ring is generated on first start into .data/payload-keys.json (mode 0600) and given to the worker and the API.
@@ -26,7 +30,7 @@
  *
  * Ctrl-C / SIGTERM stops the API, then the worker, then the servers; a second one (a second or more later) kills
  * everything at once. If a child exits on its own, everything is stopped and the exit code is 1.
- * Data survives restarts. Server logs: .data/logs/temporal.log, .data/logs/ferretdb.log.
+ * Data survives restarts. Server logs: .data/logs/temporal.log, .data/logs/ferretdb.log, .data/logs/rabbitmq.log.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,6 +41,7 @@ import {
   spawnManaged,
   startFerretDb,
   startJaeger,
+  startRabbitMq,
   startTemporalDevServer,
   stopAll,
   tools,
@@ -147,6 +152,23 @@ async function main(): Promise<number> {
   }
   if (signalled) return 0;
 
+  let amqpUrl = process.env[ENV.amqpUrl];
+  if (!amqpUrl) {
+    const dataDir = path.join(dataRoot, 'rabbitmq');
+    const logFile = path.join(logDir, 'rabbitmq.log');
+    log(`starting RabbitMQ (data in ${path.relative(repoRoot, dataDir)}/, log ${path.relative(repoRoot, logFile)})`);
+    const rabbit = await startRabbitMq({
+      port: portFromEnv('RABBITMQ_PORT', 5672),
+      distPort: portFromEnv('RABBITMQ_DIST_PORT', 25672),
+      nodeName: 'sagas',
+      dataDir,
+      logFile,
+    });
+    amqpUrl = rabbit.url;
+    watched.push(rabbit.process);
+  }
+  if (signalled) return 0;
+
   let jaegerUiUrl: string | undefined;
   if (withJaeger) {
     const dir = path.join(dataRoot, 'jaeger');
@@ -174,6 +196,7 @@ async function main(): Promise<number> {
 
   env[ENV.temporalAddress] = temporalAddress;
   env[ENV.mongodbUri] = mongodbUri;
+  env[ENV.amqpUrl] = amqpUrl;
   env[ENV.mongodbDb] = process.env[ENV.mongodbDb] || 'sagas';
   if (temporalUiUrl) env[ENV.temporalUiUrl] = temporalUiUrl;
   // The Web UI calls the codec endpoint from the browser: allow its origin, as localhost and as 127.0.0.1.
@@ -197,7 +220,10 @@ async function main(): Promise<number> {
   // --- our processes ---
   // API_EMBEDDED_WORKER=true: the API runs the worker itself (and starts sagas eagerly); no worker process.
   const embedded = process.env.API_EMBEDDED_WORKER === 'true';
+  // CARRIER=broker: the carrier runs as its own process, reached over RabbitMQ (docs/sagas.md).
+  const carrierProcess = process.env.CARRIER === 'broker';
   const entries = [
+    ...(carrierProcess ? ([['carrier', 'bootstrap/carrier-main.ts']] as const) : []),
     ...(embedded ? [] : ([['worker', 'bootstrap/worker-main.ts']] as const)),
     ['api', 'bootstrap/api-main.ts'],
   ] as const;
@@ -219,6 +245,7 @@ async function main(): Promise<number> {
   }
   const api = children.get('api')!;
   const worker = children.get('worker');
+  const carrier = children.get('carrier');
   watched.push(...children.values());
 
   log('running:');
@@ -234,7 +261,11 @@ async function main(): Promise<number> {
   log(
     `  payloads             ${env.PAYLOAD_ENCRYPTION === 'off' ? 'NOT encrypted (PAYLOAD_ENCRYPTION=off)' : process.env.PAYLOAD_KEYS ? 'encrypted, keys from PAYLOAD_KEYS' : `encrypted, development keys in ${path.relative(repoRoot, devPayloadKeysFile)}`}`,
   );
+  if (carrierProcess) log(`  carrier              its own process, by command over RabbitMQ (CARRIER=broker)`);
   log(`  MongoDB              ${mongodbUri} (database ${env[ENV.mongodbDb]})`);
+  log(
+    `  RabbitMQ             ${process.env[ENV.amqpUrl] ? 'AMQP_URL (yours)' : amqpUrl} (exchange saga.events, docs/events.md#broker)`,
+  );
   log(
     `  metrics              API http://localhost:${apiPort}/metrics (role metrics)` +
       (env.WORKER_METRICS_ADDRESS ? `, worker http://${env.WORKER_METRICS_ADDRESS}/metrics` : '') +
@@ -277,6 +308,10 @@ async function main(): Promise<number> {
   if (worker) {
     log('stopping worker');
     await worker.stop();
+  }
+  if (carrier) {
+    log('stopping carrier');
+    await carrier.stop();
   }
   log('stopping servers');
   await stopAll();

@@ -15,6 +15,7 @@ import { traceActivities, tracingWorkflowModules, workflowSpanSinks, type Worker
 import { sizingOptions, type WorkerSizing } from './sizing';
 import { ensureDomainEventIndexes } from '../store/domain-events';
 import { ensureSagaViewIndexes } from '../store/saga-views';
+import type { CarrierLink } from '../common/carrier';
 
 export const workflowsPath = require.resolve('../workflows');
 
@@ -41,6 +42,11 @@ export interface SagaWorkerOptions {
    * client's, or the worker cannot read what they wrote.
    */
   dataConverter: DataConverter;
+  /**
+   * The broker carrier (CARRIER=broker; workers/carrier-replies.ts `startBrokerCarrier`): new order sagas send their
+   * shipment commands through it. Unset: new sagas use the in-process carrier.
+   */
+  carrier?: CarrierLink;
   /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   shutdownGraceSeconds?: number;
@@ -76,7 +82,7 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
   }
   await ensureDomainEventIndexes(db);
   await ensureSagaViewIndexes(db);
-  const activities = createActivities({ db, servedCountries, temporal: options.temporal });
+  const activities = createActivities({ db, servedCountries, temporal: options.temporal, carrier: options.carrier });
   // The first interceptor is the outermost: attempt reporting sees the failures injected inside it, and the
   // activity's span (with tracing) the whole attempt.
   const activityInterceptors: ActivityInterceptorsFactory[] = [

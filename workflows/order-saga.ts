@@ -18,6 +18,12 @@
  * Since `patched('local-participant-calls')` the steps' participant calls run as local activities
  * (all but `processPayment`, see `STEP_CALLS`); compensations stay regular activities. Sagas started
  * before it keep regular activities for every step, so their histories replay unchanged.
+ *
+ * Since `patched('carrier-choice')` the saga records at its start which carrier it talks to (`chooseCarrier`, a
+ * local activity reading the worker's CARRIER): `in-process` as before, or `broker`, where `createShipment` and
+ * `cancelShipment` are commands to the carrier process over RabbitMQ, regular activities completed asynchronously
+ * by its reply (activities/participants/carrier-by-command.ts; docs/sagas.md, "The carrier over the broker").
+ * Sagas started before it have no choice recorded and use the in-process carrier.
  */
 import {
   CancellationScope,
@@ -32,13 +38,26 @@ import { OrderStep, type OrderSagaInput, type OrderState } from '../common/order
 import { SagaStatus } from '../common/saga-state';
 import { CustomerIdKey } from '../common/search-attributes';
 import { SagaType } from '../common/domain-events';
+import { CARRIER_CHOICE_PATCH, type CarrierChoice } from '../common/carrier';
 import { call, Saga } from './saga/compensation-stack';
-import { compensationCall, localParticipantCall, participantCall, untilDoneCall } from './saga/policies';
+import {
+  carrierCommandCall,
+  carrierCompensationCall,
+  compensationCall,
+  configurationCall,
+  localParticipantCall,
+  participantCall,
+  untilDoneCall,
+} from './saga/policies';
 
 const regularParticipant = proxyActivities<Activities>(participantCall);
 const localParticipant = proxyLocalActivities<Activities>(localParticipantCall);
 const undo = proxyActivities<Activities>(compensationCall);
 const notify = proxyActivities<Activities>(untilDoneCall);
+const configuration = proxyLocalActivities<Activities>(configurationCall);
+
+/** The carrier a saga started before `patched('carrier-choice')` talks to. */
+const inProcessCarrier: CarrierChoice = { carrier: 'in-process' };
 
 /**
  * How each step calls its participant. The rule: `local` for a short, idempotent call that finishes
@@ -98,6 +117,10 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
   );
 
   const final = await saga.run(async () => {
+    // Fixed once, first, and recorded (the local activity's marker): a replay takes the same path whatever the
+    // replaying worker's CARRIER. Inside the run, so that a cancellation right now compensates as any other.
+    const carrier = patched(CARRIER_CHOICE_PATCH) ? (await configuration.chooseCarrier()).value : inProcessCarrier;
+
     const { totalCents } = await saga.step({
       name: OrderStep.priceOrder,
       summary: `${order}: price ${items.length} item line(s)`,
@@ -149,21 +172,33 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderState> {
     });
 
     const shipmentKey = key(OrderStep.createShipment);
-    await saga.step({
-      name: OrderStep.createShipment,
-      summary: `${order}: create shipment to ${shippingAddress.country}`,
-      run: call(participantFor(OrderStep.createShipment).createShipment, {
-        key: shipmentKey,
-        orderId,
-        address: shippingAddress,
-        deliveryDate,
-      }),
-      compensation: {
-        name: 'cancelShipment',
-        summary: `${order}: cancel the shipment`,
-        run: call(undo.cancelShipment, { key: shipmentKey }),
-      },
-    });
+    const shipment = { key: shipmentKey, orderId, address: shippingAddress, deliveryDate };
+    if (carrier.carrier === 'broker') {
+      // By command to the carrier process, each call completed by its reply (or its timeout).
+      const command = proxyActivities<Activities>(carrierCommandCall(carrier));
+      const undoCommand = proxyActivities<Activities>(carrierCompensationCall(carrier));
+      await saga.step({
+        name: OrderStep.createShipment,
+        summary: `${order}: ask the carrier to ship to ${shippingAddress.country}`,
+        run: call(command.createShipmentByCommand, shipment),
+        compensation: {
+          name: 'cancelShipment',
+          summary: `${order}: ask the carrier to cancel the shipment`,
+          run: call(undoCommand.cancelShipmentByCommand, { key: shipmentKey }),
+        },
+      });
+    } else {
+      await saga.step({
+        name: OrderStep.createShipment,
+        summary: `${order}: create shipment to ${shippingAddress.country}`,
+        run: call(participantFor(OrderStep.createShipment).createShipment, shipment),
+        compensation: {
+          name: 'cancelShipment',
+          summary: `${order}: cancel the shipment`,
+          run: call(undo.cancelShipment, { key: shipmentKey }),
+        },
+      });
+    }
 
     const vehicle = { key: key(OrderStep.reserveVehicle), deliveryDate };
     await saga.step({

@@ -24,7 +24,15 @@ import { SagaHooks } from '../../test/support/saga-hooks';
 import { createSagaWorker } from '../../workers/create-worker';
 import { sagaDataConverter } from '../../codec/data-converter';
 import { loadConfig, type PayloadKeyRing } from '../../common/config';
-import { freePort, repoRoot, startFerretDb, startTemporalDevServer, stopAll } from './servers';
+import { freePort, repoRoot, startFerretDb, startRabbitMq, startTemporalDevServer, stopAll } from './servers';
+import pino from 'pino';
+import type { Db } from 'mongodb';
+import { connectBroker, type Broker } from '../../broker/connection';
+import { serveCarrierCommands, type QueueConsumer } from '../../broker/carrier';
+import { carrierCommandHandler } from '../../activities/carrier/apply-command';
+import { createShipmentActivities } from '../../activities/participants/shipments';
+import { collections } from '../../store/db';
+import { startBrokerCarrier, type BrokerCarrier } from '../../workers/carrier-replies';
 import { waitForSagaStatus } from './wait';
 
 const log = (message: string) => process.stderr.write(`record-histories: ${message}\n`);
@@ -34,6 +42,9 @@ export const historiesDir = path.join(repoRoot, 'test', 'histories');
 const servedCountries = ['US', 'IE', 'DE', 'FR', 'GB'];
 /** The recorder's worker polls this task queue (a scenario that starts a workflow itself uses it too). */
 export const recorderTaskQueue = 'record-histories';
+/** The task queue of the recorder's second worker, the one with the broker carrier (scenarios with `carrier`). */
+export const recorderBrokerTaskQueue = 'record-histories-broker';
+const recorderCommandQueue = 'record-histories.carrier.commands';
 const identity = 'record-histories';
 
 /** The test-only key ring of the recorded histories (test/replay/payload-keys.test-only.json). */
@@ -101,6 +112,54 @@ export interface Scenario {
   workflowType?: string;
   /** Reads the status to check against `sagaStatus`, for a workflow without the getState query. */
   status?(handle: WorkflowHandle): Promise<string>;
+  /**
+   * `broker`: the saga runs on the recorder's worker with the broker carrier (CARRIER=broker), which reaches a
+   * carrier served in the recorder's process by the carrier's own code over a RabbitMQ the recorder starts.
+   */
+  carrier?: 'broker';
+}
+
+/** RabbitMQ, the carrier's command consumer and the broker-carrier worker's link, for scenarios with `carrier`. */
+async function startRecorderCarrier(
+  runDir: string,
+  logDir: string,
+  db: Db,
+  client: Client,
+): Promise<{ carrier: BrokerCarrier; close(): Promise<void> }> {
+  const rabbit = await startRabbitMq({
+    port: await freePort(),
+    distPort: await freePort(),
+    nodeName: `record-histories-${process.pid}`,
+    dataDir: path.join(runDir, 'rabbitmq'),
+    logFile: path.join(logDir, 'record-histories-rabbitmq.log'),
+    truncateLog: true,
+  });
+  const logger = pino({ level: 'silent' });
+  const broker: Broker = await connectBroker({ url: rabbit.url, logger, connectionName: 'record-histories' });
+  const carrier = await startBrokerCarrier({
+    broker,
+    client,
+    taskQueue: recorderBrokerTaskQueue,
+    commandQueue: recorderCommandQueue,
+    replyTimeoutSeconds: 30,
+    attempts: 3,
+    logger,
+  });
+  const apply = carrierCommandHandler(createShipmentActivities(collections(db), { servedCountries }));
+  const commands: QueueConsumer = await serveCarrierCommands(broker, {
+    queue: recorderCommandQueue,
+    logger,
+    apply: (type, body) => apply(type, body),
+  });
+  log(`RabbitMQ at ${rabbit.url.replace(/\/\/[^@]*@/, '//')}, the carrier served in this process`);
+  return {
+    carrier,
+    async close() {
+      await commands.stop();
+      await carrier.stop();
+      await broker.close();
+    },
+  };
 }
 
 /** Runs an order whose outcome is decided by its data alone, and waits until the saga is closed. */
@@ -181,6 +240,26 @@ export async function recordHistories(
       overrides: { identity },
     });
     const running = worker.run();
+    // Scenarios with the broker carrier run on a second worker (and API) of their own task queue.
+    const brokerCarrier = names.some((name) => scenarios[name]?.carrier === 'broker')
+      ? await startRecorderCarrier(runDir, logDir, db, client)
+      : undefined;
+    const brokerWorker = brokerCarrier
+      ? await createSagaWorker({
+          connection: nativeConnection,
+          namespace: 'default',
+          taskQueue: recorderBrokerTaskQueue,
+          db,
+          servedCountries,
+          temporal: client,
+          dataConverter,
+          shutdownGraceSeconds: 5,
+          activityInterceptors: [hooks.interceptor],
+          carrier: brokerCarrier.carrier.link,
+          overrides: { identity },
+        })
+      : undefined;
+    const brokerRunning = brokerWorker?.run();
     const credential = localCredential('record-histories');
     const app = createApp({
       temporal: client,
@@ -193,9 +272,27 @@ export async function recordHistories(
     const server: Server = app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const brokerServer: Server | undefined = brokerWorker
+      ? createApp({
+          temporal: client,
+          db,
+          taskQueue: recorderBrokerTaskQueue,
+          bodyLimit: 100_000,
+          auth: credential.authenticator,
+          rateLimit: 'off',
+        }).listen(0, '127.0.0.1')
+      : undefined;
+    if (brokerServer) await new Promise<void>((resolve) => brokerServer.once('listening', () => resolve()));
+    const brokerBaseUrl = brokerServer && `http://127.0.0.1:${(brokerServer.address() as AddressInfo).port}`;
 
-    const api = async (method: string, urlPath: string, body?: unknown, expectStatus?: number) => {
-      const res = await fetch(`${baseUrl}${urlPath}`, {
+    const callApi = async (
+      base: string,
+      method: string,
+      urlPath: string,
+      body?: unknown,
+      expectStatus?: number,
+    ): Promise<unknown> => {
+      const res = await fetch(`${base}${urlPath}`, {
         method,
         headers:
           body === undefined ? credential.headers : { ...credential.headers, 'content-type': 'application/json' },
@@ -207,6 +304,8 @@ export async function recordHistories(
       }
       return text ? (JSON.parse(text) as unknown) : undefined;
     };
+    const api = (method: string, urlPath: string, body?: unknown, expectStatus?: number) =>
+      callApi(baseUrl, method, urlPath, body, expectStatus);
     await api('POST', '/vehicles', { id: 'van-1', name: 'Van', capacityPerDay: 1 }, 201);
 
     const results: { name: string; error?: unknown }[] = [];
@@ -238,7 +337,8 @@ export async function recordHistories(
               };
             },
             async start(input) {
-              await api('POST', '/orders', input, 202);
+              const base = scenarios[name]?.carrier === 'broker' ? brokerBaseUrl! : baseUrl;
+              await callApi(base, 'POST', '/orders', input, 202);
               return client.workflow.getHandle(orderWorkflowId(input.orderId));
             },
             waitForStatus: (handle, statuses) => waitForSagaStatus(handle, statuses),
@@ -283,8 +383,17 @@ export async function recordHistories(
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      if (brokerServer) {
+        await new Promise<void>((resolve) => {
+          brokerServer.close(() => resolve());
+          brokerServer.closeAllConnections();
+        });
+      }
       worker.shutdown();
+      brokerWorker?.shutdown();
       await running;
+      await brokerRunning;
+      await brokerCarrier?.close();
       await nativeConnection.close();
       await connection.close();
       await mongo.close();

@@ -43,6 +43,7 @@ const fileOf = {
   workers: 'workers/sizing.ts',
   bootstrap: 'bootstrap/config.ts',
   codec: 'codec/aes-gcm-codec.ts',
+  broker: 'broker/topology.ts',
 } as const;
 type Room = keyof typeof fileOf;
 
@@ -77,6 +78,13 @@ const wrongWay: [Room, string][] = [
   ['codec', '../workers/sizing'],
   ['codec', '../store/db'],
   ['common', '../codec/aes-gcm-codec'],
+  ['common', '../broker/topology'],
+  ['store', '../broker/topology'],
+  ['workflows', '../broker/topology'],
+  ['broker', '../api/app'],
+  ['broker', '../activities'],
+  ['broker', '../workers/sizing'],
+  ['broker', '../bootstrap/config'],
 ];
 
 /** Imports that are the right way, by room (as code, since some are type-only). */
@@ -103,6 +111,10 @@ const rightWay: [Room, string, string][] = [
   ['api', '../codec/aes-gcm-codec', valueImport('../codec/aes-gcm-codec')],
   ['workers', '../codec/data-converter', valueImport('../codec/data-converter')],
   ['codec', '../common/config', valueImport('../common/config')],
+  ['broker', '../store/domain-events', valueImport('../store/domain-events')],
+  ['broker', '../common/domain-events', valueImport('../common/domain-events')],
+  ['activities', '../broker/topology', valueImport('../broker/topology')],
+  ['bootstrap', '../broker/connection', valueImport('../broker/connection')],
 ];
 
 let wrongResults: LintMessage[][];

@@ -10,7 +10,9 @@ import { dataConverterFromEnv } from '../../codec/data-converter';
 import { collections, connectMongo, type Collections } from '../../store/db';
 import { finalSagaStatuses, SagaStatus, type SagaState } from '../../common/saga-state';
 import { waitForSagaStatus } from '../../scripts/lib/wait';
-import { requireEnv, startTestApi, startTestWorker, testApiKey, type TestKeys } from './lane';
+import { requireEnv, startTestApi, startTestWorker, testApiKey, type TestKeys, type TestWorker } from './lane';
+import pino from 'pino';
+import { connectBroker, type Broker } from '../../broker/connection';
 import { SagaHooks } from './saga-hooks';
 
 let runtimeInstalled = false;
@@ -30,7 +32,20 @@ export interface Harness {
   server: Server;
   /** Keys of the API, one per role and one with all roles (`http()` sends the run's all-roles key by default). */
   keys: TestKeys;
+  /** With `carrier`: the harness's connection to RabbitMQ, which its worker's carrier link and replies use. */
+  broker?: Broker;
+  /** Stops the worker (and its carrier reply consumer): no worker polls the task queue until `startWorker()`. */
+  stopWorker(): Promise<void>;
+  /** Starts a new worker on the same task queue, with the same hooks and carrier settings. */
+  startWorker(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The broker carrier of a harness's worker (CARRIER=broker with these CARRIER_* settings). */
+export interface HarnessCarrier {
+  commandQueue: string;
+  replyTimeoutSeconds: number;
+  attempts: number;
 }
 
 /**
@@ -38,7 +53,7 @@ export interface Harness {
  * and task queue (so test files never see each other's data), a worker running the real workflows
  * and activities, and the real API on a free port.
  */
-export async function startHarness(name: string): Promise<Harness> {
+export async function startHarness(name: string, options: { carrier?: HarnessCarrier } = {}): Promise<Harness> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
@@ -52,7 +67,12 @@ export async function startHarness(name: string): Promise<Harness> {
   const connection = await connectDraining({ address });
   const client = new Client({ connection: connection.connection, dataConverter: dataConverterFromEnv() });
   const hooks = new SagaHooks();
-  const lane = await startTestWorker({ db, client }, { taskQueue, hooks });
+  const broker = options.carrier
+    ? await connectBroker({ url: requireEnv('AMQP_URL'), logger: pino({ level: 'silent' }), connectionName: suffix })
+    : undefined;
+  const carrier = broker && options.carrier ? { broker, ...options.carrier } : undefined;
+  const startLane = () => startTestWorker({ db, client }, { taskQueue, hooks, ...(carrier ? { carrier } : {}) });
+  let lane: TestWorker | undefined = await startLane();
   const api = await startTestApi({ db, client }, taskQueue);
 
   return {
@@ -60,15 +80,28 @@ export async function startHarness(name: string): Promise<Harness> {
     db,
     cols: collections(db),
     taskQueue,
-    worker: lane.worker,
+    get worker() {
+      if (!lane) throw new Error('the harness worker is stopped');
+      return lane.worker;
+    },
     hooks,
     baseUrl: api.baseUrl,
     server: api.server,
     keys: api.keys,
+    ...(broker ? { broker } : {}),
+    async stopWorker() {
+      hooks.releaseAll();
+      await lane?.stop();
+      lane = undefined;
+    },
+    async startWorker() {
+      lane ??= await startLane();
+    },
     async stop() {
       hooks.releaseAll();
       await api.stop();
-      await lane.stop();
+      await lane?.stop();
+      await broker?.close();
       await connection.close();
       await db.dropDatabase().catch(() => undefined);
       await mongo.close();

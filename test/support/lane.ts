@@ -11,6 +11,9 @@ import { allRoles, type Role } from '../../common/roles';
 import { apiKeys, createApiKey, hashApiKey } from '../../store/api-keys';
 import { createSagaWorker } from '../../workers/create-worker';
 import type { SagaHooks } from './saga-hooks';
+import pino from 'pino';
+import type { Broker } from '../../broker/connection';
+import { startBrokerCarrier } from '../../workers/carrier-replies';
 
 /**
  * The one way tests start a saga worker and the API in this process (the harness, the fault tests' workers):
@@ -35,15 +38,32 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
+/** The broker carrier of a test worker, as CARRIER=broker and the CARRIER_* variables configure a real one. */
+export interface TestCarrierOptions {
+  broker: Broker;
+  commandQueue: string;
+  replyTimeoutSeconds: number;
+  attempts: number;
+}
+
 /**
  * A running saga worker on `taskQueue`: `hooks` hold or break the sagas their rules name (saga-hooks.ts, the tests'
- * one way to do it); `faults`, a fault plan as SAGA_FAULTS gives one, only for the tests of that hook itself.
+ * one way to do it); `faults`, a fault plan as SAGA_FAULTS gives one, only for the tests of that hook itself;
+ * `carrier`, the broker carrier (its command link and this task queue's reply consumer, stopped with the worker).
  */
 export async function startTestWorker(
   { db, client }: LaneDeps,
-  { taskQueue, hooks, faults }: { taskQueue: string; hooks?: SagaHooks; faults?: FaultPlan },
+  {
+    taskQueue,
+    hooks,
+    faults,
+    carrier: carrierOptions,
+  }: { taskQueue: string; hooks?: SagaHooks; faults?: FaultPlan; carrier?: TestCarrierOptions },
 ): Promise<TestWorker> {
   const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
+  const carrier = carrierOptions
+    ? await startBrokerCarrier({ ...carrierOptions, client, taskQueue, logger: pino({ level: 'silent' }) })
+    : undefined;
   try {
     const worker = await createSagaWorker({
       connection,
@@ -57,6 +77,7 @@ export async function startTestWorker(
       shutdownGraceSeconds: 2,
       faults,
       ...(hooks ? { activityInterceptors: [hooks.interceptor] } : {}),
+      ...(carrier ? { carrier: carrier.link } : {}),
     });
     const running = worker.run();
     return {
@@ -64,10 +85,12 @@ export async function startTestWorker(
       async stop() {
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running;
+        await carrier?.stop();
         await connection.close();
       },
     };
   } catch (err) {
+    await carrier?.stop();
     await connection.close();
     throw err;
   }

@@ -63,13 +63,16 @@ function recordAppend({ workflowId, events }: DomainEventBatch) {
   return Promise.resolve(ok({ added: fresh.length }));
 }
 
+const chooseInProcessCarrier = () => Promise.resolve({ value: { carrier: 'in-process' }, attempt: 1 });
+
 /** A worker on the test environment running the real workflows with the given (mock) activities. */
 export async function mockWorker(
   env: TestWorkflowEnvironment,
   taskQueue: string,
   given: WorkerOptions['activities'],
 ): Promise<Worker> {
-  const activities = { appendDomainEvents: recordAppend, ...given };
+  // chooseCarrier: the order saga's choice at its start (patched('carrier-choice')), here the in-process carrier.
+  const activities = { appendDomainEvents: recordAppend, chooseCarrier: chooseInProcessCarrier, ...given };
   const bundle = process.env.WORKFLOW_BUNDLE_PATH;
   return Worker.create({
     connection: env.nativeConnection,

@@ -10,7 +10,7 @@
  * steps are local activities.
  */
 import type { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CompleteAsyncError } from '@temporalio/common';
 import type {
   ActivityExecuteInput,
   ActivityInboundCallsInterceptor,
@@ -58,6 +58,9 @@ class AttemptReporting implements ActivityInboundCallsInterceptor {
     try {
       return { value: await next(input), attempt };
     } catch (err) {
+      // An activity that completes asynchronously (the carrier by command): whoever completes it reports the
+      // attempt (workers/carrier-replies.ts), and the SDK must see this very error.
+      if (err instanceof CompleteAsyncError) throw err;
       throw failureOfAttempt(err, attempt);
     }
   }

@@ -53,3 +53,35 @@ export const domainEventsCall = {
   startToCloseTimeout: '10s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
 } as const satisfies LocalActivityOptions;
+
+/**
+ * Reading the worker's configuration at a saga's start (`chooseCarrier`, a local activity): it reads memory and
+ * cannot fail for a business reason, so it retries without a limit (a worker without the activity, mid-deploy).
+ */
+export const configurationCall = {
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+} as const satisfies LocalActivityOptions;
+
+/** What a saga recorded of the broker carrier's settings at its start (common/carrier.ts `CarrierChoice`). */
+interface CarrierSettings {
+  replyTimeoutSeconds: number;
+  attempts: number;
+}
+
+/**
+ * A command to the carrier over the broker, completed asynchronously by its reply: each attempt waits for the
+ * reply for the recorded timeout (CARRIER_REPLY_TIMEOUT_SECONDS), then the command is sent again, up to the
+ * recorded attempts (CARRIER_REPLY_ATTEMPTS); then the step counts as failed (Timeout) and the saga compensates.
+ */
+export function carrierCommandCall({ replyTimeoutSeconds, attempts }: CarrierSettings): ActivityOptions {
+  return {
+    startToCloseTimeout: `${replyTimeoutSeconds}s`,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: attempts },
+  };
+}
+
+/** `cancelShipment` by command: the compensation preset's retries, each attempt waiting the reply timeout. */
+export function carrierCompensationCall({ replyTimeoutSeconds }: CarrierSettings): ActivityOptions {
+  return { startToCloseTimeout: `${replyTimeoutSeconds}s`, retry: compensationCall.retry };
+}
