@@ -8,9 +8,17 @@ import { freePort, startTemporalDevServer, type TemporalDevServer } from '../../
 /** SQLite settings of the dev server: WAL (what `npm start` uses) or SQLite's defaults (labelled as such). */
 export type SqliteMode = 'wal' | 'default';
 
-/** A dev server of its own on free ports, its database and log in `dir`. */
-export async function startTemporal(dir: string, sqlite: SqliteMode): Promise<TemporalDevServer> {
+/**
+ * A dev server of its own on free ports, its database and log in `dir`, with the dynamic config `npm start` uses
+ * (DEV_SERVER_DYNAMIC_CONFIG) unless `serverDefaults` (the dispatch probe's baseline).
+ */
+export async function startTemporal(
+  dir: string,
+  sqlite: SqliteMode,
+  { serverDefaults = false }: { serverDefaults?: boolean } = {},
+): Promise<TemporalDevServer> {
   return startTemporalDevServer({
+    serverDefaults,
     port: await freePort(),
     uiPort: await freePort(),
     dbFile: path.join(dir, 'temporal.db'),
