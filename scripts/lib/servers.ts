@@ -119,7 +119,7 @@ export const DEV_SERVER_DYNAMIC_CONFIG: readonly string[] = ['history.transferPr
 type IndexedValueTypeName = keyof typeof proto.api.enums.v1.IndexedValueType;
 
 /** Our search attributes (the one definition the workflows and the API use), with the server's name of each type. */
-const searchAttributes = searchAttributeDefinitions.map(({ name, type }) => {
+export const searchAttributes = searchAttributeDefinitions.map(({ name, type }) => {
   const typeName = `INDEXED_VALUE_TYPE_${type.replace(/(?<=[a-z])(?=[A-Z])/g, '_').toUpperCase()}`;
   return { name, type, indexed: proto.api.enums.v1.IndexedValueType[typeName as IndexedValueTypeName] };
 });
