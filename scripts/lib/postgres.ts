@@ -56,8 +56,14 @@ export async function startPostgres(options: {
       stdio: 'ignore',
     });
   }
-  const settings = { listen_addresses: '127.0.0.1', max_connections: '200', ...options.settings };
-  const args = ['-D', data, '-p', String(port), '-k', data];
+  // TCP on 127.0.0.1 only: no Unix socket, whose path (under a deep data directory) may exceed the 107-byte limit
+  const settings = {
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: '',
+    max_connections: '200',
+    ...options.settings,
+  };
+  const args = ['-D', data, '-p', String(port)];
   for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${v}`);
   const proc = spawnManaged('postgres', ...run(path.join(bin, 'postgres'), args), { logFile });
   const isReady = () => {
