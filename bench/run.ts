@@ -9,6 +9,9 @@
  *   npm run bench -- --quick --engines ours,ours-open,ours-api,ours-api-open --out security-cost
  *                                      what payload encryption and API authentication cost (docs/security.md)
  *   npx tsx bench/run.ts --render      rewrite latest.{md,svg} from latest.json (with --quick / --out: those)
+ *   npm run bench -- --quick --temporal-server dev,full --engines ours,ours-eager,temporal-plain --out full-server
+ *                                      the Temporal engines on the dev server and on the Temporal server itself
+ *                                      (PostgreSQL, 4 shards: scripts/lib/temporal-server.ts), rows `<engine>@full`
  *
  * Per engine and mix (all succeed; 10% fail at a random step and compensate): one saga at a time,
  * a closed-loop sweep (8, 32, 128 in flight), an open-loop run at stepped arrival rates (latency
@@ -29,15 +32,22 @@ import path from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { freePort, startFerretDb } from '../scripts/lib/servers';
 import { commandLine, runMain, UsageError } from './lib/cli';
-import { engines, type Engine } from './lib/engines';
+import { engines, runsOnEitherTemporalServer, type Engine } from './lib/engines';
+import type { TemporalServerKind } from './lib/servers';
 import { startProgress } from '../scripts/lib/progress';
 import { loadAverage, treeCpuSeconds, treePeakMb } from './lib/procstat';
 import { renderChart, renderMarkdown, type EngineResult, type MixResult, type Scenario } from './lib/report';
 import { summarize } from './lib/stats';
 import { checkAll, planOrder, seed, type Mix, type PlannedOrder } from './lib/workload';
 
-const { quick, engineNames, outArg, render } = commandLine(
-  { engines: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean' }, render: { type: 'boolean' } },
+const { quick, engineNames, outArg, render, temporalServers } = commandLine(
+  {
+    engines: { type: 'string' },
+    out: { type: 'string' },
+    quick: { type: 'boolean' },
+    render: { type: 'boolean' },
+    'temporal-server': { type: 'string' },
+  },
   ({ values }) => {
     const names = values.engines?.split(',') ?? [
       'ours',
@@ -53,7 +63,17 @@ const { quick, engineNames, outArg, render } = commandLine(
     }
     const out = values.out;
     if (out !== undefined && !/^[a-z0-9-]+$/.test(out)) throw new UsageError('--out takes a name of a-z, 0-9 and -');
-    return { quick: values.quick ?? false, engineNames: names, outArg: out, render: values.render ?? false };
+    const servers = (values['temporal-server'] ?? 'dev').split(',');
+    if (servers.some((x) => x !== 'dev' && x !== 'full') || new Set(servers).size !== servers.length) {
+      throw new UsageError('--temporal-server takes dev, full or dev,full');
+    }
+    return {
+      quick: values.quick ?? false,
+      engineNames: names,
+      outArg: out,
+      render: values.render ?? false,
+      temporalServers: servers as TemporalServerKind[],
+    };
   },
 );
 const cfg = quick
@@ -299,21 +319,32 @@ async function main(): Promise<void> {
   const mongo = new MongoClient(ferret.uri);
   const results: EngineResult[] = [];
   const mixesOf = (name: string): Mix[] => (name === 'ours-sqlite-default' ? ['success'] : ['success', 'fail10']);
+  // Each Temporal engine once per Temporal server asked for (`<engine>@full` on the server itself), the others once.
+  const runs = engineNames.flatMap((name) =>
+    runsOnEitherTemporalServer(name)
+      ? temporalServers.map((server) => ({ name, server, label: server === 'dev' ? name : `${name}@full` }))
+      : [{ name, server: 'dev' as const, label: name }],
+  );
   const progress = startProgress({
     label: 'bench: engine runs (engine × mix)',
-    total: engineNames.reduce((sum, name) => sum + mixesOf(name).length, 0),
+    total: runs.reduce((sum, { name }) => sum + mixesOf(name).length, 0),
   });
   let runsDone = 0;
-  for (const name of engineNames) {
+  for (const { name, server, label } of runs) {
     const make = engines[name]!;
-    const mongoDb = `bench_${name.replace(/-/g, '_')}`;
+    const mongoDb = `bench_${label.replace(/[-@]/g, '_')}`;
     const ferretCpu0 = treeCpuSeconds(ferret.process.pid);
     let engine: Engine;
     try {
-      engine = await make({ dir, mongoUri: ferret.uri, mongoDb });
+      engine = await make({
+        dir: server === 'dev' ? dir : path.join(dir, 'full'),
+        mongoUri: ferret.uri,
+        mongoDb,
+        temporalServer: server,
+      });
     } catch (err) {
-      console.log(`${name}: could not start: ${String(err)}`);
-      results.push({ engine: name, error: String(err).slice(0, 500), mixes: [], peakMb: {} });
+      console.log(`${label}: could not start: ${String(err)}`);
+      results.push({ engine: label, error: String(err).slice(0, 500), mixes: [], peakMb: {} });
       progress.update((runsDone += mixesOf(name).length));
       continue;
     }
@@ -329,9 +360,9 @@ async function main(): Promise<void> {
     const sagas = mixes.flatMap((x) => x.scenarios).reduce((a, s) => a + s.sagas, 0);
     const ferretCpuPerSaga = (treeCpuSeconds(ferret.process.pid) - ferretCpu0) / Math.max(1, sagas);
     const note = engine.note?.();
-    if (note) console.log(`  ${name}: ${note}`);
+    if (note) console.log(`  ${label}: ${note}`);
     await engine.stop();
-    results.push({ engine: name, mixes, peakMb, ferretCpuPerSaga, ...(note ? { note } : {}) });
+    results.push({ engine: label, mixes, peakMb, ferretCpuPerSaga, ...(note ? { note } : {}) });
   }
   progress.stop();
   await mongo.close();
@@ -342,7 +373,7 @@ async function main(): Promise<void> {
     machine: machine(),
     loadAverage: { start: loadAtStart, end: loadAverage() },
     calibration,
-    config: { ...cfg, p99BoundMs: P99_BOUND_MS },
+    config: { ...cfg, p99BoundMs: P99_BOUND_MS, temporalServers },
     results,
   };
   const out = path.join(__dirname, 'results');

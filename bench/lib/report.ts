@@ -84,8 +84,7 @@ export function renderMarkdown(r: Report): string {
   );
   L.push(`Settings: ${JSON.stringify(r.config)}.`, '');
   L.push('Engines:', '');
-  for (const e of r.results)
-    L.push(`- **${e.engine}**: ${DESCRIPTIONS[e.engine] ?? ''}${e.note ? ` (${e.note})` : ''}`);
+  for (const e of r.results) L.push(`- **${e.engine}**: ${describeEngine(e.engine)}${e.note ? ` (${e.note})` : ''}`);
   L.push('');
   L.push('## Summary', '');
   L.push(
@@ -126,7 +125,7 @@ export function renderMarkdown(r: Report): string {
     const allCpu = (e: EngineResult, m: MixResult) =>
       Object.entries(totalCpu(m))
         // the load generator's own CPU is left out, except where the worker runs inside it
-        .filter(([k]) => k !== 'driver' || WORKER_IN_DRIVER.has(e.engine))
+        .filter(([k]) => k !== 'driver' || WORKER_IN_DRIVER.has(baseEngine(e.engine)))
         .reduce((a, [, v]) => a + v, 0) + (e.ferretCpuPerSaga ?? 0);
     for (const e of r.results.filter((x) => !x.error)) {
       for (const m of e.mixes) {
@@ -177,6 +176,14 @@ const COLORS: Record<string, string> = {
 
 /** Engines whose worker runs in the load generator's process: its CPU is in the driver figure. */
 const WORKER_IN_DRIVER = new Set(['ours-eager', 'ours-inprocess']);
+
+/** `ours@full` is `ours` on the Temporal server itself (bench/run.ts --temporal-server full). */
+const FULL_SERVER = '@full';
+const baseEngine = (name: string) => (name.endsWith(FULL_SERVER) ? name.slice(0, -FULL_SERVER.length) : name);
+const describeEngine = (name: string) =>
+  name.endsWith(FULL_SERVER)
+    ? `${DESCRIPTIONS[baseEngine(name)] ?? ''}; on the Temporal server itself instead of the dev server (cmd/server v1.31.0 on PostgreSQL with fsync on, 4 history shards, compose/temporal/dynamicconfig/production-sql.yaml; its PostgreSQL's CPU is the "temporal postgres" figure)`
+    : (DESCRIPTIONS[name] ?? '');
 
 /** What each engine row is. */
 const DESCRIPTIONS: Record<string, string> = {

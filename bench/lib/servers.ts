@@ -1,16 +1,45 @@
-/** The engines' servers for the benchmark: Temporal dev server (on a file), Restate, PostgreSQL, our processes. */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
+/** The engines' servers for the benchmark: Temporal (dev server on a file, or the server itself), Restate, PostgreSQL, our processes. */
 import path from 'node:path';
+import { startPostgres as startPostgresServer } from '../../scripts/lib/postgres';
 import { spawnManaged, waitForLogLine, waitForProcess, type ManagedProcess } from '../../scripts/lib/processes';
-import { freePort, startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/servers';
+import { freePort, startTemporalDevServer } from '../../scripts/lib/servers';
+import { startTemporalServer } from '../../scripts/lib/temporal-server';
 
 /** SQLite settings of the dev server: WAL (what `npm start` uses) or SQLite's defaults (labelled as such). */
 export type SqliteMode = 'wal' | 'default';
 
-/** A dev server of its own on free ports, its database and log in `dir`. */
-export async function startTemporal(dir: string, sqlite: SqliteMode): Promise<TemporalDevServer> {
-  return startTemporalDevServer({
+/** Which Temporal server a Temporal engine runs on: the dev server (what `npm start` runs) or the server itself. */
+export type TemporalServerKind = 'dev' | 'full';
+
+/** A Temporal server of the benchmark's: its frontend, the processes whose CPU and memory count as the server's. */
+export interface BenchTemporal {
+  address: string;
+  processes: Record<string, ManagedProcess>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A Temporal server of its own on free ports, its data and logs in `dir`:
+ * - `dev` (default): the dev server on a SQLite file (`sqlite`: WAL or SQLite's defaults), with the dynamic config
+ *   `npm start` uses (DEV_SERVER_DYNAMIC_CONFIG) unless `serverDefaults` (the dispatch probe's baseline);
+ * - `full`: the Temporal server itself on a PostgreSQL of its own, 4 history shards, its shipped dynamic config
+ *   (scripts/lib/temporal-server.ts; `npm run temporal-server` runs the same). `sqlite` does not apply.
+ */
+export async function startTemporal(
+  dir: string,
+  sqlite: SqliteMode,
+  { serverDefaults = false, server = 'dev' }: { serverDefaults?: boolean; server?: TemporalServerKind } = {},
+): Promise<BenchTemporal> {
+  if (server === 'full') {
+    const full = await startTemporalServer({ dir: path.join(dir, 'temporal-server'), port: await freePort() });
+    return {
+      address: full.address,
+      processes: { 'temporal server': full.process, 'temporal postgres': full.postgres.process },
+      stop: () => full.stop(),
+    };
+  }
+  const dev = await startTemporalDevServer({
+    serverDefaults,
     port: await freePort(),
     uiPort: await freePort(),
     dbFile: path.join(dir, 'temporal.db'),
@@ -19,6 +48,7 @@ export async function startTemporal(dir: string, sqlite: SqliteMode): Promise<Te
     dynamicConfig: (process.env.BENCH_TEMPORAL_DYNAMIC_CONFIG ?? '').split(';').filter(Boolean),
     logFile: path.join(dir, 'temporal.log'),
   });
+  return { address: dev.address, processes: { 'temporal server': dev.process }, stop: () => dev.stop() };
 }
 
 /** The server binary from its platform package (the package's `bin` is a Node wrapper process around it). */
@@ -59,48 +89,10 @@ export async function answersOk(url: string): Promise<true | string> {
   }
 }
 
-function postgresBinDir(): string | undefined {
-  const root = '/usr/lib/postgresql';
-  if (!fs.existsSync(root)) return undefined;
-  const v = fs.readdirSync(root).sort().at(-1);
-  return v ? path.join(root, v, 'bin') : undefined;
-}
-
-/** Our own PostgreSQL (fsync on, the default) on a free port with its own data directory. */
+/** Our own PostgreSQL for DBOS (fsync on, the default) on a free port with its own data directory. */
 export async function startPostgres(dir: string): Promise<{ url: string; proc: ManagedProcess }> {
-  const bin = postgresBinDir();
-  if (!bin) throw new Error('PostgreSQL is not installed: run bash bench/setup.sh');
-  const data = path.join(dir, 'pgdata');
-  const asRoot = process.getuid?.() === 0;
-  const run = (cmd: string, args: string[]) =>
-    (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]) as [string, string[]];
-  fs.mkdirSync(data, { recursive: true });
-  if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
-  execFileSync(...run(path.join(bin, 'initdb'), ['-D', data, '--auth=trust', '-U', 'postgres']), { stdio: 'ignore' });
-  const port = await freePort();
-  const [cmd, args] = run(path.join(bin, 'postgres'), [
-    '-D',
-    data,
-    '-p',
-    String(port),
-    '-k',
-    data,
-    '-c',
-    'listen_addresses=127.0.0.1',
-    '-c',
-    'max_connections=200',
-  ]);
-  const proc = spawnManaged('postgres', cmd, args, { logFile: path.join(dir, 'postgres.log') });
-  const isReady = () => {
-    try {
-      execFileSync(path.join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return 'pg_isready: not yet';
-    }
-  };
-  await waitForProcess(proc, 'accepts connections', isReady, 30_000);
-  return { url: `postgresql://postgres@127.0.0.1:${port}/dbos_bench`, proc };
+  const pg = await startPostgresServer({ dir, port: await freePort(), logFile: path.join(dir, 'postgres.log') });
+  return { url: pg.url('dbos_bench'), proc: pg.process };
 }
 
 /** Starts a TypeScript entry point as a plain Node process (no tsx wrapper process) and waits for its ready line. */

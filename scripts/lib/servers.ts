@@ -85,8 +85,10 @@ export interface TemporalDevServerOptions {
   uiCodecEndpoint?: string;
   /** `--metrics-port`: the server's own Prometheus metrics on http://127.0.0.1:<port>/metrics. Omitted: off. */
   metricsPort?: number;
-  /** `--dynamic-config-value key=value` settings. */
+  /** `--dynamic-config-value key=value` settings, after DEV_SERVER_DYNAMIC_CONFIG (a later value of a key wins). */
   dynamicConfig?: string[];
+  /** Leave DEV_SERVER_DYNAMIC_CONFIG out: the server's own defaults (the dispatch probe's baseline). */
+  serverDefaults?: boolean;
   /** stdout and stderr of the server. */
   logFile: string;
   /** Truncate logFile instead of appending (the first start only: a restart appends). */
@@ -102,10 +104,24 @@ export interface TemporalDevServer extends Server {
   uiUrl: string;
 }
 
+/**
+ * Dynamic config of every dev server we start (`npm start`, the tests, the benchmark).
+ *
+ * `history.transferProcessorMaxPollRPS` (default 20) caps how often one history shard's transfer queue reads its
+ * new tasks from the database (service/history/queues/reader.go, `loadAndSubmitTasks` waits on that rate limiter,
+ * one token per read). Every workflow task (after a start, a completed activity or a signal) is a transfer task
+ * that history must read before it pushes it to matching. The dev server has one shard, so all of its workflow
+ * tasks share 20 reads/s: once more than 20 are wanted per second (one saga at a time on a quiet machine already
+ * does), each waits for the next token, 0–50 ms, between WorkflowTaskScheduled and WorkflowTaskStarted. A cluster
+ * with hundreds of shards has 20 reads/s per shard; 1000 on our one shard removes the wait (docs/performance.md,
+ * "The dispatch wait"; measured with bench/dispatch-probe.ts).
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: readonly string[] = ['history.transferProcessorMaxPollRPS=1000'];
+
 type IndexedValueTypeName = keyof typeof proto.api.enums.v1.IndexedValueType;
 
 /** Our search attributes (the one definition the workflows and the API use), with the server's name of each type. */
-const searchAttributes = searchAttributeDefinitions.map(({ name, type }) => {
+export const searchAttributes = searchAttributeDefinitions.map(({ name, type }) => {
   const typeName = `INDEXED_VALUE_TYPE_${type.replace(/(?<=[a-z])(?=[A-Z])/g, '_').toUpperCase()}`;
   return { name, type, indexed: proto.api.enums.v1.IndexedValueType[typeName as IndexedValueTypeName] };
 });
@@ -119,7 +135,11 @@ export function startTemporalDevServer(options: TemporalDevServerOptions): Promi
   // the newsfeed is fetched from the internet by the browser; nothing to see offline
   args.push('--namespace', 'default', '--log-level', 'warn', '--ui-disable-news-fetch');
   for (const { name, type } of searchAttributes) args.push('--search-attribute', `${name}=${type}`);
-  for (const setting of options.dynamicConfig ?? []) args.push('--dynamic-config-value', setting);
+  const dynamicConfig = [
+    ...(options.serverDefaults ? [] : DEV_SERVER_DYNAMIC_CONFIG),
+    ...(options.dynamicConfig ?? []),
+  ];
+  for (const setting of dynamicConfig) args.push('--dynamic-config-value', setting);
   if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.metricsPort !== undefined) args.push('--metrics-port', String(options.metricsPort));
   if (dbFile) {
