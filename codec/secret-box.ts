@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { PayloadKeyRing } from '../common/config';
+import { loadConfig, type PayloadKeyRing } from '../common/config';
 
 /**
  * A secret as stored: AES-256-GCM under a key of the payload key ring (`keyId`; `data` = nonce || ciphertext ||
@@ -51,4 +51,9 @@ export function secretBox(ring: PayloadKeyRing | undefined): SecretBox {
       }
     },
   };
+}
+
+/** The secret box of the key ring the environment gives (PAYLOAD_KEYS…), validated as at start: for tests and scripts. */
+export function secretBoxFromEnv(env: NodeJS.ProcessEnv = process.env): SecretBox {
+  return secretBox(loadConfig(env).payloadKeyRing);
 }

@@ -6,6 +6,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * `shapes/webhooks.ts`.
  */
 
+/** What a subscription's secret is sealed for (codec/secret-box.ts): it opens for that subscription only. */
+export const secretPurpose = (subscriptionId: string): string => `webhook-secret:${subscriptionId}`;
+
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the subscription's secret>` */
 export const SIGNATURE_HEADER = 'Saga-Signature';
 /** The domain event's id (`<workflowId>#<sequence>`), also `eventId` in the body: receivers dedupe by it. */

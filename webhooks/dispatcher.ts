@@ -25,10 +25,9 @@ import {
   type WebhookDeliveryDoc,
   type WebhookSubscriptionDoc,
 } from '../store/webhooks';
+import { secretPurpose } from '../common/webhooks';
 import { sendWebhook, type AttemptOutcome } from './sender';
 
-/** The purpose a subscription's secret is sealed for (codec/secret-box.ts): it opens for that subscription only. */
-export const secretPurpose = (subscriptionId: string): string => `webhook-secret:${subscriptionId}`;
 
 export interface RetrySchedule {
   /** The delay after the first failed attempt; each next one doubles. */
