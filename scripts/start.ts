@@ -4,7 +4,8 @@
  * - Temporal dev server persisted in .data/temporal.db (SQLite, WAL, synchronous=normal) on 127.0.0.1:7233, Web UI
  *   on 8233 (TEMPORAL_PORT, TEMPORAL_UI_PORT), search attributes registered; skipped when TEMPORAL_ADDRESS is set.
  * - FerretDB with its data in .data/ferretdb/ on 127.0.0.1:27017 (FERRETDB_PORT); skipped when MONGODB_URI is set.
- * - The worker (bootstrap/worker-main.ts) and the API (bootstrap/api-main.ts, listening on PORT, default 3000), run with tsx
+ * - The worker (bootstrap/worker-main.ts), the API (bootstrap/api-main.ts, listening on PORT, default 3000) and the
+ *   webhook dispatcher (bootstrap/webhooks-main.ts; WEBHOOK_ALLOWED_HOSTS defaults to localhost here), run with tsx
  *   (`node --import tsx`: one process each, so SIGTERM reaches the program itself). With API_EMBEDDED_WORKER=true
  *   the API runs the worker itself and no worker process is started.
  *
@@ -184,6 +185,8 @@ async function main(): Promise<number> {
   env[ENV.temporalCli] = tools.temporal;
   // Logs for a terminal (docs/operations.md, "Logs"); LOG_FORMAT=json gives the JSON lines production writes.
   if (env.LOG_FORMAT === undefined) env.LOG_FORMAT = 'pretty';
+  // Webhooks may target a receiver on this machine (plain http to localhost), unless WEBHOOK_ALLOWED_HOSTS says else.
+  if (env.WEBHOOK_ALLOWED_HOSTS === undefined) env.WEBHOOK_ALLOWED_HOSTS = 'localhost';
   // The SDK's and the sagas' metrics, from the worker (or the API's embedded one); WORKER_METRICS_ADDRESS= turns off.
   if (env.WORKER_METRICS_ADDRESS === undefined) env.WORKER_METRICS_ADDRESS = '127.0.0.1:9464';
   const authOff = process.env.API_AUTH === 'off';
@@ -200,6 +203,7 @@ async function main(): Promise<number> {
   const entries = [
     ...(embedded ? [] : ([['worker', 'bootstrap/worker-main.ts']] as const)),
     ['api', 'bootstrap/api-main.ts'],
+    ['webhooks', 'bootstrap/webhooks-main.ts'],
   ] as const;
   const children = new Map<string, ManagedProcess>();
   for (const [name, file] of entries) {
@@ -219,6 +223,7 @@ async function main(): Promise<number> {
   }
   const api = children.get('api')!;
   const worker = children.get('worker');
+  const webhooks = children.get('webhooks')!;
   watched.push(...children.values());
 
   log('running:');
@@ -235,6 +240,9 @@ async function main(): Promise<number> {
     `  payloads             ${env.PAYLOAD_ENCRYPTION === 'off' ? 'NOT encrypted (PAYLOAD_ENCRYPTION=off)' : process.env.PAYLOAD_KEYS ? 'encrypted, keys from PAYLOAD_KEYS' : `encrypted, development keys in ${path.relative(repoRoot, devPayloadKeysFile)}`}`,
   );
   log(`  MongoDB              ${mongodbUri} (database ${env[ENV.mongodbDb]})`);
+  log(
+    `  webhooks             dispatcher running; targets allowed: ${env.WEBHOOK_ALLOWED_HOSTS || '(none)'} (WEBHOOK_ALLOWED_HOSTS)`,
+  );
   log(
     `  metrics              API http://localhost:${apiPort}/metrics (role metrics)` +
       (env.WORKER_METRICS_ADDRESS ? `, worker http://${env.WORKER_METRICS_ADDRESS}/metrics` : '') +
@@ -274,6 +282,8 @@ async function main(): Promise<number> {
 
   log('stopping API');
   await api.stop();
+  log('stopping webhook dispatcher');
+  await webhooks.stop();
   if (worker) {
     log('stopping worker');
     await worker.stop();

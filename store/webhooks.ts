@@ -158,11 +158,7 @@ export function listDeliveries(
   subscriptionId: string,
   limit = 100,
 ): Promise<WebhookDeliveryDoc[]> {
-  return cols.deliveries
-    .find({ subscriptionId })
-    .sort({ createdAt: -1, _id: -1 })
-    .limit(limit)
-    .toArray();
+  return cols.deliveries.find({ subscriptionId }).sort({ createdAt: -1, _id: -1 }).limit(limit).toArray();
 }
 
 /** Whether a subscription wants events of this type. */
@@ -251,7 +247,10 @@ export async function settleWithoutAttempt(
 
 /** After a successful attempt: the subscription's failures in a row start again from 0. */
 export async function recordSubscriptionSuccess(cols: WebhookCollections, id: string): Promise<void> {
-  await cols.subscriptions.updateOne({ _id: id, consecutiveFailures: { $ne: 0 } }, { $set: { consecutiveFailures: 0 } });
+  await cols.subscriptions.updateOne(
+    { _id: id, consecutiveFailures: { $ne: 0 } },
+    { $set: { consecutiveFailures: 0 } },
+  );
 }
 
 /** After a failed attempt: one more failure in a row, and the subscription disabled with `disable` as the reason. */

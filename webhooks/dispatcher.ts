@@ -28,7 +28,6 @@ import {
 import { secretPurpose } from '../common/webhooks';
 import { sendWebhook, type AttemptOutcome } from './sender';
 
-
 export interface RetrySchedule {
   /** The delay after the first failed attempt; each next one doubles. */
   baseMs: number;
@@ -111,37 +110,49 @@ export async function startDispatcher(options: DispatcherOptions): Promise<Dispa
     }
     if (sub.status !== 'active') {
       // Paused until the subscription is enabled again (which makes it due at once).
-      await cols.pending.updateOne({ _id: id }, { $set: { nextAttemptAt: new Date(Date.now() + schedule.maxDelayMs) } });
+      await cols.pending.updateOne(
+        { _id: id },
+        { $set: { nextAttemptAt: new Date(Date.now() + schedule.maxDelayMs) } },
+      );
       return;
     }
     await send(delivery, sub);
   };
 
-  const send = async (delivery: WebhookDeliveryDoc, sub: WebhookSubscriptionDoc): Promise<void> => {
-    const number = delivery.attempts.length + 1;
-    const at = new Date();
-    let secret: string | undefined;
-    let outcome: AttemptOutcome;
+  /** One signed POST; a secret that cannot be opened (its key taken out of PAYLOAD_KEYS) is a failed attempt too. */
+  const attemptWith = async (
+    sub: WebhookSubscriptionDoc,
+    delivery: WebhookDeliveryDoc,
+    number: number,
+  ): Promise<AttemptOutcome> => {
+    let secret: string;
     try {
       secret = secrets.open(sub.secret, secretPurpose(sub._id));
     } catch (err) {
-      // A key taken out of PAYLOAD_KEYS too early: a failed attempt like any other, so that it ends the same way.
-      outcome = { statusCode: null, error: `the signing secret cannot be opened: ${(err as Error).message}`, durationMs: 0 };
+      return {
+        statusCode: null,
+        error: `the signing secret cannot be opened: ${(err as Error).message}`,
+        durationMs: 0,
+      };
     }
-    if (secret !== undefined) {
-      outcome = await sendWebhook({
-        url: sub.url,
-        body: delivery.body,
-        timeoutMs,
-        headers: {
-          [SIGNATURE_HEADER]: signWebhook(secret, delivery.body, Math.floor(Date.now() / 1000)),
-          [EVENT_ID_HEADER]: delivery.eventId,
-          [EVENT_TYPE_HEADER]: delivery.eventType,
-          [DELIVERY_ID_HEADER]: delivery._id,
-          [DELIVERY_ATTEMPT_HEADER]: String(number),
-        },
-      });
-    }
+    return sendWebhook({
+      url: sub.url,
+      body: delivery.body,
+      timeoutMs,
+      headers: {
+        [SIGNATURE_HEADER]: signWebhook(secret, delivery.body, Math.floor(Date.now() / 1000)),
+        [EVENT_ID_HEADER]: delivery.eventId,
+        [EVENT_TYPE_HEADER]: delivery.eventType,
+        [DELIVERY_ID_HEADER]: delivery._id,
+        [DELIVERY_ATTEMPT_HEADER]: String(number),
+      },
+    });
+  };
+
+  const send = async (delivery: WebhookDeliveryDoc, sub: WebhookSubscriptionDoc): Promise<void> => {
+    const number = delivery.attempts.length + 1;
+    const at = new Date();
+    const outcome = await attemptWith(sub, delivery, number);
     const record = { attempt: number, at, ...outcome };
     const log = { deliveryId: delivery._id, subscriptionId: sub._id, attempt: number, ...outcome };
     if (outcome.error === null) {
@@ -153,7 +164,10 @@ export async function startDispatcher(options: DispatcherOptions): Promise<Dispa
     const retryAt = new Date(Date.now() + retryDelayMs(number, schedule));
     const gaveUp = retryAt.getTime() > delivery.createdAt.getTime() + schedule.horizonMs;
     await recordAttempt(cols, delivery._id, record, gaveUp ? { status: 'failed' } : { retryAt });
-    logger.warn({ ...log, ...(gaveUp ? {} : { retryAt }) }, gaveUp ? 'webhook delivery failed' : 'webhook attempt failed');
+    logger.warn(
+      { ...log, ...(gaveUp ? {} : { retryAt }) },
+      gaveUp ? 'webhook delivery failed' : 'webhook attempt failed',
+    );
     await serially(sub._id, async () => {
       const current = await findSubscription(cols, sub._id);
       if (!current) return;

@@ -34,11 +34,11 @@ export function sendWebhook({
   const elapsed = () => Math.round(performance.now() - started);
   return new Promise<AttemptOutcome>((resolve) => {
     let settled = false;
-    let timer: NodeJS.Timeout | undefined;
+    const clock: { timer?: NodeJS.Timeout } = {};
     const done = (outcome: Omit<AttemptOutcome, 'durationMs'>) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      clearTimeout(clock.timer);
       resolve({ ...outcome, durationMs: elapsed() });
     };
     let target: URL;
@@ -65,7 +65,7 @@ export function sendWebhook({
       lookup: guardedLookup(host),
       agent: false,
     });
-    timer = setTimeout(() => {
+    clock.timer = setTimeout(() => {
       req.destroy(new Error(`no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     req.on('error', (err: NodeJS.ErrnoException) => {

@@ -25,7 +25,6 @@ export interface WebhookDeps {
   secrets: SecretBox;
 }
 
-
 /** Webhook subscriptions: create (the secret shown once), list, read, delete, enable, and their deliveries. */
 export function webhookHandlers({
   db,

@@ -43,6 +43,7 @@ const fileOf = {
   workers: 'workers/sizing.ts',
   bootstrap: 'bootstrap/config.ts',
   codec: 'codec/aes-gcm-codec.ts',
+  webhooks: 'webhooks/sender.ts',
 } as const;
 type Room = keyof typeof fileOf;
 
@@ -77,6 +78,11 @@ const wrongWay: [Room, string][] = [
   ['codec', '../workers/sizing'],
   ['codec', '../store/db'],
   ['common', '../codec/aes-gcm-codec'],
+  ['webhooks', '../api/app'],
+  ['webhooks', '../bootstrap/config'],
+  ['webhooks', '../activities'],
+  ['api', '../webhooks/sender'],
+  ['store', '../webhooks/sender'],
 ];
 
 /** Imports that are the right way, by room (as code, since some are type-only). */
@@ -103,6 +109,9 @@ const rightWay: [Room, string, string][] = [
   ['api', '../codec/aes-gcm-codec', valueImport('../codec/aes-gcm-codec')],
   ['workers', '../codec/data-converter', valueImport('../codec/data-converter')],
   ['codec', '../common/config', valueImport('../common/config')],
+  ['webhooks', '../store/webhooks', valueImport('../store/webhooks')],
+  ['webhooks', '../codec/secret-box', valueImport('../codec/secret-box')],
+  ['bootstrap', '../webhooks/dispatcher', valueImport('../webhooks/dispatcher')],
 ];
 
 let wrongResults: LintMessage[][];
