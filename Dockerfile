@@ -14,6 +14,7 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
 COPY store ./store
+COPY broker ./broker
 COPY api ./api
 COPY bootstrap ./bootstrap
 

@@ -4,7 +4,18 @@ import tseslint from 'typescript-eslint';
 import importPlugin from 'eslint-plugin-import';
 
 /** The product's rooms. */
-const productRooms = ['activities', 'api', 'bootstrap', 'codec', 'common', 'store', 'webhooks', 'workers', 'workflows'];
+const productRooms = [
+  'activities',
+  'api',
+  'bootstrap',
+  'broker',
+  'codec',
+  'common',
+  'store',
+  'webhooks',
+  'workers',
+  'workflows',
+];
 
 /** Every folder of our own that code imports from: the product's rooms and the tooling around them. */
 const localRooms = [...productRooms, 'scripts', 'test', 'bench'];
@@ -35,8 +46,8 @@ const roomZones = [
   ),
   zone(
     'store',
-    ['activities', 'api', 'workers', 'workflows', 'bootstrap', 'webhooks'],
-    'the data room serves activities/, api/ and webhooks/',
+    ['activities', 'api', 'broker', 'workers', 'workflows', 'bootstrap', 'webhooks'],
+    'the data room serves activities/, api/, broker/ and webhooks/',
   ),
   zone(
     'activities',
@@ -45,12 +56,17 @@ const roomZones = [
   ),
   zone(
     'workflows',
-    ['store', 'api', 'workers', 'bootstrap', 'codec', 'webhooks'],
+    ['store', 'api', 'broker', 'workers', 'bootstrap', 'codec', 'webhooks'],
     'workflows are deterministic code in a sandbox',
   ),
   zone(
+    'broker',
+    ['activities', 'api', 'workers', 'workflows', 'bootstrap', 'webhooks'],
+    'the broker room (RabbitMQ connection, topology, outbox relay) knows only store/ and common/',
+  ),
+  zone(
     'codec',
-    ['activities', 'api', 'bootstrap', 'store', 'webhooks', 'workers', 'workflows'],
+    ['activities', 'api', 'bootstrap', 'broker', 'store', 'webhooks', 'workers', 'workflows'],
     'the payload codec knows only common/: every client, worker and the codec server use it',
   ),
   zone('workers', ['api', 'bootstrap', 'webhooks'], 'workers/ builds the saga worker; bootstrap/ wires it'),

@@ -74,6 +74,27 @@ export function parsePayloadKeys(text: string): Map<string, Uint8Array> {
   return keys;
 }
 
+/** An AMQP URL the client can use: amqp(s)://, a host, a port if any in range. */
+function isAmqpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'amqp:' || url.protocol === 'amqps:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** An AMQP URL fit for a log line or an error: the password replaced by `***` (the user name kept). */
+export function redactedAmqpUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(an invalid URL)';
+  }
+}
+
 /**
  * The one typed configuration of the service, read from the environment and validated at start.
  * A wrong value stops the process with a message that names the variable. Workflows never read it.
@@ -93,6 +114,33 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1-63 letters, digits, _ or -')
     .default('sagas'),
+  /**
+   * RabbitMQ (docs/events.md, "Broker"): amqp://user:password@host:port[/vhost] or amqps://…. Validated without ever
+   * echoing the value (it carries the password); logged only as `redactedAmqpUrl` shows it.
+   */
+  AMQP_URL: z
+    .string()
+    .refine(isAmqpUrl, 'must be an amqp:// or amqps:// URL with a host, e.g. amqp://guest:guest@127.0.0.1:5672')
+    .default('amqp://guest:guest@127.0.0.1:5672'),
+  /** The outbox relay's wait between two scans of an empty outbox, in ms (it loops at once while there is work). */
+  RELAY_POLL_MS: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a whole number of ms from 10 to 60000')
+    .transform(Number)
+    .pipe(z.number().min(10, 'must be at least 10 ms').max(60_000, 'must be at most 60000 ms'))
+    .default(150),
+  /** Outbox markers the relay reads per scan, i.e. the most events it publishes before it waits for confirms. */
+  RELAY_BATCH_SIZE: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a whole number from 1 to 10000')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(10_000, 'must be at most 10000'))
+    .default(500),
+  /** Where the relay serves its Prometheus metrics (`/metrics`), host:port, e.g. 127.0.0.1:9466. Unset: none. */
+  RELAY_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9466')
+    .optional(),
   PORT: z
     .string()
     .regex(/^\d{1,5}$/, 'must be a port number from 0 to 65535')

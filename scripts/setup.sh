@@ -11,6 +11,9 @@
 #   .tools/docker/cli-plugins/docker-compose   only with --docker-compose (see below)
 #   /usr/bin/prometheus, /usr/bin/promtool     Debian's `prometheus` package (2.42), when missing: the metrics test
 #                                         runs a real Prometheus, the alert-rules test `promtool check rules`
+#   /usr/lib/rabbitmq/bin/rabbitmq-server      Debian's `rabbitmq-server` package (3.10), when missing and AMQP_URL
+#                                         is unset: `npm start` and `npm test` run it as a plain process
+#                                         (scripts/lib/servers.ts startRabbitMq); with AMQP_URL, nothing is installed
 #
 # Usage: bash scripts/setup.sh [--docker-compose]
 #
@@ -159,6 +162,24 @@ else
   installed=1
 fi
 
+# --- Debian packages: `apt-get update` once per run, noninteractive, through sudo when not root ------------------
+APT_UPDATED=0
+apt_install() {
+  local what="$1"
+  shift
+  command -v apt-get >/dev/null || die "$what is missing and there is no apt-get to install it"
+  local sudo=()
+  if [[ "$(id -u)" != 0 ]]; then
+    command -v sudo >/dev/null || die "installing Debian's $* needs root (or sudo)"
+    sudo=(sudo)
+  fi
+  if [[ "$APT_UPDATED" == 0 ]]; then
+    "${sudo[@]}" apt-get update -qq
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 # --- Prometheus and promtool (Debian's package; like scripts/setup-browser.sh does chromium) ---------------------
 # PROMETHEUS_BIN / PROMTOOL_BIN name binaries of your own instead; then nothing is installed.
 PROMETHEUS_BIN="${PROMETHEUS_BIN:-/usr/bin/prometheus}"
@@ -168,16 +189,27 @@ if [[ -x "$PROMETHEUS_BIN" && -x "$PROMTOOL_BIN" ]]; then
 else
   command -v apt-get >/dev/null ||
     die "$PROMETHEUS_BIN or $PROMTOOL_BIN missing and no apt-get: install Prometheus 2.x and set PROMETHEUS_BIN and PROMTOOL_BIN"
-  SUDO=()
-  if [[ "$(id -u)" != 0 ]]; then
-    command -v sudo >/dev/null || die "installing Debian's prometheus package needs root (or sudo)"
-    SUDO=(sudo)
-  fi
   log "installing Debian's prometheus package (prometheus and promtool)"
-  "${SUDO[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  apt_install prometheus prometheus
   [[ -x "$PROMETHEUS_BIN" && -x "$PROMTOOL_BIN" ]] ||
     die "apt-get installed prometheus but $PROMETHEUS_BIN or $PROMTOOL_BIN is missing"
+  installed=1
+fi
+
+# --- RabbitMQ (Debian's package; run as a plain process by scripts/lib/servers.ts, never as the system service) ---
+# AMQP_URL names a broker of your own: then nothing is installed. RABBITMQ_BIN_DIR: where rabbitmq-server and
+# rabbitmqctl are (default /usr/lib/rabbitmq/bin, Debian's; not /usr/sbin's wrapper, which switches user).
+RABBITMQ_BIN_DIR="${RABBITMQ_BIN_DIR:-/usr/lib/rabbitmq/bin}"
+rabbitmq_version() { dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || true; }
+if [[ -n "${AMQP_URL:-}" ]]; then
+  log "AMQP_URL is set: RabbitMQ not needed, skipped"
+elif [[ -x "$RABBITMQ_BIN_DIR/rabbitmq-server" && -x "$RABBITMQ_BIN_DIR/rabbitmqctl" ]]; then
+  log "rabbitmq-server present ($(rabbitmq_version))"
+else
+  log "installing Debian's rabbitmq-server package"
+  apt_install rabbitmq-server rabbitmq-server
+  [[ -x "$RABBITMQ_BIN_DIR/rabbitmq-server" && -x "$RABBITMQ_BIN_DIR/rabbitmqctl" ]] ||
+    die "apt-get installed rabbitmq-server but $RABBITMQ_BIN_DIR/rabbitmq-server or rabbitmqctl is missing"
   installed=1
 fi
 

@@ -4,6 +4,9 @@
  * - Temporal dev server persisted in .data/temporal.db (SQLite, WAL, synchronous=normal) on 127.0.0.1:7233, Web UI
  *   on 8233 (TEMPORAL_PORT, TEMPORAL_UI_PORT), search attributes registered; skipped when TEMPORAL_ADDRESS is set.
  * - FerretDB with its data in .data/ferretdb/ on 127.0.0.1:27017 (FERRETDB_PORT); skipped when MONGODB_URI is set.
+ * - RabbitMQ (Debian's rabbitmq-server, as a plain process, node sagas@localhost) with its data in .data/rabbitmq/ on
+ *   127.0.0.1:5672 (RABBITMQ_PORT; its distribution port RABBITMQ_DIST_PORT, 25672), the default guest account;
+ *   skipped when AMQP_URL is set.
  * - The worker (bootstrap/worker-main.ts), the API (bootstrap/api-main.ts, listening on PORT, default 3000) and the
  *   webhook dispatcher (bootstrap/webhooks-main.ts; WEBHOOK_ALLOWED_HOSTS defaults to localhost here), run with tsx
  *   (`node --import tsx`: one process each, so SIGTERM reaches the program itself). With API_EMBEDDED_WORKER=true
@@ -27,7 +30,7 @@
  *
  * Ctrl-C / SIGTERM stops the API, then the worker, then the servers; a second one (a second or more later) kills
  * everything at once. If a child exits on its own, everything is stopped and the exit code is 1.
- * Data survives restarts. Server logs: .data/logs/temporal.log, .data/logs/ferretdb.log.
+ * Data survives restarts. Server logs: .data/logs/temporal.log, .data/logs/ferretdb.log, .data/logs/rabbitmq.log.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,6 +41,7 @@ import {
   spawnManaged,
   startFerretDb,
   startJaeger,
+  startRabbitMq,
   startTemporalDevServer,
   stopAll,
   tools,
@@ -148,6 +152,23 @@ async function main(): Promise<number> {
   }
   if (signalled) return 0;
 
+  let amqpUrl = process.env[ENV.amqpUrl];
+  if (!amqpUrl) {
+    const dataDir = path.join(dataRoot, 'rabbitmq');
+    const logFile = path.join(logDir, 'rabbitmq.log');
+    log(`starting RabbitMQ (data in ${path.relative(repoRoot, dataDir)}/, log ${path.relative(repoRoot, logFile)})`);
+    const rabbit = await startRabbitMq({
+      port: portFromEnv('RABBITMQ_PORT', 5672),
+      distPort: portFromEnv('RABBITMQ_DIST_PORT', 25672),
+      nodeName: 'sagas',
+      dataDir,
+      logFile,
+    });
+    amqpUrl = rabbit.url;
+    watched.push(rabbit.process);
+  }
+  if (signalled) return 0;
+
   let jaegerUiUrl: string | undefined;
   if (withJaeger) {
     const dir = path.join(dataRoot, 'jaeger');
@@ -175,6 +196,7 @@ async function main(): Promise<number> {
 
   env[ENV.temporalAddress] = temporalAddress;
   env[ENV.mongodbUri] = mongodbUri;
+  env[ENV.amqpUrl] = amqpUrl;
   env[ENV.mongodbDb] = process.env[ENV.mongodbDb] || 'sagas';
   if (temporalUiUrl) env[ENV.temporalUiUrl] = temporalUiUrl;
   // The Web UI calls the codec endpoint from the browser: allow its origin, as localhost and as 127.0.0.1.
@@ -242,6 +264,9 @@ async function main(): Promise<number> {
   log(`  MongoDB              ${mongodbUri} (database ${env[ENV.mongodbDb]})`);
   log(
     `  webhooks             dispatcher running; targets allowed: ${env.WEBHOOK_ALLOWED_HOSTS || '(none)'} (WEBHOOK_ALLOWED_HOSTS)`,
+  );
+  log(
+    `  RabbitMQ             ${process.env[ENV.amqpUrl] ? 'AMQP_URL (yours)' : amqpUrl} (exchange saga.events, docs/events.md#broker)`,
   );
   log(
     `  metrics              API http://localhost:${apiPort}/metrics (role metrics)` +

@@ -1,13 +1,14 @@
 /**
- * `npm test`: starts a throwaway Temporal dev server (in memory) and FerretDB (fresh data dir), runs jest against
- * them, and always stops them afterwards.
+ * `npm test`: starts a throwaway Temporal dev server (in memory), FerretDB and RabbitMQ (fresh data dirs), runs jest
+ * against them, and always stops them afterwards.
  *
  * Usage: tsx scripts/test.ts [jest args...]
  *
- * Uses the user's servers instead when TEMPORAL_ADDRESS / MONGODB_URI are set. Passes to jest:
- *   TEMPORAL_ADDRESS, MONGODB_URI, MONGODB_DB (unique per run: sagas_test_<pid>), TEMPORAL_UI_URL,
+ * Uses the user's servers instead when TEMPORAL_ADDRESS / MONGODB_URI / AMQP_URL are set. Passes to jest:
+ *   TEMPORAL_ADDRESS, MONGODB_URI, MONGODB_DB (unique per run: sagas_test_<pid>), AMQP_URL, TEMPORAL_UI_URL,
  *   TEMPORAL_CLI, TEMPORAL_TEST_SERVER (absolute paths of the binaries installed by scripts/setup.sh).
- * Server logs: .data/logs/test-temporal.log, .data/logs/test-ferretdb.log (overwritten each run).
+ * Server logs: .data/logs/test-temporal.log, .data/logs/test-ferretdb.log, .data/logs/test-rabbitmq.log (overwritten
+ * each run). RabbitMQ runs on free ports as node sagas-test-<pid>@localhost, so that runs side by side never meet.
  * Exit code: jest's (128 + signal number if jest was killed by a signal).
  */
 import fs from 'node:fs';
@@ -20,10 +21,12 @@ import {
   onShutdownSignal,
   repoRoot,
   startFerretDb,
+  startRabbitMq,
   startTemporalDevServer,
   stopAll,
   tools,
   type FerretDb,
+  type RabbitMq,
   type TemporalDevServer,
 } from './lib/servers';
 import { generateKeyRingEnv } from '../codec/data-converter';
@@ -47,11 +50,16 @@ async function run(jestArgs: string[]): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   const userTemporal = process.env[ENV.temporalAddress];
   const userMongo = process.env[ENV.mongodbUri];
+  const userAmqp = process.env[ENV.amqpUrl];
 
   // The Web UI test serves the codec endpoint on this port (test/tools/web-ui.test.ts); no other test uses the UI.
   const codecPort = await freePort();
   env.CODEC_TEST_PORT = String(codecPort);
-  const starting: [Promise<TemporalDevServer | undefined>, Promise<FerretDb | undefined>] = [
+  const starting: [
+    Promise<TemporalDevServer | undefined>,
+    Promise<FerretDb | undefined>,
+    Promise<RabbitMq | undefined>,
+  ] = [
     userTemporal
       ? Promise.resolve(undefined)
       : (async () =>
@@ -71,9 +79,20 @@ async function run(jestArgs: string[]): Promise<number> {
             logFile: path.join(logDir, 'test-ferretdb.log'),
             truncateLog: true,
           }))(),
+    userAmqp
+      ? Promise.resolve(undefined)
+      : (async () =>
+          startRabbitMq({
+            port: await freePort(),
+            distPort: await freePort(),
+            nodeName: `sagas-test-${process.pid}`,
+            dataDir: path.join(dataDir, 'rabbitmq'),
+            logFile: path.join(logDir, 'test-rabbitmq.log'),
+            truncateLog: true,
+          }))(),
   ];
-  const [temporalResult, ferretResult] = await Promise.allSettled(starting);
-  const failures = [temporalResult, ferretResult].filter((r) => r.status === 'rejected');
+  const [temporalResult, ferretResult, rabbitResult] = await Promise.allSettled(starting);
+  const failures = [temporalResult, ferretResult, rabbitResult].filter((r) => r.status === 'rejected');
   if (failures.length > 0) {
     for (const failure of failures)
       log(`could not start a server: ${(failure.reason as Error).message ?? failure.reason}`);
@@ -81,6 +100,7 @@ async function run(jestArgs: string[]): Promise<number> {
   }
   const temporal = temporalResult.status === 'fulfilled' ? temporalResult.value : undefined;
   const ferret = ferretResult.status === 'fulfilled' ? ferretResult.value : undefined;
+  const rabbit = rabbitResult.status === 'fulfilled' ? rabbitResult.value : undefined;
   if (signalled) return 128 + (os.constants.signals[signalled] ?? 0);
 
   if (temporal) {
@@ -95,6 +115,12 @@ async function run(jestArgs: string[]): Promise<number> {
     log(`FerretDB at ${ferret.uri}, data in ${path.relative(repoRoot, dataDir)}/`);
   } else {
     log(`using MongoDB at ${userMongo} (MONGODB_URI)`);
+  }
+  if (rabbit) {
+    env[ENV.amqpUrl] = rabbit.url;
+    log(`RabbitMQ at ${rabbit.url.replace(/\/\/[^@]*@/, '//')} (node ${rabbit.node})`);
+  } else {
+    log('using RabbitMQ at AMQP_URL');
   }
   // Always a fresh database name, even on the user's MongoDB: tests must not touch real data.
   env[ENV.mongodbDb] = `sagas_test_${process.pid}`;

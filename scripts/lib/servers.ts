@@ -1,5 +1,5 @@
 /**
- * The local servers: the Temporal dev server, FerretDB and Jaeger, each started on 127.0.0.1 as a managed child
+ * The local servers: the Temporal dev server, FerretDB, Jaeger and RabbitMQ, each started on 127.0.0.1 as a managed child
  * process (processes.ts) with its output in a log file, and resolved once it really serves.
  */
 import fs from 'node:fs';
@@ -7,6 +7,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
+import amqplib from 'amqplib';
+import execa from 'execa';
 import getPort from 'get-port';
 import { MongoClient } from 'mongodb';
 import { searchAttributeDefinitions } from '../../common/search-attributes';
@@ -322,5 +324,101 @@ export function startJaeger(options: JaegerOptions): Promise<Jaeger> {
     };
     await waitForProcess(proc, `serves its query API on ${queryUrl}`, ready, options.readyTimeoutMs ?? 30_000);
     return { otlpEndpoint, otlpGrpcAddress: `${host}:${otlpGrpcPort}`, queryUrl, process: proc };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// RabbitMQ
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface RabbitMqOptions {
+  /** AMQP port (5672 is RabbitMQ's default). */
+  port: number;
+  /** Erlang distribution port (what rabbitmqctl talks to); RabbitMQ's default is port + 20000. */
+  distPort: number;
+  /** Folder for its database (mnesia), its own logs, its configuration files and its HOME (the Erlang cookie). */
+  dataDir: string;
+  /** stdout and stderr of the server. */
+  logFile: string;
+  /** Erlang node name, `name@localhost`: unique per running node on this machine (default `sagas-<port>`). */
+  nodeName?: string;
+  /** Truncate logFile instead of appending (the first start only: a restart appends). */
+  truncateLog?: boolean;
+  /** Give up waiting for readiness after this many ms (default 90 s: it takes about 6 s on an idle machine). */
+  readyTimeoutMs?: number;
+}
+
+export interface RabbitMq extends Server {
+  /** amqp://guest:guest@127.0.0.1:<port> for AMQP_URL (the default account, which RabbitMQ allows from loopback only). */
+  url: string;
+  /** `name@localhost`, for rabbitmqctl -n. */
+  node: string;
+  /** Runs `rabbitmqctl -n <node> <args…>` with the node's HOME (its Erlang cookie); resolves to its stdout. */
+  ctl(...args: string[]): Promise<string>;
+}
+
+/**
+ * RabbitMQ from Debian's package as a plain process with its own data directory (field notes: /usr/lib/rabbitmq/bin,
+ * not /usr/sbin's wrapper, which switches user), listening on 127.0.0.1 only; resolves once an AMQP connection
+ * succeeds. `stop` asks the node to stop (`rabbitmqctl stop`: it closes its queues' files cleanly), then waits for
+ * the process, which is killed if it lingers. Its `epmd` daemon (port 4369) stays running, shared by every node.
+ */
+export function startRabbitMq(options: RabbitMqOptions): Promise<RabbitMq> {
+  requireTool(tools.rabbitmqServer, 'rabbitmq-server (Debian package rabbitmq-server)');
+  const { port, distPort, logFile } = options;
+  const dataDir = path.resolve(options.dataDir);
+  const node = `${options.nodeName ?? `sagas-${port}`}@localhost`;
+  const url = `amqp://guest:guest@${host}:${port}`;
+  const configFile = path.join(dataDir, 'rabbitmq.conf');
+  const pluginsFile = path.join(dataDir, 'enabled_plugins');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: dataDir, // the Erlang cookie, shared with rabbitmqctl below
+    RABBITMQ_NODENAME: node,
+    RABBITMQ_NODE_IP_ADDRESS: host,
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_MNESIA_BASE: path.join(dataDir, 'mnesia'),
+    RABBITMQ_LOG_BASE: path.join(dataDir, 'log'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: pluginsFile,
+    RABBITMQ_CONFIG_FILE: configFile,
+    // Not the package's /etc/rabbitmq/rabbitmq-env.conf: everything is set here.
+    RABBITMQ_CONF_ENV_FILE: path.join(dataDir, 'rabbitmq-env.conf'),
+    RABBITMQ_ADVANCED_CONFIG_FILE: path.join(dataDir, 'advanced.config'),
+  };
+  delete env.AMQP_URL;
+  const ctl = async (...args: string[]): Promise<string> =>
+    (await execa(tools.rabbitmqctl, ['-n', node, ...args], { env, extendEnv: false, timeout: 60_000 })).stdout;
+  let truncateLog = options.truncateLog;
+  return restartable<RabbitMq>(async () => {
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(pluginsFile, '[].\n');
+    // The log goes to its file under RABBITMQ_LOG_BASE and to stdout (our log file); the disk alarm stays at its
+    // default (50 MB free).
+    fs.writeFileSync(configFile, ['log.console = true', 'log.console.level = warning', ''].join('\n'));
+    await assertPortFree(port, 'RabbitMQ AMQP');
+    await assertPortFree(distPort, 'RabbitMQ distribution');
+    const proc = spawnManaged('rabbitmq', tools.rabbitmqServer, [], { logFile, truncateLog, env, cwd: dataDir });
+    truncateLog = false;
+    const ready = async (): Promise<true | string> => {
+      try {
+        const connection = await amqplib.connect(url, { timeout: 2000 });
+        await connection.close();
+        return true;
+      } catch (err) {
+        return err instanceof Error ? err.message : String(err);
+      }
+    };
+    await waitForProcess(proc, `accepts AMQP on ${url}`, ready, options.readyTimeoutMs ?? 90_000);
+    return { url, node, ctl, process: proc };
+  }).then((server) => {
+    server.stop = async () => {
+      if (!server.process.hasExited()) {
+        // A node that does not answer (hung, or already stopping) is stopped by its process: SIGTERM, then SIGKILL.
+        await ctl('stop').catch(() => undefined);
+      }
+      await server.process.stop(30_000);
+    };
+    return server;
   });
 }

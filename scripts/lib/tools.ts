@@ -19,9 +19,13 @@ export const ENV = {
   temporalCli: 'TEMPORAL_CLI',
   /** Absolute path of the `temporal-test-server` binary (time-skipping test server). */
   temporalTestServer: 'TEMPORAL_TEST_SERVER',
+  /** RabbitMQ's AMQP URL, amqp://user:password@host:port[/vhost]. */
+  amqpUrl: 'AMQP_URL',
 } as const;
 
 const ours = path.join(repoRoot, '.tools');
+/** Where Debian's rabbitmq-server package puts the server's scripts; RABBITMQ_BIN_DIR names another. */
+const rabbitmqBinDir = process.env.RABBITMQ_BIN_DIR || '/usr/lib/rabbitmq/bin';
 
 function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -52,6 +56,12 @@ export const tools = {
   ferretdb: path.join(ours, 'bin', 'ferretdb'),
   /** Jaeger v2 (scripts/setup.sh builds it); JAEGER_BIN names a binary of your own instead. */
   jaeger: process.env.JAEGER_BIN || path.join(ours, 'bin', 'jaeger'),
+  /**
+   * RabbitMQ from Debian's `rabbitmq-server` package (scripts/setup.sh installs it): the scripts under
+   * /usr/lib/rabbitmq/bin, not /usr/sbin's wrapper, which switches to the `rabbitmq` user (field notes).
+   */
+  rabbitmqServer: path.join(rabbitmqBinDir, 'rabbitmq-server'),
+  rabbitmqctl: path.join(rabbitmqBinDir, 'rabbitmqctl'),
 } as const;
 
 export function requireTool(file: string, what: string): void {

@@ -44,6 +44,7 @@ const fileOf = {
   bootstrap: 'bootstrap/config.ts',
   codec: 'codec/aes-gcm-codec.ts',
   webhooks: 'webhooks/sender.ts',
+  broker: 'broker/topology.ts',
 } as const;
 type Room = keyof typeof fileOf;
 
@@ -83,6 +84,13 @@ const wrongWay: [Room, string][] = [
   ['webhooks', '../activities'],
   ['api', '../webhooks/sender'],
   ['store', '../webhooks/sender'],
+  ['common', '../broker/topology'],
+  ['store', '../broker/topology'],
+  ['workflows', '../broker/topology'],
+  ['broker', '../api/app'],
+  ['broker', '../activities'],
+  ['broker', '../workers/sizing'],
+  ['broker', '../bootstrap/config'],
 ];
 
 /** Imports that are the right way, by room (as code, since some are type-only). */
@@ -112,6 +120,10 @@ const rightWay: [Room, string, string][] = [
   ['webhooks', '../store/webhooks', valueImport('../store/webhooks')],
   ['webhooks', '../codec/secret-box', valueImport('../codec/secret-box')],
   ['bootstrap', '../webhooks/dispatcher', valueImport('../webhooks/dispatcher')],
+  ['broker', '../store/domain-events', valueImport('../store/domain-events')],
+  ['broker', '../common/domain-events', valueImport('../common/domain-events')],
+  ['activities', '../broker/topology', valueImport('../broker/topology')],
+  ['bootstrap', '../broker/connection', valueImport('../broker/connection')],
 ];
 
 let wrongResults: LintMessage[][];
