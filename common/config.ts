@@ -136,6 +136,16 @@ const schema = z.object({
     .transform(Number)
     .pipe(z.number().min(1, 'must be at least 1').max(10_000, 'must be at most 10000'))
     .default(500),
+  /**
+   * Seconds a relay that stopped renewing its lease keeps it (docs/events.md, "Broker"): a relay that dies is taken
+   * over by a standby one after this long; one that stops cleanly releases it at once.
+   */
+  RELAY_LEASE_SECONDS: z
+    .string()
+    .regex(/^\d{1,4}$/, 'must be a whole number of seconds from 1 to 3600')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1 second').max(3600, 'must be at most 3600 seconds'))
+    .default(10),
   /** Where the relay serves its Prometheus metrics (`/metrics`), host:port, e.g. 127.0.0.1:9466. Unset: none. */
   RELAY_METRICS_ADDRESS: z
     .string()

@@ -7,8 +7,9 @@
  * - RabbitMQ (Debian's rabbitmq-server, as a plain process, node sagas@localhost) with its data in .data/rabbitmq/ on
  *   127.0.0.1:5672 (RABBITMQ_PORT; its distribution port RABBITMQ_DIST_PORT, 25672), the default guest account;
  *   skipped when AMQP_URL is set.
- * - The worker (bootstrap/worker-main.ts), the API (bootstrap/api-main.ts, listening on PORT, default 3000) and the
- *   webhook dispatcher (bootstrap/webhooks-main.ts; WEBHOOK_ALLOWED_HOSTS defaults to localhost here), run with tsx
+ * - The worker (bootstrap/worker-main.ts), the API (bootstrap/api-main.ts, listening on PORT, default 3000), the
+ *   outbox relay (bootstrap/relay-main.ts: domain events to RabbitMQ, metrics on RELAY_METRICS_ADDRESS, 9466) and
+ *   the webhook dispatcher (bootstrap/webhooks-main.ts; WEBHOOK_ALLOWED_HOSTS defaults to localhost here), run with tsx
  *   (`node --import tsx`: one process each, so SIGTERM reaches the program itself). With API_EMBEDDED_WORKER=true
  *   the API runs the worker itself and no worker process is started.
  *
@@ -28,7 +29,7 @@
  *   so they trace (docs/operations.md, "Traces"). Without it the worker and the API trace only if OTEL_* variables
  *   of your own say so.
  *
- * Ctrl-C / SIGTERM stops the API, then the worker, then the servers; a second one (a second or more later) kills
+ * Ctrl-C / SIGTERM stops the API, then the worker, then the relay, then the servers; a second one (a second or more later) kills
  * everything at once. If a child exits on its own, everything is stopped and the exit code is 1.
  * Data survives restarts. Server logs: .data/logs/temporal.log, .data/logs/ferretdb.log, .data/logs/rabbitmq.log.
  */
@@ -211,6 +212,7 @@ async function main(): Promise<number> {
   if (env.WEBHOOK_ALLOWED_HOSTS === undefined) env.WEBHOOK_ALLOWED_HOSTS = 'localhost';
   // The SDK's and the sagas' metrics, from the worker (or the API's embedded one); WORKER_METRICS_ADDRESS= turns off.
   if (env.WORKER_METRICS_ADDRESS === undefined) env.WORKER_METRICS_ADDRESS = '127.0.0.1:9464';
+  if (env.RELAY_METRICS_ADDRESS === undefined) env.RELAY_METRICS_ADDRESS = '127.0.0.1:9466';
   const authOff = process.env.API_AUTH === 'off';
   if (!authOff) {
     const dev = devApiKey(devKeyFile);
@@ -225,6 +227,8 @@ async function main(): Promise<number> {
   const entries = [
     ...(embedded ? [] : ([['worker', 'bootstrap/worker-main.ts']] as const)),
     ['api', 'bootstrap/api-main.ts'],
+    // The outbox relay: the sagas' domain events to RabbitMQ (docs/events.md, "Broker").
+    ['relay', 'bootstrap/relay-main.ts'],
     ['webhooks', 'bootstrap/webhooks-main.ts'],
   ] as const;
   const children = new Map<string, ManagedProcess>();
@@ -245,6 +249,7 @@ async function main(): Promise<number> {
   }
   const api = children.get('api')!;
   const worker = children.get('worker');
+  const relay = children.get('relay')!;
   const webhooks = children.get('webhooks')!;
   watched.push(...children.values());
 
@@ -271,6 +276,7 @@ async function main(): Promise<number> {
   log(
     `  metrics              API http://localhost:${apiPort}/metrics (role metrics)` +
       (env.WORKER_METRICS_ADDRESS ? `, worker http://${env.WORKER_METRICS_ADDRESS}/metrics` : '') +
+      (env.RELAY_METRICS_ADDRESS ? `, relay http://${env.RELAY_METRICS_ADDRESS}/metrics` : '') +
       (temporalMetricsUrl ? `, Temporal ${temporalMetricsUrl}` : '') +
       ' (docs/operations.md)',
   );
@@ -313,6 +319,8 @@ async function main(): Promise<number> {
     log('stopping worker');
     await worker.stop();
   }
+  log('stopping relay');
+  await relay.stop();
   log('stopping servers');
   await stopAll();
   log('stopped');

@@ -1,5 +1,6 @@
 import { MongoServerError, type Db } from 'mongodb';
 import { domainEventId, type DomainEvent } from '../common/domain-events';
+import { ensureOutboxIndexes, insertOutboxMarker } from './outbox';
 
 /**
  * The domain event streams (docs/events.md): one document per event in `domainEvents`, `_id` = the event id
@@ -7,7 +8,8 @@ import { domainEventId, type DomainEvent } from '../common/domain-events';
  * not stored yet, by its id, ignoring a duplicate (a concurrent append), one insert after the other in sequence
  * order: a retried append, or one that a killed worker
  * had half done, stores every event once and the stream never has a gap before a stored event. An insert with a
- * unique `_id` is the one write FerretDB v1 makes safe across processes (docs: field notes).
+ * unique `_id` is the one write FerretDB v1 makes safe across processes (docs: field notes). Each event's outbox marker
+ * (store/outbox.ts) is inserted just before the event: the relay publishes it to RabbitMQ (docs/events.md, "Broker").
  */
 export type DomainEventDoc = DomainEvent & { _id: string; streamId: string };
 
@@ -37,6 +39,10 @@ export async function appendEvents(db: Db, streamId: string, events: readonly Do
   }
   let added = 0;
   for (const event of sorted.slice(firstMissing)) {
+    // The marker first: a crash between the two leaves a marker without its event (the retry stores the event, and
+    // the relay waits for it), never an event that is stored but never published. An event already stored was
+    // skipped by the walk-back above, so its marker (perhaps published and deleted since) is not made again.
+    await insertOutboxMarker(db, streamId, event.sequence);
     try {
       await col.insertOne({ ...event, _id: event.eventId, streamId });
       added += 1;
@@ -57,11 +63,23 @@ export async function readStream(db: Db, streamId: string, afterSequence = 0): P
   for (let sequence = afterSequence + 1; ; sequence++) {
     const doc = await col.findOne({ _id: domainEventId(streamId, sequence) });
     if (doc === null) return events;
-    const { _id, streamId: _stream, ...event } = doc;
-    events.push(event);
+    events.push(toDomainEvent(doc));
   }
+}
+
+/** One event by its id, as `readStream` gives it (what `GET …/domain-events` serves); null when not stored. */
+export async function readEvent(db: Db, eventId: string): Promise<DomainEvent | null> {
+  const doc = await domainEventCollection(db).findOne({ _id: eventId });
+  return doc === null ? null : toDomainEvent(doc);
+}
+
+/** The event without the storage fields. */
+function toDomainEvent(doc: DomainEventDoc): DomainEvent {
+  const { _id, streamId: _stream, ...event } = doc;
+  return event;
 }
 
 export async function ensureDomainEventIndexes(db: Db): Promise<void> {
   await domainEventCollection(db).createIndex({ streamId: 1, sequence: 1 });
+  await ensureOutboxIndexes(db);
 }

@@ -12,6 +12,7 @@ import { MongoClient, type CommandStartedEvent, type Db } from 'mongodb';
 import { ORDER_SAGA, orderWorkflowId, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
 import { createSagaWorker } from '../../workers/create-worker';
+import { readStream } from '../../store/domain-events';
 import { FAILING_STEPS, orderFailingAt, seed, SERVED_COUNTRIES, type FailingStep } from '../../bench/lib/workload';
 import { requireEnv } from '../support/harness';
 
@@ -35,7 +36,8 @@ import { requireEnv } from '../support/harness';
 // view per event, about two per transition (18, 16, 19, 22, 28, 30 on a quiet machine). That count depends on how
 // the appends overlap (one that starts before the previous one has finished tries an insert or a view write
 // again: up to +2 seen in a full `npm test` on a busy machine), so its limit is the quiet count + 25 %.
-// The participants' writes are unchanged and exact.
+// The participants' writes are unchanged and exact. The outbox (docs/events.md "Broker") adds one marker insert per
+// event, counted apart (`outboxWrites`): at most the stream's length, plus 2 for appends that overlap.
 const LIMITS: Record<'completed' | FailingStep, { events: number; writes: number; recordWrites: number }> = {
   completed: { events: 41, writes: 5, recordWrites: 23 },
   reserveCredit: { events: 29, writes: 2, recordWrites: 20 },
@@ -53,6 +55,7 @@ let mongo: MongoClient;
 let db: Db;
 let writes = 0;
 let recordWrites = 0;
+let outboxWrites = 0;
 let connection: Connection;
 let nativeConnection: NativeConnection;
 let client: Client;
@@ -68,7 +71,9 @@ beforeAll(async () => {
   await seed(db);
   mongo.on('commandStarted', (e: CommandStartedEvent) => {
     if (!WRITE_COMMANDS.has(e.commandName)) return;
-    if (RECORD_COLLECTIONS.has(String((e.command as Record<string, unknown>)[e.commandName]))) recordWrites++;
+    const collection = String((e.command as Record<string, unknown>)[e.commandName]);
+    if (RECORD_COLLECTIONS.has(collection)) recordWrites++;
+    else if (collection === 'outbox') outboxWrites++;
     else writes++;
   });
   const address = requireEnv('TEMPORAL_ADDRESS');
@@ -103,6 +108,7 @@ async function measure(failAt: FailingStep | null) {
   const { input } = orderFailingAt(failAt, `guard-${randomUUID().slice(0, 8)}`);
   const before = writes;
   const beforeRecord = recordWrites;
+  const beforeOutbox = outboxWrites;
   const handle = await client.workflow.start(ORDER_SAGA, {
     taskQueue,
     workflowId: orderWorkflowId(input.orderId),
@@ -115,6 +121,8 @@ async function measure(failAt: FailingStep | null) {
     events: history.events?.length ?? 0,
     writes: writes - before,
     recordWrites: recordWrites - beforeRecord,
+    outboxWrites: outboxWrites - beforeOutbox,
+    streamLength: (await readStream(db, handle.workflowId)).length,
   };
 }
 
@@ -125,6 +133,8 @@ describe('the cost of one order saga stays within what the tuned design needs', 
     expect(cost.events).toBeLessThanOrEqual(LIMITS.completed.events);
     expect(cost.writes).toBeLessThanOrEqual(LIMITS.completed.writes);
     expect(cost.recordWrites).toBeLessThanOrEqual(LIMITS.completed.recordWrites);
+    expect(cost.outboxWrites).toBeGreaterThanOrEqual(cost.streamLength);
+    expect(cost.outboxWrites).toBeLessThanOrEqual(cost.streamLength + 2);
   });
 
   test.each(FAILING_STEPS)('a saga that fails at %s and compensates', async (step) => {
@@ -133,5 +143,7 @@ describe('the cost of one order saga stays within what the tuned design needs', 
     expect(cost.events).toBeLessThanOrEqual(LIMITS[step].events);
     expect(cost.writes).toBeLessThanOrEqual(LIMITS[step].writes);
     expect(cost.recordWrites).toBeLessThanOrEqual(LIMITS[step].recordWrites);
+    expect(cost.outboxWrites).toBeGreaterThanOrEqual(cost.streamLength);
+    expect(cost.outboxWrites).toBeLessThanOrEqual(cost.streamLength + 2);
   });
 });
