@@ -23,15 +23,18 @@ export async function consumeEvents({
   fanOut,
   logger,
   retryMs = 1_000,
+  queue = WEBHOOKS_QUEUE,
 }: {
   broker: Broker;
   fanOut: (event: DomainEvent) => Promise<unknown>;
   logger: Logger;
   retryMs?: number;
+  /** The queue's name (default `saga.webhooks`): tests that share one RabbitMQ take one of their own each. */
+  queue?: string;
 }): Promise<void> {
   await broker.addSetup(async (channel) => {
-    await channel.assertQueue(WEBHOOKS_QUEUE, { durable: true });
-    await channel.bindQueue(WEBHOOKS_QUEUE, SAGA_EVENTS_EXCHANGE, '#');
+    await channel.assertQueue(queue, { durable: true });
+    await channel.bindQueue(queue, SAGA_EVENTS_EXCHANGE, '#');
     await channel.prefetch(PREFETCH);
     const handle = async (msg: ConsumeMessage): Promise<void> => {
       let parsed: ReturnType<typeof DomainEvent.safeParse>;
@@ -61,7 +64,7 @@ export async function consumeEvents({
       }
     };
     await channel.consume(
-      WEBHOOKS_QUEUE,
+      queue,
       (msg) => {
         if (msg) void handle(msg).catch(() => undefined); // a closed channel: the broker redelivers
       },

@@ -367,8 +367,10 @@ describe('fed from RabbitMQ', () => {
     const broker = await connectBroker({ url, logger, connectionName: 'test-webhooks' });
     brokers.push(broker);
     const e = event();
+    // A queue of this test's own, bound like saga.webhooks: other test files' relays publish to the same exchange.
+    const queue = `saga.webhooks.test-${randomUUID().slice(0, 8)}`;
     await withDispatcher({}, async (dispatcher) => {
-      await consumeEvents({ broker, fanOut: (ev) => dispatcher.fanOut(ev), logger });
+      await consumeEvents({ broker, fanOut: (ev) => dispatcher.fanOut(ev), logger, queue });
       const publisher = await amqplib.connect(url);
       try {
         const channel = await publisher.createConfirmChannel();
@@ -388,9 +390,10 @@ describe('fed from RabbitMQ', () => {
         );
         // Both copies acknowledged (after their fan-out) and the garbage dropped: the queue is empty.
         await eventually(
-          async () => (await channel.checkQueue('saga.webhooks')).messageCount,
+          async () => (await channel.checkQueue(queue)).messageCount,
           (n) => n === 0,
         );
+        await channel.deleteQueue(queue);
       } finally {
         await publisher.close();
       }
