@@ -2,8 +2,9 @@
  * The outbox relay (docs/events.md, "Broker"): publishes every saga's domain events to the topic exchange
  * `saga.events`, at least once and in order per saga, from the outbox markers the append leaves (store/outbox.ts).
  *
- *   scan the outbox (by stream, then sequence) ─▶ per stream: read each marker's event by id, in order, up to the
- *   first not stored yet (that stream waits; the others go on) ─▶ publish them all on the confirm channel
+ *   scan the outbox (by stream, then sequence; each marker carries its event) ─▶ per stream: the events up to the
+ *   last one already stored in `domainEvents` (one read by id; the rest of that stream waits, the others go on)
+ *   ─▶ publish them all on the confirm channel
  *   ─▶ wait for the broker's confirms ─▶ delete their markers ─▶ again at once while there is work, else after
  *   RELAY_POLL_MS
  *
@@ -18,7 +19,7 @@ import { abortableSleep } from './abortable-sleep';
 import type { DomainEvent } from '../common/domain-events';
 import { ORDER_SAGA } from '../common/order';
 import { TRANSPORT_ORDER } from '../common/transport';
-import { readEvent } from '../store/domain-events';
+import { eventStored } from '../store/domain-events';
 import {
   countOutboxMarkers,
   deleteOutboxMarkers,
@@ -49,6 +50,9 @@ export interface RoundResult {
   published: number;
   /** Streams whose next event is not stored yet (its marker was, a moment before). */
   waiting: number;
+  /** Where the round's time went, ms: the outbox scan, the checks that the events are stored, publish and
+   * confirms, the deletes. */
+  phasesMs: { scan: number; read: number; publish: number; delete: number };
 }
 
 /** The workflow type by the event's saga type: the logs' `sagaType` is the workflow type (common/saga-log.ts). */
@@ -59,7 +63,8 @@ const workflowTypeOf: Record<DomainEvent['sagaType'], string> = {
 
 /** Streams whose last confirmed sequence this relay remembers (enough for the markers of appends that overlapped). */
 const REMEMBERED_STREAMS = 10_000;
-const READ_CONCURRENCY = 8;
+/** MongoDB reads in flight at once (the driver's pool holds 20 connections). */
+const READ_CONCURRENCY = 16;
 
 export interface OutboxRelay {
   /** Publishes until `signal` aborts (finishing the round in progress), holding the lease while it does. */
@@ -81,28 +86,25 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (confirmed.size > REMEMBERED_STREAMS) confirmed.delete(confirmed.keys().next().value!);
   }
 
-  /** The events of one stream's markers to publish now, in order, and the markers already published (stale). */
-  async function eventsOf(streamId: string, markers: OutboxMarkerDoc[]) {
+  /**
+   * The events of one stream's markers to publish now, in order, and the markers that are stale (published already:
+   * the marker of an append that overlapped another, made again after its delete). The events come from the
+   * markers; only whether they are stored is read, by `_id`, from the last one back: events are stored in sequence
+   * order, so once one is, every one before it is. Those after the last one stored wait (their append is about to
+   * store them). A stream whose earlier marker exists but was not in the scan (a scan that is not a snapshot) waits.
+   */
+  async function planStream(streamId: string, markers: OutboxMarkerDoc[]) {
     const last = confirmed.get(streamId);
     const stale = markers.filter((m) => last !== undefined && m.sequence <= last);
-    const fresh = markers.filter((m) => !stale.includes(m));
-    const events: DomainEvent[] = [];
+    let fresh = markers.filter((m) => !stale.includes(m));
     const first = fresh[0];
-    if (first === undefined) return { events, stale, waiting: false };
-    // Not a prefix of the stream's outstanding markers (a scan that did not see an earlier one): wait a round.
-    if (
-      first.sequence > 1 &&
-      last !== first.sequence - 1 &&
-      (await outboxMarkerExists(db, streamId, first.sequence - 1))
-    ) {
-      return { events, stale, waiting: true };
+    if (first === undefined) return { events: [], stale, waiting: false };
+    if (first.sequence > 1 && last !== first.sequence - 1) {
+      if (await outboxMarkerExists(db, streamId, first.sequence - 1)) return { events: [], stale, waiting: true };
     }
-    for (const marker of fresh) {
-      const event = await readEvent(db, marker._id);
-      if (event === null) return { events, stale, waiting: true }; // its append is about to store it
-      events.push(event);
-    }
-    return { events, stale, waiting: false };
+    const all = fresh.length;
+    while (fresh.length > 0 && !(await eventStored(db, fresh[fresh.length - 1]!._id))) fresh = fresh.slice(0, -1);
+    return { events: fresh.map((m) => m.event), stale, waiting: fresh.length < all };
   }
 
   async function publish(channel: ConfirmChannel, events: DomainEvent[]): Promise<void> {
@@ -124,8 +126,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   async function publishOnce(): Promise<RoundResult> {
+    const t0 = performance.now();
     const markers = await readOutboxMarkers(db, batchSize);
-    if (markers.length === 0) return { published: 0, waiting: 0 };
+    const t1 = performance.now();
+    if (markers.length === 0)
+      return { published: 0, waiting: 0, phasesMs: { scan: t1 - t0, read: 0, publish: 0, delete: 0 } };
     const end = metrics.batchSeconds.startTimer();
     const byStream = new Map<string, OutboxMarkerDoc[]>();
     for (const marker of markers) {
@@ -133,14 +138,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       list.push(marker);
       byStream.set(marker.streamId, list);
     }
-    const streams = [...byStream.entries()];
-    const results: Awaited<ReturnType<typeof eventsOf>>[] = [];
-    for (let i = 0; i < streams.length; i += READ_CONCURRENCY) {
-      const chunk = streams.slice(i, i + READ_CONCURRENCY);
-      results.push(...(await Promise.all(chunk.map(([streamId, list]) => eventsOf(streamId, list)))));
-    }
-    const events = results.flatMap((r) => r.events);
-    const stale = results.flatMap((r) => r.stale.map((m) => m._id));
+    const plans = await mapLimit([...byStream.entries()], READ_CONCURRENCY, ([streamId, list]) =>
+      planStream(streamId, list),
+    );
+    const events = plans.flatMap((p) => p.events);
+    const stale = plans.flatMap((p) => p.stale.map((m) => m._id));
+    const waiting = plans.filter((p) => p.waiting).length;
+    const t2 = performance.now();
     if (events.length > 0) {
       const channel = await broker.channel();
       await publish(channel, events).catch((err: unknown) => {
@@ -162,10 +166,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         );
       }
     }
+    const t3 = performance.now();
     await deleteOutboxMarkers(db, [...events.map((e) => e.eventId), ...stale]);
-    const waiting = results.filter((r) => r.waiting).length;
+    const t4 = performance.now();
     if (events.length > 0) end();
-    return { published: events.length, waiting };
+    const phasesMs = { scan: t1 - t0, read: t2 - t1, publish: t3 - t2, delete: t4 - t3 };
+    return { published: events.length, waiting, phasesMs };
   }
 
   async function run(signal: AbortSignal): Promise<void> {
@@ -219,6 +225,20 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   return { run, publishOnce };
+}
+
+/** `fn` over `items` with at most `limit` calls in flight; results in the items' order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
 }
 
 function kindOf(err: unknown): RelayErrorKind {

@@ -42,7 +42,7 @@ export async function appendEvents(db: Db, streamId: string, events: readonly Do
     // The marker first: a crash between the two leaves a marker without its event (the retry stores the event, and
     // the relay waits for it), never an event that is stored but never published. An event already stored was
     // skipped by the walk-back above, so its marker (perhaps published and deleted since) is not made again.
-    await insertOutboxMarker(db, streamId, event.sequence);
+    await insertOutboxMarker(db, streamId, event);
     try {
       await col.insertOne({ ...event, _id: event.eventId, streamId });
       added += 1;
@@ -67,10 +67,9 @@ export async function readStream(db: Db, streamId: string, afterSequence = 0): P
   }
 }
 
-/** One event by its id, as `readStream` gives it (what `GET …/domain-events` serves); null when not stored. */
-export async function readEvent(db: Db, eventId: string): Promise<DomainEvent | null> {
-  const doc = await domainEventCollection(db).findOne({ _id: eventId });
-  return doc === null ? null : toDomainEvent(doc);
+/** Whether an event is stored (one read by `_id`). */
+export async function eventStored(db: Db, eventId: string): Promise<boolean> {
+  return (await domainEventCollection(db).findOne({ _id: eventId }, { projection: { _id: 1 } })) !== null;
 }
 
 /** The event without the storage fields. */

@@ -1,13 +1,15 @@
 import { MongoServerError, type Db } from 'mongodb';
-import { domainEventId } from '../common/domain-events';
+import { domainEventId, type DomainEvent } from '../common/domain-events';
 
 /**
  * The outbox (docs/events.md, "Broker"): one small marker per domain event not yet published to RabbitMQ, in its
- * own collection `outbox`, `_id` = the event id. The append (store/domain-events.ts) inserts an event's marker just
- * before the event itself, so a crash between the two leaves a marker whose event is missing (the relay waits for
- * it, and the append's retry stores it), never an event without a marker. The relay deletes a marker once the broker
- * has confirmed its event. The collection holds only what is in flight, so the relay's scan of it (FerretDB v1 scans
- * a collection for anything but an `_id` equality) stays cheap; every write is by `_id`.
+ * own collection `outbox`, `_id` = the event id, carrying the event as the append writes it (so the relay reads a
+ * batch of events in one scan of this small collection, not one read each from the large `domainEvents`). The append
+ * (store/domain-events.ts) inserts an event's marker just before the event itself, so a crash between the two leaves
+ * a marker whose event is not stored yet (the relay waits for it: the append's retry stores it), never a stored
+ * event without a marker. The relay deletes a marker once the broker has confirmed its event. The collection holds
+ * only what is in flight, so its scan (FerretDB v1 scans a collection for anything but an `_id` equality) stays
+ * cheap; every write is by `_id`.
  */
 export interface OutboxMarkerDoc {
   /** The event id, `<workflowId>#<sequence>`. */
@@ -15,6 +17,8 @@ export interface OutboxMarkerDoc {
   /** The saga's workflow id. */
   streamId: string;
   sequence: number;
+  /** The event, as `GET …/domain-events` serves it and the relay publishes it. */
+  event: DomainEvent;
   createdAt: Date;
 }
 
@@ -23,12 +27,13 @@ export function outboxCollection(db: Db) {
 }
 
 /** Inserts an event's marker; a duplicate (a retried or concurrent append) is ignored. */
-export async function insertOutboxMarker(db: Db, streamId: string, sequence: number): Promise<void> {
+export async function insertOutboxMarker(db: Db, streamId: string, event: DomainEvent): Promise<void> {
   try {
     await outboxCollection(db).insertOne({
-      _id: domainEventId(streamId, sequence),
+      _id: domainEventId(streamId, event.sequence),
       streamId,
-      sequence,
+      sequence: event.sequence,
+      event,
       createdAt: new Date(),
     });
   } catch (err) {
