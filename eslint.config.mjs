@@ -4,7 +4,18 @@ import tseslint from 'typescript-eslint';
 import importPlugin from 'eslint-plugin-import';
 
 /** The product's rooms. */
-const productRooms = ['activities', 'api', 'bootstrap', 'broker', 'codec', 'common', 'store', 'workers', 'workflows'];
+const productRooms = [
+  'activities',
+  'api',
+  'bootstrap',
+  'broker',
+  'codec',
+  'common',
+  'store',
+  'webhooks',
+  'workers',
+  'workflows',
+];
 
 /** Every folder of our own that code imports from: the product's rooms and the tooling around them. */
 const localRooms = [...productRooms, 'scripts', 'test', 'bench'];
@@ -23,7 +34,11 @@ const zone = (room, forbidden, why) => ({
 
 /** The import directions between the rooms, enforced by `import/no-restricted-paths`. */
 const roomZones = [
-  zone('api', ['activities', 'workers', 'bootstrap'], 'the API is Express plus a Temporal client; bootstrap/ wires it'),
+  zone(
+    'api',
+    ['activities', 'workers', 'bootstrap', 'webhooks'],
+    'the API is Express plus a Temporal client; bootstrap/ wires it',
+  ),
   zone(
     'common',
     localRooms.filter((room) => room !== 'common'),
@@ -31,30 +46,35 @@ const roomZones = [
   ),
   zone(
     'store',
-    ['activities', 'api', 'broker', 'workers', 'workflows', 'bootstrap'],
-    'the data room serves activities/ and api/',
+    ['activities', 'api', 'broker', 'workers', 'workflows', 'bootstrap', 'webhooks'],
+    'the data room serves activities/, api/, broker/ and webhooks/',
   ),
   zone(
     'activities',
-    ['api', 'workers', 'bootstrap', 'workflows'],
+    ['api', 'workers', 'bootstrap', 'workflows', 'webhooks'],
     'the business operations know only store/ and common/',
   ),
   zone(
     'workflows',
-    ['store', 'api', 'broker', 'workers', 'bootstrap', 'codec'],
+    ['store', 'api', 'broker', 'workers', 'bootstrap', 'codec', 'webhooks'],
     'workflows are deterministic code in a sandbox',
   ),
   zone(
     'broker',
-    ['activities', 'api', 'workers', 'workflows', 'bootstrap'],
+    ['activities', 'api', 'workers', 'workflows', 'bootstrap', 'webhooks'],
     'the broker room (RabbitMQ connection, topology, outbox relay) knows only store/ and common/',
   ),
   zone(
     'codec',
-    ['activities', 'api', 'bootstrap', 'broker', 'store', 'workers', 'workflows'],
+    ['activities', 'api', 'bootstrap', 'broker', 'store', 'webhooks', 'workers', 'workflows'],
     'the payload codec knows only common/: every client, worker and the codec server use it',
   ),
-  zone('workers', ['api', 'bootstrap'], 'workers/ builds the saga worker; bootstrap/ wires it'),
+  zone('workers', ['api', 'bootstrap', 'webhooks'], 'workers/ builds the saga worker; bootstrap/ wires it'),
+  zone(
+    'webhooks',
+    ['activities', 'api', 'bootstrap', 'workers', 'workflows'],
+    'the webhook dispatcher knows only store/, codec/ and common/; bootstrap/ wires it',
+  ),
 ];
 
 // The peers' engine files import SDKs that only bench/setup.sh installs (into bench/node_modules): linted, with

@@ -23,6 +23,8 @@ import { orderHandlers } from './routes/orders';
 import { participantHandlers } from './routes/participants';
 import { loyaltyHandlers } from './routes/loyalty';
 import { transportOrderHandlers } from './routes/transport-orders';
+import { webhookHandlers } from './routes/webhooks';
+import { secretBox, type SecretBox } from '../codec/secret-box';
 
 export interface AppDeps {
   /**
@@ -67,6 +69,11 @@ export interface AppDeps {
    * own, without process metrics or the waiting-sagas gauge (bootstrap/start-api.ts adds both).
    */
   metrics?: ApiMetrics;
+  /**
+   * Webhook subscriptions: the hosts they may target (WEBHOOK_ALLOWED_HOSTS) and the box that seals their secrets
+   * (codec/secret-box.ts with the payload key ring). Default: no host allowed, so none can be created.
+   */
+  webhooks?: { allowedHosts: readonly string[]; secrets: SecretBox };
 }
 
 const DEFAULT_CODEC_SESSION_MS = 8 * 3_600_000;
@@ -93,6 +100,7 @@ export function createApp({
   codecCorsOrigins = [],
   codecSessionMs = DEFAULT_CODEC_SESSION_MS,
   metrics = createApiMetrics({ operations }),
+  webhooks = { allowedHosts: [], secrets: secretBox(undefined) },
 }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -125,6 +133,7 @@ export function createApp({
     ...transportOrderHandlers({ temporal, db, taskQueue, temporalCallMs, eagerStart, idempotencyRetentionMs }),
     ...loyaltyHandlers({ temporal, db, temporalCallMs }),
     ...codecHandlers(payloadCodecs),
+    ...webhookHandlers({ db, ...webhooks }),
     ...codecSessionHandlers({ sessions: codecSessions(db), auth, ttlMs: codecSessionMs }),
   };
   // The codec endpoint also takes the session cookie of a browser sign-in (the Web UI cannot send a bearer header).

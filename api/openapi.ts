@@ -89,7 +89,8 @@ function response(status: number, spec: ResponseSpec) {
     description: spec.description,
     headers,
     ...(spec.links ? { links: spec.links } : {}),
-    content: { [contentType]: schema ? { schema } : {} },
+    // 204: no body, so no content at all.
+    ...(status === 204 ? {} : { content: { [contentType]: schema ? { schema } : {} } }),
   };
 }
 
@@ -138,7 +139,7 @@ export function openApiDocument(table: Record<string, Operation> = operations): 
         'Order sagas on Temporal with participants in MongoDB. Every error is application/problem+json (RFC 9457). ' +
         'Every operation but health, readiness and this document needs a bearer credential (an API key or a JWT) ' +
         'with one of the roles it names: `reader` (reads), `writer` (participant data, saga starts) or ' +
-        '`operator` (cancel, retry-compensation, approve, reject).',
+        '`operator` (cancel, retry-compensation, approve, reject; webhook subscriptions).',
     },
     tags: [
       { name: 'orders', description: 'Order sagas' },
@@ -150,6 +151,7 @@ export function openApiDocument(table: Record<string, Operation> = operations): 
       { name: 'loyalty', description: "A customer's loyalty (an entity workflow): completed orders and discounts" },
       { name: 'operations', description: 'Health, readiness, metrics, this document' },
       { name: 'codec', description: "Temporal's codec server protocol: payloads encrypted at rest (docs/security.md)" },
+      { name: 'webhooks', description: 'Subscriptions to domain events, delivered as signed POSTs (docs/events.md)' },
     ],
     paths,
     components: { securitySchemes },

@@ -8,6 +8,14 @@ import { Customer, Parcel, Product, TransportVehicle, Vehicle } from '../common/
 import { TransportOrderState } from '../common/shapes/transport';
 import { DomainEvent, DomainEventList } from '../common/shapes/domain-events';
 import { SagaView } from '../common/shapes/saga-view';
+import {
+  CreateWebhook,
+  Webhook,
+  WebhookCreated,
+  WebhookDeliveryList,
+  WebhookId,
+  WebhookList,
+} from '../common/shapes/webhooks';
 import type { HandlersOf, Operation, ResponseSpec } from './operation';
 import {
   CancelAccepted,
@@ -531,6 +539,88 @@ export const operations = {
     roles: ['reader'],
     request: { params: IdParam },
     responses: { 200: { description: 'The loyalty state', schema: LoyaltyState }, ...pick(400, 404, 503) },
+  },
+  createWebhook: {
+    method: 'post',
+    path: '/webhooks',
+    summary: 'Subscribe a URL to domain events, delivered as signed POSTs',
+    description:
+      'Every domain event of the types listed (`*`: all) is POSTed to `url`, signed with HMAC-SHA256 in ' +
+      '`Saga-Signature` (docs/events.md, "Webhooks": the scheme, the headers, retries, how to verify). The answer ' +
+      'carries the signing `secret`: the only time it is shown (it is stored encrypted and never answered again). ' +
+      "The URL's host must be in the allowlist (WEBHOOK_ALLOWED_HOSTS) and the URL https (plain http only to an " +
+      'allowlisted `localhost`, `127.0.0.1` or `[::1]`): else 422, naming `body.url`, and nothing is stored. The ' +
+      'address the host resolves to is checked at each delivery: a loopback, private or link-local one is refused ' +
+      'then, and the attempt fails with the reason.',
+    tag: 'webhooks',
+    roles: ['operator'],
+    request: { body: CreateWebhook },
+    responses: {
+      201: {
+        description: 'The subscription was created; the secret is in this answer only',
+        schema: WebhookCreated,
+        headers: location('the new subscription'),
+        links: linksTo('id', 'id', 'getWebhook', 'deleteWebhook', 'enableWebhook', 'listWebhookDeliveries'),
+      },
+      ...pick(400, 413, 415, 503),
+      422: { description: 'The URL is not allowed: its host is not in the allowlist, or it is not https' },
+    },
+  },
+  listWebhooks: {
+    method: 'get',
+    path: '/webhooks',
+    summary: 'List webhook subscriptions, oldest first (without their secrets)',
+    tag: 'webhooks',
+    roles: ['reader'],
+    request: {},
+    responses: { 200: { description: 'Every subscription', schema: WebhookList }, ...pick(503) },
+  },
+  getWebhook: {
+    method: 'get',
+    path: '/webhooks/:id',
+    summary: 'Read a webhook subscription: its status, and why it was disabled (never its secret)',
+    tag: 'webhooks',
+    roles: ['reader'],
+    request: { params: z.strictObject({ id: WebhookId }) },
+    responses: { 200: { description: 'The subscription', schema: Webhook }, ...pick(400, 404, 503) },
+  },
+  deleteWebhook: {
+    method: 'delete',
+    path: '/webhooks/:id',
+    summary: 'Delete a webhook subscription',
+    description:
+      'Nothing more is sent to it: its pending deliveries are abandoned (status `abandoned`). Its delivery records ' +
+      'stay in MongoDB but are no longer listed.',
+    tag: 'webhooks',
+    roles: ['operator'],
+    request: { params: z.strictObject({ id: WebhookId }) },
+    responses: { 204: { description: 'Deleted' }, ...pick(400, 404, 503) },
+  },
+  enableWebhook: {
+    method: 'post',
+    path: '/webhooks/:id/enable',
+    summary: 'Enable a disabled webhook subscription again',
+    description:
+      'Once its receiver is fixed: the subscription is active again, its failures in a row count from 0, and its ' +
+      'pending deliveries (paused while it was disabled) are sent at once. Events stored while it was disabled ' +
+      'created no delivery for it and are not sent. Enabling an active one changes nothing.',
+    tag: 'webhooks',
+    roles: ['operator'],
+    request: { params: z.strictObject({ id: WebhookId }) },
+    responses: { 200: { description: 'The subscription, active', schema: Webhook }, ...pick(400, 404, 503) },
+  },
+  listWebhookDeliveries: {
+    method: 'get',
+    path: '/webhooks/:id/deliveries',
+    summary: "A webhook subscription's deliveries, newest first, each attempt recorded",
+    description:
+      'Up to the 100 newest deliveries: the event, the status (`pending`, `delivered`, `failed`, `abandoned`), ' +
+      'when the next attempt is due, and every attempt with its time, the status code or the error, and its ' +
+      'duration.',
+    tag: 'webhooks',
+    roles: ['reader'],
+    request: { params: z.strictObject({ id: WebhookId }) },
+    responses: { 200: { description: 'The deliveries', schema: WebhookDeliveryList }, ...pick(400, 404, 503) },
   },
   health: {
     method: 'get',

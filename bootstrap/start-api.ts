@@ -15,6 +15,7 @@ import { TRANSPORT_ORDER } from '../common/transport';
 import { anyAuthenticator, apiKeyAuthenticator, jwtAuthenticator, type Authenticator } from '../api/auth';
 import { idempotencyKeys, purgeExpiredKeys } from '../api/idempotency';
 import { sagaDataConverter } from '../codec/data-converter';
+import { secretBox } from '../codec/secret-box';
 import { apiKeys } from '../store/api-keys';
 import { connectMongo } from '../store/db';
 import { createSagaWorker } from '../workers/create-worker';
@@ -170,6 +171,7 @@ export async function startApi(config: ServiceConfig, logger: Logger, tracing?: 
       payloadCodecs: temporal.payloadCodecs,
       codecCorsOrigins: config.CODEC_CORS_ORIGIN,
       codecSessionMs: config.CODEC_SESSION_HOURS * 3_600_000,
+      webhooks: { allowedHosts: config.WEBHOOK_ALLOWED_HOSTS, secrets: secretBox(config.payloadKeyRing) },
       metrics: createApiMetrics({
         operations,
         processMetrics: true,

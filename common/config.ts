@@ -14,6 +14,17 @@ const ConfiguredKey = z
     return { name, roles: [...new Set(roles.split('+').map((r) => Role.parse(r)))], hash };
   });
 
+/** Seconds, decimals allowed (tests shorten the webhook schedule to fractions of a second), in [min, max]. */
+function seconds(min: number, max: number, fallback: number) {
+  const message = `must be a number of seconds from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^[0-9]{1,7}(\.[0-9]{1,3})?$/, message)
+    .transform(Number)
+    .pipe(z.number().min(min, message).max(max, message))
+    .default(fallback);
+}
+
 /** An optional whole number in [min, max], e.g. a worker slot count. */
 function workerCount(min: number, max: number) {
   return z
@@ -360,6 +371,47 @@ const schema = z.object({
     .transform(Number)
     .pipe(z.number().min(1, 'must be at least 1 hour').max(168, 'must be at most 168 hours'))
     .default(8),
+  /**
+   * Webhooks (docs/events.md, "Webhooks"): the hosts a subscription may target, comma separated, each a host name
+   * (matched exactly) or `*.example.com`. Empty (the default): no subscription can be created. Plain http only to an
+   * allowlisted `localhost`/`127.0.0.1`/`[::1]`; any other name is refused at delivery if it resolves to a
+   * loopback, private, link-local or otherwise non-public address.
+   */
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[::1\]$/,
+            'each must be a host name or *.domain',
+          ),
+      ),
+    )
+    .default([]),
+  /** The first retry's delay; each next one doubles, up to WEBHOOK_RETRY_MAX_DELAY_SECONDS, with jitter. */
+  WEBHOOK_RETRY_BASE_SECONDS: seconds(0.01, 86_400, 30),
+  WEBHOOK_RETRY_MAX_DELAY_SECONDS: seconds(0.01, 86_400, 3_600),
+  /** How long after its event a delivery is still retried; then it fails and its subscription is disabled. */
+  WEBHOOK_RETRY_HORIZON_SECONDS: seconds(0.1, 30 * 86_400, 86_400),
+  /** Longest one attempt may take (connection, answer) before it counts as failed. */
+  WEBHOOK_TIMEOUT_SECONDS: seconds(0.1, 300, 10),
+  /** Failed attempts in a row (any delivery of the subscription) after which the subscription is disabled. */
+  WEBHOOK_DISABLE_AFTER_FAILURES: z
+    .string()
+    .regex(/^[0-9]{1,6}$/, 'must be a whole number from 1 to 100000')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(100_000, 'must be at most 100000'))
+    .default(20),
+  /** How often the dispatcher looks for deliveries that are due. */
+  WEBHOOK_POLL_SECONDS: seconds(0.05, 60, 1),
 });
 
 type RawConfig = z.infer<typeof schema>;

@@ -7,8 +7,9 @@
  * - RabbitMQ (Debian's rabbitmq-server, as a plain process, node sagas@localhost) with its data in .data/rabbitmq/ on
  *   127.0.0.1:5672 (RABBITMQ_PORT; its distribution port RABBITMQ_DIST_PORT, 25672), the default guest account;
  *   skipped when AMQP_URL is set.
- * - The worker (bootstrap/worker-main.ts), the API (bootstrap/api-main.ts, listening on PORT, default 3000) and the
- *   outbox relay (bootstrap/relay-main.ts: domain events to RabbitMQ, metrics on RELAY_METRICS_ADDRESS, 9466), run with tsx
+ * - The worker (bootstrap/worker-main.ts), the API (bootstrap/api-main.ts, listening on PORT, default 3000), the
+ *   outbox relay (bootstrap/relay-main.ts: domain events to RabbitMQ, metrics on RELAY_METRICS_ADDRESS, 9466) and
+ *   the webhook dispatcher (bootstrap/webhooks-main.ts; WEBHOOK_ALLOWED_HOSTS defaults to localhost here), run with tsx
  *   (`node --import tsx`: one process each, so SIGTERM reaches the program itself). With API_EMBEDDED_WORKER=true
  *   the API runs the worker itself and no worker process is started. With CARRIER=broker also the carrier process
  *   (bootstrap/carrier-main.ts), which the sagas reach by command and reply over RabbitMQ (docs/sagas.md).
@@ -208,6 +209,8 @@ async function main(): Promise<number> {
   env[ENV.temporalCli] = tools.temporal;
   // Logs for a terminal (docs/operations.md, "Logs"); LOG_FORMAT=json gives the JSON lines production writes.
   if (env.LOG_FORMAT === undefined) env.LOG_FORMAT = 'pretty';
+  // Webhooks may target a receiver on this machine (plain http to localhost), unless WEBHOOK_ALLOWED_HOSTS says else.
+  if (env.WEBHOOK_ALLOWED_HOSTS === undefined) env.WEBHOOK_ALLOWED_HOSTS = 'localhost';
   // The SDK's and the sagas' metrics, from the worker (or the API's embedded one); WORKER_METRICS_ADDRESS= turns off.
   if (env.WORKER_METRICS_ADDRESS === undefined) env.WORKER_METRICS_ADDRESS = '127.0.0.1:9464';
   if (env.RELAY_METRICS_ADDRESS === undefined) env.RELAY_METRICS_ADDRESS = '127.0.0.1:9466';
@@ -230,6 +233,7 @@ async function main(): Promise<number> {
     ['api', 'bootstrap/api-main.ts'],
     // The outbox relay: the sagas' domain events to RabbitMQ (docs/events.md, "Broker").
     ['relay', 'bootstrap/relay-main.ts'],
+    ['webhooks', 'bootstrap/webhooks-main.ts'],
   ] as const;
   const children = new Map<string, ManagedProcess>();
   for (const [name, file] of entries) {
@@ -251,6 +255,7 @@ async function main(): Promise<number> {
   const worker = children.get('worker');
   const carrier = children.get('carrier');
   const relay = children.get('relay')!;
+  const webhooks = children.get('webhooks')!;
   watched.push(...children.values());
 
   log('running:');
@@ -268,6 +273,9 @@ async function main(): Promise<number> {
   );
   if (carrierProcess) log(`  carrier              its own process, by command over RabbitMQ (CARRIER=broker)`);
   log(`  MongoDB              ${mongodbUri} (database ${env[ENV.mongodbDb]})`);
+  log(
+    `  webhooks             dispatcher running; targets allowed: ${env.WEBHOOK_ALLOWED_HOSTS || '(none)'} (WEBHOOK_ALLOWED_HOSTS)`,
+  );
   log(
     `  RabbitMQ             ${process.env[ENV.amqpUrl] ? 'AMQP_URL (yours)' : amqpUrl} (exchange saga.events, docs/events.md#broker)`,
   );
@@ -311,6 +319,8 @@ async function main(): Promise<number> {
 
   log('stopping API');
   await api.stop();
+  log('stopping webhook dispatcher');
+  await webhooks.stop();
   if (worker) {
     log('stopping worker');
     await worker.stop();

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { createApp } from '../../api/app';
+import { secretBox } from '../../codec/secret-box';
 import { orderWorkflowId } from '../../common/order';
 import { TRANSPORT_ORDER, transportWorkflowId } from '../../common/transport';
 import { freePort, repoRoot, startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/servers';
@@ -101,6 +102,14 @@ const claims = {
   loyalty: ['GET /customers/{id}/loyalty'],
   codec: ['POST /codec/encode', 'POST /codec/decode'],
   codecSignIn: ['GET /codec/session', 'POST /codec/session', 'POST /codec/session/sign-out'],
+  webhooks: [
+    'POST /webhooks',
+    'GET /webhooks',
+    'GET /webhooks/{id}',
+    'DELETE /webhooks/{id}',
+    'POST /webhooks/{id}/enable',
+    'GET /webhooks/{id}/deliveries',
+  ],
 };
 
 /** An HTML form's POST (the codec sign-in), with no bearer header unless `headers` gives one. */
@@ -233,6 +242,36 @@ describe('participants', () => {
     expect((await call('GET', itemPath, `${collection}/${unique('none')}`)).status).toBe(404);
     expect((await call('GET', itemPath, `${collection}/bad$id`)).status).toBe(400);
     expectEveryResponseSeen([`POST ${collection}`, `GET ${itemPath}`]);
+  });
+});
+
+describe('webhooks', () => {
+  test('create, list, read, enable, deliveries, delete: every documented answer', async () => {
+    const body = { url: 'http://localhost:9/hook', eventTypes: ['SagaCompleted'] };
+    const created = await call('POST', '/webhooks', '/webhooks', body);
+    expect(created.status).toBe(201);
+    const id = (created.body as { id: string }).id;
+    expect(created.headers.get('location')).toBe(`/webhooks/${id}`);
+    expect((await call('POST', '/webhooks', '/webhooks', { ...body, eventTypes: ['Nope'] })).status).toBe(400);
+    expect((await call('POST', '/webhooks', '/webhooks', { ...body, url: 'https://elsewhere.example/h' })).status).toBe(
+      422,
+    );
+    expect((await call('POST', '/webhooks', '/webhooks', oversized(body))).status).toBe(413);
+    expect((await callWithText('POST', '/webhooks', '/webhooks')).status).toBe(415);
+    expect((await call('GET', '/webhooks', '/webhooks')).status).toBe(200);
+    for (const [method, docPath, urlPath] of [
+      ['GET', '/webhooks/{id}', `/webhooks/${id}`],
+      ['POST', '/webhooks/{id}/enable', `/webhooks/${id}/enable`],
+      ['GET', '/webhooks/{id}/deliveries', `/webhooks/${id}/deliveries`],
+    ] as const) {
+      expect([urlPath, (await call(method, docPath, urlPath)).status]).toEqual([urlPath, 200]);
+      expect((await call(method, docPath, '/webhooks/wh_0000000000000000'.concat(docPath.slice(14)))).status).toBe(404);
+      expect((await call(method, docPath, '/webhooks/bad'.concat(docPath.slice(14)))).status).toBe(400);
+    }
+    expect((await call('DELETE', '/webhooks/{id}', `/webhooks/${id}`)).status).toBe(204);
+    expect((await call('DELETE', '/webhooks/{id}', `/webhooks/${id}`)).status).toBe(404);
+    expect((await call('DELETE', '/webhooks/{id}', '/webhooks/bad')).status).toBe(400);
+    expectEveryResponseSeen(claims.webhooks);
   });
 });
 
@@ -637,6 +676,7 @@ describe('when Temporal and MongoDB cannot be reached', () => {
       bodyLimit: 100_000,
       auth: testAuthenticator(),
       temporalCallMs: 1_000,
+      webhooks: { allowedHosts: ['hooks.example'], secrets: secretBox(undefined) },
     });
     server = app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server!.once('listening', () => resolve()));
@@ -679,6 +719,12 @@ describe('when Temporal and MongoDB cannot be reached', () => {
       ['POST', '/transport-orders/{orderId}/approve', '/transport-orders/t1/approve'],
       ['POST', '/transport-orders/{orderId}/reject', '/transport-orders/t1/reject', { reason: 'r' }],
       ['GET', '/customers/{id}/loyalty', '/customers/c1/loyalty'],
+      ['POST', '/webhooks', '/webhooks', { url: 'https://hooks.example/h', eventTypes: ['*'] }],
+      ['GET', '/webhooks', '/webhooks'],
+      ['GET', '/webhooks/{id}', '/webhooks/wh_0000000000000000'],
+      ['DELETE', '/webhooks/{id}', '/webhooks/wh_0000000000000000'],
+      ['POST', '/webhooks/{id}/enable', '/webhooks/wh_0000000000000000/enable'],
+      ['GET', '/webhooks/{id}/deliveries', '/webhooks/wh_0000000000000000/deliveries'],
       ['GET', '/ready', '/ready'],
     ];
     // The codec sign-in keeps its sessions in MongoDB.

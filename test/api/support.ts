@@ -79,7 +79,7 @@ export async function eventually<T>(
 type Doc = {
   paths: Record<
     string,
-    Record<string, { responses: Record<string, { content: Record<string, { schema?: object }> }> }>
+    Record<string, { responses: Record<string, { content?: Record<string, { schema?: object }> }> }>
   >;
   components: { schemas: Record<string, object> };
 };
@@ -122,6 +122,14 @@ export class ContractChecker {
     const spec = op.responses[String(res.status)];
     if (!spec) throw new Error(`${method} ${path} answered ${res.status}, which is not documented`);
     const contentType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    if (!spec.content) {
+      // Documented without content (204): none may come.
+      if (contentType || (res.body !== undefined && res.body !== '')) {
+        throw new Error(`${method} ${path} ${res.status} answered a body, documented: none`);
+      }
+      this.seen.add(`${method.toUpperCase()} ${path} ${res.status}`);
+      return;
+    }
     const media = spec.content[contentType];
     if (!media) {
       throw new Error(

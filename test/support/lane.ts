@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -6,6 +7,7 @@ import type { Db } from 'mongodb';
 import type { FaultPlan } from '../../workers/interceptors/fault-injection';
 import { createApp } from '../../api/app';
 import { dataConverterFromEnv } from '../../codec/data-converter';
+import { secretBoxFromEnv } from '../../codec/secret-box';
 import { apiKeyAuthenticator, type Authenticator, type ConfiguredKey } from '../../api/auth';
 import { allRoles, type Role } from '../../common/roles';
 import { apiKeys, createApiKey, hashApiKey } from '../../store/api-keys';
@@ -138,6 +140,12 @@ function uiOrigins(): string[] {
   return [url.origin, `${url.protocol}//localhost:${url.port}`];
 }
 
+/**
+ * The hosts a test API lets webhooks target: this machine by its loopback names, and by its host name (which
+ * /etc/hosts maps to a loopback or private address: a name the dispatcher must refuse to connect to).
+ */
+export const testWebhookHosts = ['localhost', '127.0.0.1', os.hostname().toLowerCase()];
+
 /** The real API on a free port of 127.0.0.1, starting sagas on `taskQueue`, with keys per role in `db`. */
 export async function startTestApi({ db, client }: LaneDeps, taskQueue: string, port = 0): Promise<TestApi> {
   const keys = await createTestKeys(db);
@@ -153,6 +161,7 @@ export async function startTestApi({ db, client }: LaneDeps, taskQueue: string, 
     codecCorsOrigins: uiOrigins(),
     auth,
     rateLimit,
+    webhooks: { allowedHosts: testWebhookHosts, secrets: secretBoxFromEnv() },
   }).listen(port, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   return {
