@@ -1,10 +1,8 @@
 /**
  * What the sagas' traces are made of (docs/operations.md, "Traces"): the names of the spans the compensation engine
- * opens inside the workflow (workflows/saga/tracing.ts) and the attributes it puts on them, and the one helper a
- * logger calls to put a line into its trace. Only `@opentelemetry/api`: without an SDK installed in the process (or
- * the tracing interceptors in the workflow sandbox) every call here is a no-op.
+ * opens inside the workflow (workflows/saga/tracing.ts) and the attributes it puts on them. Names only: the workflow
+ * sandbox imports it.
  */
-import { context, isSpanContextValid, trace, type Span } from '@opentelemetry/api';
 
 /** Span names: `SagaStep:<step>` around a step's participant call, `SagaCompensation:<compensation>` around an undo. */
 export const sagaSpanName = {
@@ -31,20 +29,3 @@ export const sagaSpanAttributes = {
   /** Why a step or a compensation failed: the failure type (e.g. PaymentDeclined, RetriesExhausted), not its text. */
   failureType: 'saga.failure.type',
 } as const;
-
-/** The span's trace context as log fields (`trace_id`, `span_id`), or an empty object outside a (valid) span. */
-export function traceFieldsOf(span: Span | undefined = trace.getSpan(context.active())): {
-  trace_id?: string;
-  span_id?: string;
-} {
-  const ctx = span?.spanContext();
-  return ctx && isSpanContextValid(ctx) ? { trace_id: ctx.traceId, span_id: ctx.spanId } : {};
-}
-
-/**
- * The trace id of `span` (by default the active one: the request's, the activity's) for a log line's `trace_id`;
- * undefined when tracing is off or nothing is being traced.
- */
-export function traceIdOf(span: Span | undefined = trace.getSpan(context.active())): string | undefined {
-  return traceFieldsOf(span).trace_id;
-}

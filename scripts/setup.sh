@@ -181,10 +181,13 @@ apt_install() {
 }
 
 # --- Prometheus and promtool (Debian's package; like scripts/setup-browser.sh does chromium) ---------------------
-# PROMETHEUS_BIN / PROMTOOL_BIN name binaries of your own instead; then nothing is installed.
+# PROMETHEUS_BIN / PROMTOOL_BIN name binaries of your own instead; then nothing is installed. With PROMETHEUS_URL
+# (a Prometheus of yours that the metrics test uses, docs/operations.md) only promtool is needed (the rules check).
 PROMETHEUS_BIN="${PROMETHEUS_BIN:-/usr/bin/prometheus}"
 PROMTOOL_BIN="${PROMTOOL_BIN:-/usr/bin/promtool}"
-if [[ -x "$PROMETHEUS_BIN" && -x "$PROMTOOL_BIN" ]]; then
+if [[ -n "${PROMETHEUS_URL:-}" && -x "$PROMTOOL_BIN" ]]; then
+  log "promtool present, Prometheus at PROMETHEUS_URL ($("$PROMTOOL_BIN" --version 2>&1 | sed -n '1s/^promtool, //p'))"
+elif [[ -x "$PROMETHEUS_BIN" && -x "$PROMTOOL_BIN" ]]; then
   log "prometheus and promtool present ($("$PROMTOOL_BIN" --version 2>&1 | sed -n '1s/^promtool, //p'))"
 else
   command -v apt-get >/dev/null ||

@@ -17,27 +17,40 @@ import { testApiKeysEntry } from '../support/lane';
 import { eventually, killIfRunning, startProcess } from '../api/support';
 
 /**
- * A real Prometheus (Debian's `prometheus`; PROMETHEUS_BIN overrides it) scrapes the three things an operator
+ * A real Prometheus (Debian's `prometheus`, PROMETHEUS_BIN overrides it; or the one PROMETHEUS_URL names, which
+ * discovers this run's targets in the files it writes to PROMETHEUS_SD_DIR with the job of
+ * observability/prometheus/test-targets.yml) scrapes the three things an operator
  * watches: the API's `/metrics` (with a credential of the `metrics` role only), the worker's SDK exporter
  * (WORKER_METRICS_ADDRESS) and the Temporal dev server's own metrics (`--metrics-port`). The worker and the API run
  * as the real entry points, in processes of their own (the SDK's Runtime, and so its exporter, is installed once
  * per process; this jest process already has one), against a dev server of this test's own. Sagas with known
  * outcomes run, and Prometheus' HTTP API must give exactly their counts by outcome.
  *
+ * Every series this test reads is of this run only (its `test_run` label), so a shared Prometheus works too.
+ *
  * Replays must not count: once the counts are in, every saga's state is read several times more, and each read of a
  * closed saga makes the worker rebuild it by replaying its whole history (a closed run is not kept in its cache);
  * a metric emitted during replay would then be counted again and the exact counts would fail.
  */
 const prometheusBin = process.env.PROMETHEUS_BIN || '/usr/bin/prometheus';
+const userPrometheus = process.env.PROMETHEUS_URL?.replace(/\/+$/, '');
 const taskQueue = unique('metrics');
+const testRun = taskQueue.replace(/[^A-Za-z0-9_-]/g, '_');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prometheus-test-'));
+/** Where the target files and the scrape credential go: the user's Prometheus reads them from there. */
+const sdDir = userPrometheus ? requireEnv('PROMETHEUS_SD_DIR') : path.join(dir, 'sd');
+const targetsFile = path.join(sdDir, `${testRun}.json`);
+const shippedJob = path.join(__dirname, '../../observability/prometheus/test-targets.yml');
 const metricsKey = `sk_scrape_${randomBytes(16).toString('hex')}`;
 
 let temporal: TemporalDevServer;
-let prometheus: ManagedProcess;
+let prometheus: ManagedProcess | undefined;
 let prometheusUrl: string;
 let apiUrl: string;
 const children: ReturnType<typeof startProcess>[] = [];
+
+/** This run's series of a metric: `name{test_run="…",extra}`. */
+const ours = (name: string, extra = '') => `${name}{test_run="${testRun}"${extra ? `, ${extra}` : ''}}`;
 
 /** Asks Prometheus for an instant vector; each sample as its labels and value. */
 async function query(promql: string): Promise<{ metric: Record<string, string>; value: number }[]> {
@@ -63,7 +76,7 @@ async function orderStatus(orderId: string): Promise<string | undefined> {
 }
 
 beforeAll(async () => {
-  expect(fs.existsSync(prometheusBin)).toBe(true); // installed by scripts/setup.sh
+  if (!userPrometheus) expect(fs.existsSync(prometheusBin)).toBe(true); // installed by scripts/setup.sh
   const [port, uiPort, temporalMetricsPort, workerMetricsPort, prometheusPort] = await Promise.all([
     freePort(),
     freePort(),
@@ -104,31 +117,35 @@ beforeAll(async () => {
   children.push(api);
   apiUrl = `http://127.0.0.1:${(await api.started)[1]}`;
 
-  fs.writeFileSync(path.join(dir, 'metrics-key'), metricsKey);
-  const target = (job: string, address: string, extra = '') =>
-    `  - job_name: ${job}\n    static_configs: [{ targets: ['${address}'] }]\n${extra}`;
+  // The targets, each with its job and this run's label; the credential the job sends (the API checks it).
+  fs.mkdirSync(sdDir, { recursive: true });
+  fs.writeFileSync(path.join(sdDir, 'metrics-key'), metricsKey, { mode: 0o600 });
+  const target = (job: string, address: string) => ({ targets: [address], labels: { job, test_run: testRun } });
   fs.writeFileSync(
-    path.join(dir, 'prometheus.yml'),
-    'global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n' +
-      target(
-        'saga-api',
-        new URL(apiUrl).host,
-        `    authorization: { credentials_file: '${path.join(dir, 'metrics-key')}' }\n`,
-      ) +
-      target('saga-worker', `127.0.0.1:${workerMetricsPort}`) +
+    targetsFile,
+    JSON.stringify([
+      target('saga-api', new URL(apiUrl).host),
+      target('saga-worker', `127.0.0.1:${workerMetricsPort}`),
       target('temporal', `127.0.0.1:${temporalMetricsPort}`),
+    ]),
   );
-  prometheus = spawnManaged(
-    'prometheus',
-    prometheusBin,
-    [
-      `--config.file=${path.join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${prometheusPort}`,
-    ],
-    { logFile: path.join(dir, 'prometheus.log'), truncateLog: true },
-  );
-  prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
+  if (userPrometheus) {
+    prometheusUrl = userPrometheus;
+  } else {
+    // The job shipped for a Prometheus of the user's, with this test's directory.
+    fs.writeFileSync(path.join(dir, 'prometheus.yml'), fs.readFileSync(shippedJob, 'utf8').replaceAll('SD_DIR', sdDir));
+    prometheus = spawnManaged(
+      'prometheus',
+      prometheusBin,
+      [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${prometheusPort}`,
+      ],
+      { logFile: path.join(dir, 'prometheus.log'), truncateLog: true },
+    );
+    prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
+  }
   await eventually(
     () =>
       fetch(`${prometheusUrl}/-/ready`).then(
@@ -148,6 +165,7 @@ afterAll(async () => {
     killIfRunning(child.child);
   }
   await prometheus?.stop();
+  fs.rmSync(targetsFile, { force: true });
   await temporal?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 }, 60_000);
@@ -155,7 +173,7 @@ afterAll(async () => {
 test('Prometheus scrapes the API, the worker and the dev server, and counts the sagas by outcome exactly', async () => {
   // Every target is up: the API with its metrics-only credential, the worker's exporter, the dev server.
   await eventually(
-    () => byLabel('job', 'up'),
+    () => byLabel('job', ours('up')),
     (up) => up['saga-api'] === 1 && up['saga-worker'] === 1 && up.temporal === 1,
     30_000,
     'all three targets up',
@@ -198,7 +216,7 @@ test('Prometheus scrapes the API, the worker and the dev server, and counts the 
   expect((await http(apiUrl, 'POST', '/orders', { ...orderBody(s), items: [] })).status).toBe(400);
 
   const expected = { COMPLETED: 3, COMPENSATED: 2, FAILED: 1 };
-  const finished = `saga_finished{taskQueue="${taskQueue}", workflowType="orderSaga"}`;
+  const finished = ours('saga_finished', `taskQueue="${taskQueue}", workflowType="orderSaga"`);
   await eventually(
     () => byLabel('outcome', finished),
     (got) => JSON.stringify(got) === JSON.stringify({ ...got, ...expected }) && Object.keys(got).length === 3,
@@ -206,19 +224,19 @@ test('Prometheus scrapes the API, the worker and the dev server, and counts the 
     'saga outcomes in Prometheus',
   );
   await eventually(
-    () => byLabel('status', 'api_saga_starts_total{saga_type="orderSaga"}'),
+    () => byLabel('status', ours('api_saga_starts_total', 'saga_type="orderSaga"')),
     (got) => got['202'] === 6 && got['409'] === 1 && got['401'] === 1 && got['400'] === 1,
     30_000,
     'saga starts by answer',
   );
   await eventually(
-    () => byLabel('reason', 'api_requests_refused_total'),
+    () => byLabel('reason', ours('api_requests_refused_total')),
     (got) => got.authentication === 1 && got.validation === 1,
     30_000,
     'refusals by reason',
   );
   await eventually(
-    () => byLabel('saga_type', 'sagas_waiting_for_operator'),
+    () => byLabel('saga_type', ours('sagas_waiting_for_operator')),
     (got) => got.orderSaga === 1,
     30_000,
     'one saga waiting for an operator',
@@ -231,15 +249,15 @@ test('Prometheus scrapes the API, the worker and the dev server, and counts the 
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   const outcomes = await byLabel('outcome', finished);
   expect(outcomes).toEqual(expected);
-  expect(await byLabel('outcome', `saga_duration_count{taskQueue="${taskQueue}"}`)).toEqual(expected);
+  expect(await byLabel('outcome', ours('saga_duration_count', `taskQueue="${taskQueue}"`))).toEqual(expected);
   // Each compensation counted once: 3 per declined payment, 1 released van and 1 failed shipment cancel.
-  expect(await byLabel('outcome', `saga_compensations{taskQueue="${taskQueue}"}`)).toEqual({
+  expect(await byLabel('outcome', ours('saga_compensations', `taskQueue="${taskQueue}"`))).toEqual({
     compensated: 2 * 3 + 1,
     failed: 1,
   });
-  expect(await byLabel('outcome', `saga_operator_waits{taskQueue="${taskQueue}"}`)).toEqual({ '': 1 });
+  expect(await byLabel('outcome', ours('saga_operator_waits', `taskQueue="${taskQueue}"`))).toEqual({ '': 1 });
   // Requests are labelled by the table's path template, never the raw URL.
-  const routes = await byLabel('route', 'api_requests_total');
+  const routes = await byLabel('route', ours('api_requests_total'));
   expect(routes['/orders/:orderId']).toBeGreaterThan(0);
   expect(Object.keys(routes).filter((r) => r.includes('ord-'))).toEqual([]);
   // The SDK's own metrics the alert rules use, and the dev server's.
@@ -249,7 +267,7 @@ test('Prometheus scrapes the API, the worker and the dev server, and counts the 
     'api_request_duration_seconds_bucket',
     'process_cpu_seconds_total',
   ]) {
-    expect([name, (await query(`count(${name})`)).length]).toEqual([name, 1]);
+    expect([name, (await query(`count(${ours(name)})`)).length]).toEqual([name, 1]);
   }
-  expect((await query('count({job="temporal"})'))[0]?.value).toBeGreaterThan(10);
+  expect((await query(`count({job="temporal", test_run="${testRun}"})`))[0]?.value).toBeGreaterThan(10);
 }, 240_000);

@@ -104,18 +104,18 @@ class SpanTree {
 
 const newTraceparent = () => `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
 
-async function orderStatus(orderId: string): Promise<string | undefined> {
-  const res = await http(apiUrl, 'GET', `/orders/${orderId}`);
+async function orderStatus(orderId: string, url = apiUrl): Promise<string | undefined> {
+  const res = await http(url, 'GET', `/orders/${orderId}`);
   return res.status === 200 ? (res.body as { status: string }).status : undefined;
 }
 
 /** Starts an order with a client's traceparent; its answer's traceparent, once the saga reached `status`. */
-async function runOrder(body: ReturnType<typeof orderBody>, status: string) {
+async function runOrder(body: ReturnType<typeof orderBody>, status: string, url = apiUrl) {
   const clientTraceparent = newTraceparent();
-  const res = await http(apiUrl, 'POST', '/orders', body, { traceparent: clientTraceparent });
+  const res = await http(url, 'POST', '/orders', body, { traceparent: clientTraceparent });
   expect(res.status).toBe(202);
   await eventually(
-    () => orderStatus(body.orderId),
+    () => orderStatus(body.orderId, url),
     (st) => st === status,
     60_000,
   );
@@ -183,14 +183,7 @@ beforeAll(async () => {
   expect(worker.output()).toContain("Tracing: spans of service 'saga-worker' go by OTLP http/protobuf");
   expect(api.output()).toContain("Tracing: spans of service 'saga-api' go by OTLP http/protobuf");
 
-  s = { customerId: unique('cust'), sku: unique('sku') };
-  expect((await http(apiUrl, 'POST', '/customers', { id: s.customerId, name: 'C', creditLimit: 10_000 })).status).toBe(
-    201,
-  );
-  expect((await http(apiUrl, 'POST', '/products', { sku: s.sku, name: 'P', price: 10, stock: 1000 })).status).toBe(201);
-  expect((await http(apiUrl, 'POST', '/vehicles', { id: unique('van'), name: 'Van', capacityPerDay: 10 })).status).toBe(
-    201,
-  );
+  s = await seedThrough(apiUrl);
 }, 180_000);
 
 afterAll(async () => {
@@ -202,6 +195,18 @@ afterAll(async () => {
   await jaeger?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 }, 60_000);
+
+/** Customer, product and vehicle through the API at `url`. */
+async function seedThrough(url: string): Promise<Seeded> {
+  const seeded = { customerId: unique('cust'), sku: unique('sku') };
+  const creates = [
+    ['/customers', { id: seeded.customerId, name: 'C', creditLimit: 10_000 }],
+    ['/products', { sku: seeded.sku, name: 'P', price: 10, stock: 1000 }],
+    ['/vehicles', { id: unique('van'), name: 'Van', capacityPerDay: 10 }],
+  ] as const;
+  for (const [path, body] of creates) expect([path, (await http(url, 'POST', path, body)).status]).toEqual([path, 201]);
+  return seeded;
+}
 
 /** An order body whose token and address are the markers that must stay out of every span. */
 function markedOrder(overrides: Parameters<typeof orderBody>[1] = {}) {
@@ -350,3 +355,38 @@ test('a declined payment shows the failed step and the compensations, in reverse
   const json = JSON.stringify(tree.trace);
   for (const value of [personal.line1, personal.postalCode, 'tok_declined']) expect(json).not.toContain(value);
 }, 120_000);
+
+test('with API_EMBEDDED_WORKER=true the API traces its own worker: the same tree, in one process', async () => {
+  // A task queue and a database of its own: no other worker takes its sagas or writes its participants' documents.
+  const queue = unique('traces-embedded');
+  const api = startProcess(
+    'bootstrap/api-main.ts',
+    /listening on http:\/\/127\.0\.0\.1:(\d+)/,
+    processEnv({
+      TASK_QUEUE: queue,
+      MONGODB_DB: `${requireEnv('MONGODB_DB')}_${queue}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 60),
+      API_EMBEDDED_WORKER: 'true',
+      OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    }),
+  );
+  children.push(api);
+  const url = `http://127.0.0.1:${(await api.started)[1]}`;
+  const seeded = await seedThrough(url);
+  const { clientTraceparent } = await runOrder(orderBody(seeded), 'COMPLETED', url);
+  const tree = await traceWith(clientTraceparent.split('-')[1]!, [
+    'RunWorkflow:orderSaga',
+    'RunActivity:reserveVehicle',
+  ]);
+  const start = tree.one('StartWorkflow:orderSaga');
+  const saga = tree.one('RunWorkflow:orderSaga');
+  expect(saga).toMatchObject({ service: 'saga-api', parent: start.spanID });
+  for (const step of steps) {
+    const activity = tree.one(`RunActivity:${step}`);
+    expect({ step, service: activity.service, under: tree.isUnder(activity, tree.one(`SagaStep:${step}`)) }).toEqual({
+      step,
+      service: 'saga-api',
+      under: true,
+    });
+  }
+}, 180_000);

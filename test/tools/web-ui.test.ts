@@ -3,7 +3,8 @@
  * search attribute; on the saga's page its run status and result (`"status": "COMPENSATED"`), every step and
  * compensation in the timeline — regular activities under their business summary ("refundPayment • Order <id>:
  * refund the charge"), steps run as local activities as markers named by their type (no summary in UI 2.54.1) — the
- * workflow's summary ("Order <id> for customer <id>", tab User Metadata) and its search attributes. Driven in
+ * workflow's summary ("Order <id> for customer <id>", tab User Metadata), its search attributes, and who cancelled a
+ * saga, when and why (the audited operator action, in the signal that carried it). Driven in
  * headless Debian Chromium with playwright-core (no browser download: scripts/setup-browser.sh installs the apt package when it is missing).
  * Screenshots go to test-artifacts/web-ui-*.png.
  */
@@ -12,10 +13,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { getStateQuery } from '../../common/definitions';
 import { orderWorkflowId, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
 import { repoRoot } from '../../scripts/lib/servers';
-import { addVehicle, orderBody, seed } from '../support/fixtures';
+import { pollUntil } from '../../scripts/lib/wait';
+import { apiKeys, createApiKey } from '../../store/api-keys';
+import { addVehicle, orderBody, seed, unique } from '../support/fixtures';
 import { http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
 import { startTestApi, type TestApi } from '../support/lane';
 
@@ -27,6 +31,8 @@ let userDataDir: string;
 let uiUrl: string;
 let orderId: string;
 let customerId: string;
+/** An order an operator cancelled, with the name of the operator's key and the reason given. */
+let cancelled: { orderId: string; by: string; reason: string };
 let codecApi: TestApi | undefined;
 
 beforeAll(async () => {
@@ -47,6 +53,31 @@ beforeAll(async () => {
   expect((await http(h.baseUrl, 'POST', '/orders', body)).status).toBe(202);
   const state = await waitForSaga<OrderState>(h.client.workflow.getHandle(orderWorkflowId(orderId)));
   expect(state.status).toBe(SagaStatus.COMPENSATED);
+
+  // An operator cancels another order while its payment is held, with a reason.
+  cancelled = { orderId: '', by: unique('alice-ops'), reason: 'customer called to cancel' };
+  const operator = await createApiKey(apiKeys(h.db), { name: cancelled.by, roles: ['operator', 'reader'] });
+  const held = orderBody(seeded);
+  cancelled.orderId = held.orderId;
+  const heldHandle = h.client.workflow.getHandle(orderWorkflowId(held.orderId));
+  h.hooks.hold(heldHandle.workflowId, 'processPayment', { maxHoldMs: 10_000 });
+  expect((await http(h.baseUrl, 'POST', '/orders', held)).status).toBe(202);
+  await pollUntil(
+    'the saga reaches processPayment',
+    () => heldHandle.query(getStateQuery) as Promise<OrderState>,
+    (st) => st.steps.some((x) => x.name === 'processPayment'),
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
+  const cancel = await http(
+    h.baseUrl,
+    'POST',
+    `/orders/${held.orderId}/cancel`,
+    { reason: cancelled.reason },
+    { authorization: `Bearer ${operator.key}` },
+  );
+  expect(cancel.status).toBe(202);
+  h.hooks.release(heldHandle.workflowId);
+  expect((await waitForSaga<OrderState>(heldHandle)).status).toBe(SagaStatus.COMPENSATED);
 
   fs.mkdirSync(artifacts, { recursive: true });
   userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'web-ui-chromium-'));
@@ -158,6 +189,20 @@ describe('the Temporal Web UI shows our sagas', () => {
       await page.screenshot({ path: path.join(artifacts, 'web-ui-search-attributes.png'), fullPage: true });
     } catch (err) {
       await page.screenshot({ path: path.join(artifacts, 'web-ui-failure.png'), fullPage: true });
+      throw err;
+    }
+  });
+
+  test('who cancelled a saga and why: the cancelRequested signal in its history, decoded, names the key and the reason', async () => {
+    await page.goto(`${uiUrl}/namespaces/default/workflows/${orderWorkflowId(cancelled.orderId)}`);
+    try {
+      await see(orderWorkflowId(cancelled.orderId), { exact: true });
+      // The signal's row in the history; its details hold the decoded input: the actor, its kind and the reason.
+      await page.getByText('cancelRequested').filter({ visible: true }).first().click();
+      for (const text of [cancelled.by, 'api-key', cancelled.reason]) await see(new RegExp(text));
+      await page.screenshot({ path: path.join(artifacts, 'web-ui-operator-action.png'), fullPage: true });
+    } catch (err) {
+      await page.screenshot({ path: path.join(artifacts, 'web-ui-operator-action-failure.png'), fullPage: true });
       throw err;
     }
   });
