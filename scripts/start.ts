@@ -7,7 +7,8 @@
  * - RabbitMQ (Debian's rabbitmq-server, as a plain process, node sagas@localhost) with its data in .data/rabbitmq/ on
  *   127.0.0.1:5672 (RABBITMQ_PORT; its distribution port RABBITMQ_DIST_PORT, 25672), the default guest account;
  *   skipped when AMQP_URL is set.
- * - The worker (bootstrap/worker-main.ts) and the API (bootstrap/api-main.ts, listening on PORT, default 3000), run with tsx
+ * - The worker (bootstrap/worker-main.ts), the API (bootstrap/api-main.ts, listening on PORT, default 3000) and the
+ *   order intake (bootstrap/order-intake-main.ts: OrderPlaced messages start order sagas), run with tsx
  *   (`node --import tsx`: one process each, so SIGTERM reaches the program itself). With API_EMBEDDED_WORKER=true
  *   the API runs the worker itself and no worker process is started.
  *
@@ -208,6 +209,7 @@ async function main(): Promise<number> {
   if (env.LOG_FORMAT === undefined) env.LOG_FORMAT = 'pretty';
   // The SDK's and the sagas' metrics, from the worker (or the API's embedded one); WORKER_METRICS_ADDRESS= turns off.
   if (env.WORKER_METRICS_ADDRESS === undefined) env.WORKER_METRICS_ADDRESS = '127.0.0.1:9464';
+  if (env.ORDER_INTAKE_METRICS_ADDRESS === undefined) env.ORDER_INTAKE_METRICS_ADDRESS = '127.0.0.1:9467';
   const authOff = process.env.API_AUTH === 'off';
   if (!authOff) {
     const dev = devApiKey(devKeyFile);
@@ -222,6 +224,7 @@ async function main(): Promise<number> {
   const entries = [
     ...(embedded ? [] : ([['worker', 'bootstrap/worker-main.ts']] as const)),
     ['api', 'bootstrap/api-main.ts'],
+    ['order-intake', 'bootstrap/order-intake-main.ts'],
   ] as const;
   const children = new Map<string, ManagedProcess>();
   for (const [name, file] of entries) {
@@ -241,6 +244,7 @@ async function main(): Promise<number> {
   }
   const api = children.get('api')!;
   const worker = children.get('worker');
+  const intake = children.get('order-intake')!;
   watched.push(...children.values());
 
   log('running:');
@@ -261,8 +265,12 @@ async function main(): Promise<number> {
     `  RabbitMQ             ${process.env[ENV.amqpUrl] ? 'AMQP_URL (yours)' : amqpUrl} (exchange saga.events, docs/events.md#broker)`,
   );
   log(
+    `  order intake         OrderPlaced on exchange saga.intake, key order.OrderPlaced -> queue ${env.ORDER_INTAKE_QUEUE || 'orders.placed'} (npm run publish-order; docs/api.md)`,
+  );
+  log(
     `  metrics              API http://localhost:${apiPort}/metrics (role metrics)` +
       (env.WORKER_METRICS_ADDRESS ? `, worker http://${env.WORKER_METRICS_ADDRESS}/metrics` : '') +
+      (env.ORDER_INTAKE_METRICS_ADDRESS ? `, order intake http://${env.ORDER_INTAKE_METRICS_ADDRESS}/metrics` : '') +
       (temporalMetricsUrl ? `, Temporal ${temporalMetricsUrl}` : '') +
       ' (docs/operations.md)',
   );
@@ -297,6 +305,8 @@ async function main(): Promise<number> {
     log(`${unexpected.name} exited unexpectedly (code ${info.code}, signal ${info.signal}): stopping everything`);
   }
 
+  log('stopping order intake');
+  await intake.stop(); // first: no new sagas while the rest stops
   log('stopping API');
   await api.stop();
   if (worker) {
