@@ -6,12 +6,10 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError,
 } from 'mongodb';
+import type { FieldError } from '../common/field-errors';
 
-/** A problem detail field error: where in the request, and what is wrong with it. */
-export interface FieldError {
-  path: string;
-  message: string;
-}
+/** A problem detail field error: where in the request, and what is wrong with it (common/field-errors.ts). */
+export type { FieldError };
 
 interface ProblemExtra {
   errors?: FieldError[];

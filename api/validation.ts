@@ -1,4 +1,5 @@
 import { type z } from 'zod';
+import { fieldErrors } from '../common/field-errors';
 import { AppError } from './errors';
 
 /**
@@ -13,16 +14,8 @@ export function parse<T extends z.ZodType>(
 ): z.infer<T> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const prefix = [where, ...(name ? [name] : [])];
-  const errors = result.error.issues.flatMap((issue) =>
-    // One entry per unknown field, so that each path names the field to remove.
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({
-          path: [...prefix, ...issue.path.map(String), key].join('.'),
-          message: 'is not a known field',
-        }))
-      : [{ path: [...prefix, ...issue.path.map(String)].join('.'), message: issue.message }],
-  );
+  // One entry per unknown field, so that each path names the field to remove.
+  const errors = fieldErrors(result.error, [where, ...(name ? [name] : [])]);
   const first = errors[0];
   throw AppError.badRequest(first ? `${first.path} ${first.message}` : `Invalid ${where}`, errors);
 }

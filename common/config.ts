@@ -185,6 +185,26 @@ const schema = z.object({
    * (SIGKILL) after applying its first command and before replying, so that a test sees the command redelivered.
    */
   CARRIER_TEST_FAULT: z.enum(['die-after-apply'], 'must be die-after-apply (a test hook) or unset').optional(),
+  /**
+   * The order intake (docs/api.md, "Starting a saga by a message"): the durable queue it consumes `OrderPlaced` from
+   * (bound to the exchange `saga.intake`, routing key `order.OrderPlaced`); its dead-letter queue is `<queue>.dlq`.
+   */
+  ORDER_INTAKE_QUEUE: z
+    .string()
+    .regex(/^(?!amq\.)[A-Za-z0-9._-]{1,200}$/, 'must be 1-200 letters, digits, ".", "_" or "-", not starting with amq.')
+    .default('orders.placed'),
+  /** Messages the intake holds unacknowledged at once: the sagas it starts concurrently. */
+  ORDER_INTAKE_PREFETCH: z
+    .string()
+    .regex(/^\d{1,4}$/, 'must be a whole number from 1 to 1000')
+    .transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(1000, 'must be at most 1000'))
+    .default(16),
+  /** Where the intake serves its Prometheus metrics (`/metrics`), host:port, e.g. 127.0.0.1:9467. Unset: none. */
+  ORDER_INTAKE_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9467')
+    .optional(),
   PORT: z
     .string()
     .regex(/^\d{1,5}$/, 'must be a port number from 0 to 65535')

@@ -8,8 +8,9 @@
  *   127.0.0.1:5672 (RABBITMQ_PORT; its distribution port RABBITMQ_DIST_PORT, 25672), the default guest account;
  *   skipped when AMQP_URL is set.
  * - The worker (bootstrap/worker-main.ts), the API (bootstrap/api-main.ts, listening on PORT, default 3000), the
- *   outbox relay (bootstrap/relay-main.ts: domain events to RabbitMQ, metrics on RELAY_METRICS_ADDRESS, 9466) and
- *   the webhook dispatcher (bootstrap/webhooks-main.ts; WEBHOOK_ALLOWED_HOSTS defaults to localhost here), run with tsx
+ *   outbox relay (bootstrap/relay-main.ts: domain events to RabbitMQ, metrics on RELAY_METRICS_ADDRESS, 9466), the
+ *   webhook dispatcher (bootstrap/webhooks-main.ts; WEBHOOK_ALLOWED_HOSTS defaults to localhost here) and the order
+ *   intake (bootstrap/order-intake-main.ts: OrderPlaced messages start order sagas), run with tsx
  *   (`node --import tsx`: one process each, so SIGTERM reaches the program itself). With API_EMBEDDED_WORKER=true
  *   the API runs the worker itself and no worker process is started. With CARRIER=broker also the carrier process
  *   (bootstrap/carrier-main.ts), which the sagas reach by command and reply over RabbitMQ (docs/sagas.md).
@@ -214,6 +215,7 @@ async function main(): Promise<number> {
   // The SDK's and the sagas' metrics, from the worker (or the API's embedded one); WORKER_METRICS_ADDRESS= turns off.
   if (env.WORKER_METRICS_ADDRESS === undefined) env.WORKER_METRICS_ADDRESS = '127.0.0.1:9464';
   if (env.RELAY_METRICS_ADDRESS === undefined) env.RELAY_METRICS_ADDRESS = '127.0.0.1:9466';
+  if (env.ORDER_INTAKE_METRICS_ADDRESS === undefined) env.ORDER_INTAKE_METRICS_ADDRESS = '127.0.0.1:9467';
   const authOff = process.env.API_AUTH === 'off';
   if (!authOff) {
     const dev = devApiKey(devKeyFile);
@@ -234,6 +236,7 @@ async function main(): Promise<number> {
     // The outbox relay: the sagas' domain events to RabbitMQ (docs/events.md, "Broker").
     ['relay', 'bootstrap/relay-main.ts'],
     ['webhooks', 'bootstrap/webhooks-main.ts'],
+    ['order-intake', 'bootstrap/order-intake-main.ts'],
   ] as const;
   const children = new Map<string, ManagedProcess>();
   for (const [name, file] of entries) {
@@ -256,6 +259,7 @@ async function main(): Promise<number> {
   const carrier = children.get('carrier');
   const relay = children.get('relay')!;
   const webhooks = children.get('webhooks')!;
+  const intake = children.get('order-intake')!;
   watched.push(...children.values());
 
   log('running:');
@@ -280,9 +284,13 @@ async function main(): Promise<number> {
     `  RabbitMQ             ${process.env[ENV.amqpUrl] ? 'AMQP_URL (yours)' : amqpUrl} (exchange saga.events, docs/events.md#broker)`,
   );
   log(
+    `  order intake         OrderPlaced on exchange saga.intake, key order.OrderPlaced -> queue ${env.ORDER_INTAKE_QUEUE || 'orders.placed'} (npm run publish-order; docs/api.md)`,
+  );
+  log(
     `  metrics              API http://localhost:${apiPort}/metrics (role metrics)` +
       (env.WORKER_METRICS_ADDRESS ? `, worker http://${env.WORKER_METRICS_ADDRESS}/metrics` : '') +
       (env.RELAY_METRICS_ADDRESS ? `, relay http://${env.RELAY_METRICS_ADDRESS}/metrics` : '') +
+      (env.ORDER_INTAKE_METRICS_ADDRESS ? `, order intake http://${env.ORDER_INTAKE_METRICS_ADDRESS}/metrics` : '') +
       (temporalMetricsUrl ? `, Temporal ${temporalMetricsUrl}` : '') +
       ' (docs/operations.md)',
   );
@@ -317,6 +325,8 @@ async function main(): Promise<number> {
     log(`${unexpected.name} exited unexpectedly (code ${info.code}, signal ${info.signal}): stopping everything`);
   }
 
+  log('stopping order intake');
+  await intake.stop(); // first: no new sagas while the rest stops
   log('stopping API');
   await api.stop();
   log('stopping webhook dispatcher');

@@ -4,7 +4,7 @@ import type { Db } from 'mongodb';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import type { Handlers } from '../operations';
 import { logSagaOfRequest } from '../request-log';
-import { sagaClient } from '../sagas/client';
+import { sagaClient, type SagaKind } from '../sagas/client';
 import { sagaHandlers, stateOrView } from '../sagas/handlers';
 import { FollowHub } from '../sagas/follow-hub';
 import { sagaRecord } from '../sagas/record';
@@ -28,6 +28,14 @@ export interface OrderRoutesDeps {
   shutdown: AbortSignal;
 }
 
+/** The order saga as the API sees it; also what the order intake (bootstrap/order-intake.ts) starts. */
+export const orderSagaKind: SagaKind = {
+  workflowType: ORDER_SAGA,
+  noun: 'Order',
+  workflowId: orderWorkflowId,
+  location: (id) => `/orders/${id}`,
+};
+
 /** Starting, listing, reading, cancelling and following order sagas. */
 export function orderHandlers({
   temporal,
@@ -44,7 +52,7 @@ export function orderHandlers({
 > {
   const orders = sagaClient<OrderSagaInput, OrderState>(
     { temporal, taskQueue, temporalCallMs, eagerStart },
-    { workflowType: ORDER_SAGA, noun: 'Order', workflowId: orderWorkflowId, location: (id) => `/orders/${id}` },
+    orderSagaKind,
   );
   const startOnce = sagaStarts(orders, { db, idempotencyRetentionMs });
   const record = sagaRecord(db, { sagaType: SagaType.order, workflowId: orderWorkflowId });

@@ -77,8 +77,12 @@ export function sagaClient<I extends SagaInput, S extends SagaState>(
 
   const queryState = (orderId: string) => onSaga(orderId, (h) => h.query(getStateQuery)) as Promise<S>;
 
-  /** Starts the saga; `idempotencyKey` goes into its memo so that a retry can tell its own saga from another's. */
-  async function start(input: I, idempotencyKey?: string): Promise<SagaStarted> {
+  /**
+   * Starts the saga; `idempotencyKey` goes into its memo so that a retry can tell its own saga from another's. When
+   * the saga was already started with the same key, that saga is the answer (`alreadyStarted: true`); already
+   * started otherwise (no key, another key, or none in its memo), a 409.
+   */
+  async function startOnce(input: I, idempotencyKey?: string): Promise<{ saga: SagaStarted; alreadyStarted: boolean }> {
     const { orderId, customerId } = input;
     const workflowId = kind.workflowId(orderId);
     try {
@@ -98,19 +102,25 @@ export function sagaClient<I extends SagaInput, S extends SagaState>(
           requestEagerStart: eagerStart,
         }),
       );
-      return { orderId, workflowId, runId: started.firstExecutionRunId, status: SagaStatus.RUNNING };
+      const saga = { orderId, workflowId, runId: started.firstExecutionRunId, status: SagaStatus.RUNNING };
+      return { saga, alreadyStarted: false };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       if (idempotencyKey) {
         // A retry whose first attempt started the saga but did not get to record the answer.
         const description = await deadline(() => handle(orderId).describe());
         if (startedWithKey(description, idempotencyKey)) {
-          return { orderId, workflowId, runId: description.runId, status: SagaStatus.RUNNING };
+          const saga = { orderId, workflowId, runId: description.runId, status: SagaStatus.RUNNING };
+          return { saga, alreadyStarted: true };
         }
       }
       throw AppError.conflict(`${name(orderId)} has already been started`);
     }
   }
+
+  /** `startOnce`'s saga: what a 202 answers, for a first start and a retry alike. */
+  const start = async (input: I, idempotencyKey?: string): Promise<SagaStarted> =>
+    (await startOnce(input, idempotencyKey)).saga;
 
   /** Only a RUNNING saga can be cancelled: a compensating or finished one is already settled or being undone. */
   async function cancellableState(orderId: string): Promise<S> {
@@ -170,7 +180,7 @@ export function sagaClient<I extends SagaInput, S extends SagaState>(
     return { orderId, retryRequested: true, compensation, step };
   }
 
-  return { kind, logFields, deadline, handle, onSaga, queryState, start, cancel, retryCompensation };
+  return { kind, logFields, deadline, handle, onSaga, queryState, start, startOnce, cancel, retryCompensation };
 }
 
 export type SagaClient<I extends SagaInput, S extends SagaState> = ReturnType<typeof sagaClient<I, S>>;

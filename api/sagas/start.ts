@@ -28,17 +28,20 @@ export interface StartRequest<I extends SagaInput> {
 }
 
 /**
- * Starting a saga from a request, the same for every saga type: an unknown customer answers 422 before
- * anything is started or written (not even the Idempotency-Key: the same request is a first one once the
- * customer exists), then the start runs once per key (`answerStartOnce`) and answers 202 with its Location.
+ * The admission rules every start of a saga passes, whoever asks (a request: `sagaStarts` below; an `OrderPlaced`
+ * message: bootstrap/order-intake.ts): the customer must exist (else a 422, before anything is started or
+ * written), an order id the read model knows but Temporal has forgotten is not started again (409), then the saga
+ * client's start (search attributes, summary, memo, one saga per order id for good: `SagaClient.startOnce`).
  */
-export function sagaStarts<I extends SagaInput, S extends SagaState>(
-  saga: SagaClient<I, S>,
-  { db, idempotencyRetentionMs, operation }: SagaStartsDeps,
-) {
-  const keys = idempotencyKeys(db);
+export function sagaStarter<I extends SagaInput, S extends SagaState>(saga: SagaClient<I, S>, { db }: { db: Db }) {
   const { customers } = collections(db);
   const views = sagaViewCollection(db);
+  /** The saga checks again (UnknownCustomer) when started by other callers. */
+  async function requireCustomer(customerId: string): Promise<void> {
+    if (!(await customers.findOne({ _id: customerId }, { projection: { _id: 1 } }))) {
+      throw AppError.unprocessable(`Customer ${customerId} does not exist`);
+    }
+  }
   /**
    * An order id names one saga for good. Temporal refuses a second start only while it remembers the first
    * workflow; once retention (or a deletion) has removed it, the read model still knows the saga, and its stream
@@ -57,11 +60,32 @@ export function sagaStarts<I extends SagaInput, S extends SagaState>(
       );
     if (!known) throw AppError.conflict(`${saga.kind.noun} ${orderId} has already been started`);
   }
+  /** Starts the saga once its order id passed the rules (`requireCustomer` first, by the caller). */
+  async function startChecked(input: I, idempotencyKey: string | undefined) {
+    await refuseForgottenSaga(input.orderId);
+    return saga.startOnce(input, idempotencyKey);
+  }
+  /** Every rule, then the start; `alreadyStarted` when the saga was started with this key before. */
+  async function start(input: I, idempotencyKey: string | undefined) {
+    await requireCustomer(input.customerId);
+    return startChecked(input, idempotencyKey);
+  }
+  return { requireCustomer, startChecked, start };
+}
+
+/**
+ * Starting a saga from a request, the same for every saga type: an unknown customer answers 422 before
+ * anything is started or written (not even the Idempotency-Key: the same request is a first one once the
+ * customer exists), then the start runs once per key (`answerStartOnce`) and answers 202 with its Location.
+ */
+export function sagaStarts<I extends SagaInput, S extends SagaState>(
+  saga: SagaClient<I, S>,
+  { db, idempotencyRetentionMs, operation }: SagaStartsDeps,
+) {
+  const keys = idempotencyKeys(db);
+  const starter = sagaStarter(saga, { db });
   return async function startOnce(req: Request, res: Response, { key, body, orderId, input }: StartRequest<I>) {
-    // The saga checks again (UnknownCustomer) when started by other callers.
-    if (!(await customers.findOne({ _id: body.customerId }, { projection: { _id: 1 } }))) {
-      throw AppError.unprocessable(`Customer ${body.customerId} does not exist`);
-    }
+    await starter.requireCustomer(body.customerId);
     await answerStartOnce(req, res, {
       keys,
       retentionMs: idempotencyRetentionMs,
@@ -72,8 +96,7 @@ export function sagaStarts<I extends SagaInput, S extends SagaState>(
       location: saga.kind.location,
       start: async (id, idempotencyKey) => {
         logSagaOfRequest(req, res, saga.logFields(id));
-        await refuseForgottenSaga(id);
-        return saga.start(input(id), idempotencyKey);
+        return (await starter.startChecked(input(id), idempotencyKey)).saga;
       },
     });
   };
