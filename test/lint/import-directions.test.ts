@@ -91,6 +91,7 @@ const wrongWay: [Room, string][] = [
   ['broker', '../activities'],
   ['broker', '../workers/sizing'],
   ['broker', '../bootstrap/config'],
+  ['broker', '../api/sagas/start'],
 ];
 
 /** Imports that are the right way, by room (as code, since some are type-only). */
@@ -124,6 +125,8 @@ const rightWay: [Room, string, string][] = [
   ['broker', '../common/domain-events', valueImport('../common/domain-events')],
   ['activities', '../broker/topology', valueImport('../broker/topology')],
   ['bootstrap', '../broker/connection', valueImport('../broker/connection')],
+  ['broker', '../common/shapes/order', valueImport('../common/shapes/order')],
+  ['bootstrap', '../broker/order-intake', valueImport('../broker/order-intake')],
 ];
 
 let wrongResults: LintMessage[][];
