@@ -20,7 +20,7 @@ import { SAGA_EVENTS_EXCHANGE } from '../../broker/topology';
 import { DomainEventType, type DomainEvent } from '../../common/domain-events';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, verifyWebhook } from '../../common/webhooks';
 import { SagaStatus } from '../../common/saga-state';
-import { readStream } from '../../store/domain-events';
+import { domainEventCollection, readStream } from '../../store/domain-events';
 import { webhookCollections } from '../../store/webhooks';
 import type { InvariantCheck } from './invariants';
 
@@ -200,21 +200,20 @@ export async function checkEdge(
   const incomplete: string[] = [];
   for (const saga of sagas) {
     const stream = await readStream(db, saga.workflowId);
-    for (const e of stream) stored.add(e.eventId);
-    const problem =
-      stream.length === 0
-        ? 'no events'
-        : stream.some((e, i) => e.sequence !== i + 1)
-          ? 'a gap'
-          : stream[0]!.type !== DomainEventType.SagaStarted
-            ? `starts with ${stream[0]!.type}`
-            : saga.status && finalEventOf[saga.status] && stream.at(-1)!.type !== finalEventOf[saga.status]
-              ? `${saga.status} but ends with ${stream.at(-1)!.type}`
-              : '';
-    // readStream stops at the first missing sequence: a stored event after a gap would not be read; count them.
-    const all = await db.collection('domainEvents').countDocuments({ streamId: saga.workflowId });
-    if (problem || all !== stream.length)
-      incomplete.push(`${saga.orderId}: ${problem || `${all - stream.length} after a gap`}`);
+    // readStream stops before the first missing sequence: every stored event of the stream, to see one past a gap.
+    const all = await domainEventCollection(db)
+      .find({ streamId: saga.workflowId }, { projection: { _id: 1 } })
+      .toArray();
+    for (const e of all) stored.add(e._id);
+    const problems: string[] = [];
+    if (stream.length === 0) problems.push('no events');
+    else {
+      if (stream[0]!.type !== DomainEventType.SagaStarted) problems.push(`starts with ${stream[0]!.type}`);
+      const final = saga.status ? finalEventOf[saga.status] : undefined;
+      if (final && stream.at(-1)!.type !== final) problems.push(`${saga.status} but ends with ${stream.at(-1)!.type}`);
+    }
+    if (all.length > stream.length) problems.push(`${all.length - stream.length} after a gap`);
+    if (problems.length) incomplete.push(`${saga.orderId}: ${problems.join(', ')}`);
   }
   check('events per saga complete: 1..n, SagaStarted first, the final status last', incomplete);
 
