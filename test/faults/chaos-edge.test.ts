@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { MongoClient } from 'mongodb';
 import { chaosTable, runChaos } from '../../scripts/lib/chaos';
@@ -30,6 +31,7 @@ afterAll(async () => {
   for (const name of dropped) await mongo.db(name).dropDatabase();
   await mongo?.close();
   await rabbit?.stop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
 test('30 sagas, RabbitMQ restarted, carrier and worker SIGKILLed: every event stored once per saga in order, published, and delivered by webhook or recorded as failed', async () => {
