@@ -25,7 +25,12 @@ runMain('webhooks', async (config, logger) => {
     const dispatcher = await startDispatcher(dispatcherOptionsFromConfig(config, db, logger));
     // Events arrive from RabbitMQ: the queue saga.webhooks, bound to saga.events (webhooks/consumer.ts).
     const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: 'webhooks' });
-    await consumeEvents({ broker, fanOut: (event) => dispatcher.fanOut(event), logger });
+    await consumeEvents({
+      broker,
+      queue: config.WEBHOOK_QUEUE,
+      fanOut: (event) => dispatcher.fanOut(event),
+      logger,
+    });
     logger.info(
       { allowedHosts: config.WEBHOOK_ALLOWED_HOSTS },
       `Webhook dispatcher sending to ${config.WEBHOOK_ALLOWED_HOSTS.join(', ') || '(no host allowed: WEBHOOK_ALLOWED_HOSTS)'}`,

@@ -432,6 +432,8 @@ const schema = z.object({
     .default(20),
   /** How often the dispatcher looks for deliveries that are due. */
   WEBHOOK_POLL_SECONDS: seconds(0.05, 60, 1),
+  /** The dispatcher's durable queue bound to saga.events (a test or chaos run sharing a broker takes its own). */
+  WEBHOOK_QUEUE: z.string().min(1).max(255).default('saga.webhooks'),
 });
 
 type RawConfig = z.infer<typeof schema>;

@@ -1,8 +1,11 @@
 /**
- * `npm run chaos -- --sagas 300 --kills 3 [--restarts 2] [--seed N] [--faults SPEC] [--downtime MS]`
+ * `npm run chaos -- --sagas 300 --kills 3 [--restarts 2] [--broker-restarts 1] [--carrier-kills 1]
+ *   [--carrier broker|in-process] [--seed N] [--faults SPEC] [--downtime MS]`
  *
  * Starts its own servers on free ports (a file-backed Temporal dev server, so that it can be restarted on the same
- * database file, and FerretDB), runs the chaos scenario (scripts/lib/chaos.ts): concurrent order sagas with random
+ * database file, FerretDB and RabbitMQ), the outbox relay, the webhook dispatcher and (CARRIER=broker, the
+ * default) the carrier process as child processes, RabbitMQ restarted `--broker-restarts` times and the carrier
+ * SIGKILLed `--carrier-kills` times (docs/faults.md), runs the chaos scenario (scripts/lib/chaos.ts): concurrent order sagas with random
  * business failures and random transient faults (SAGA_FAULTS), the worker process killed with SIGKILL `--kills`
  * times, the servers restarted `--restarts` times (alternately Temporal, FerretDB), then prints a table and checks
  * the participants' data against the sagas' outcomes. Exit code 0 when every saga is final and every invariant
@@ -16,7 +19,7 @@ import { parseFaultSpec } from '../workers/interceptors/fault-injection';
 import { failureConverterPath, generateKeyRingEnv } from '../codec/data-converter';
 import { workflowInterceptorModules, workflowsPath } from '../workers/create-worker';
 import { chaosTable, DEFAULT_CHAOS_FAULTS, runChaos, type RestartableServer } from './lib/chaos';
-import { freePort, repoRoot, startFerretDb, startTemporalDevServer, stopAll } from './lib/servers';
+import { freePort, repoRoot, startFerretDb, startRabbitMq, startTemporalDevServer, stopAll } from './lib/servers';
 
 const log = (message: string) => process.stderr.write(`chaos: ${message}\n`);
 
@@ -38,18 +41,27 @@ async function main(): Promise<number> {
       seed: { type: 'string' },
       faults: { type: 'string' },
       downtime: { type: 'string' },
+      'broker-restarts': { type: 'string' },
+      'carrier-kills': { type: 'string' },
+      carrier: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'npm run chaos -- [--sagas 300] [--kills 3] [--restarts 2] [--seed N] [--faults SPEC] [--downtime 3000]\n',
+      'npm run chaos -- [--sagas 300] [--kills 3] [--restarts 2] [--broker-restarts 1] [--carrier-kills 1]\n' +
+        '  [--carrier broker|in-process] [--seed N] [--faults SPEC] [--downtime 3000]\n',
     );
     return 0;
   }
   const sagas = count('sagas', values.sagas, 300, 5000, 1);
   const kills = count('kills', values.kills, 3, 100);
   const restarts = count('restarts', values.restarts, 2, 100);
+  const brokerRestarts = count('broker-restarts', values['broker-restarts'], 1, 100);
+  const carrier = values.carrier ?? 'broker';
+  if (carrier !== 'broker' && carrier !== 'in-process') throw new Error('--carrier must be broker or in-process');
+  const carrierKills = count('carrier-kills', values['carrier-kills'], carrier === 'broker' ? 1 : 0, 100);
+  if (carrier === 'in-process' && carrierKills > 0) throw new Error('--carrier-kills needs --carrier broker');
   const downtimeMs = count('downtime', values.downtime, 3000, 60_000);
   const seed = count('seed', values.seed, Date.now() % 1_000_000_007, Number.MAX_SAFE_INTEGER);
   const faults = values.faults ?? DEFAULT_CHAOS_FAULTS;
@@ -66,7 +78,7 @@ async function main(): Promise<number> {
   const logDir = path.join(repoRoot, '.data', 'logs');
   try {
     log('starting servers and bundling the workflows');
-    const [bundle, temporal, ferret] = await Promise.all([
+    const [bundle, temporal, ferret, rabbit] = await Promise.all([
       bundleWorkflowCode({
         workflowsPath,
         workflowInterceptorModules,
@@ -86,10 +98,20 @@ async function main(): Promise<number> {
         logFile: path.join(logDir, 'chaos-ferretdb.log'),
         truncateLog: true,
       }),
+      startRabbitMq({
+        port: await freePort(),
+        distPort: await freePort(),
+        nodeName: `sagas-chaos-${process.pid}`,
+        dataDir: path.join(dataDir, 'rabbitmq'),
+        logFile: path.join(logDir, 'chaos-rabbitmq.log'),
+        truncateLog: true,
+      }),
     ]);
     const bundlePath = path.join(dataDir, 'workflow-bundle.js');
     fs.writeFileSync(bundlePath, bundle.code);
-    log(`Temporal ${temporal.address} (UI ${temporal.uiUrl}), FerretDB ${ferret.uri}; seed ${seed}`);
+    log(
+      `Temporal ${temporal.address} (UI ${temporal.uiUrl}), FerretDB ${ferret.uri}, RabbitMQ ${rabbit.url}; seed ${seed}`,
+    );
 
     const servers: RestartableServer[] = [
       { name: 'Temporal dev server', restart: (downtime) => temporal.restart(downtime) },
@@ -110,6 +132,13 @@ async function main(): Promise<number> {
       logDir,
       seed,
       log,
+      edge: {
+        amqpUrl: rabbit.url,
+        carrier,
+        carrierKills,
+        brokerRestarts,
+        broker: { name: 'RabbitMQ', restart: (downtime) => rabbit.restart(downtime) },
+      },
     });
     process.stdout.write(`\n${chaosTable(result)}\n`);
     const ok = result.stillRunning === 0 && result.failed === 0 && result.invariants.failed === 0;

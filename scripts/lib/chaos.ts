@@ -25,6 +25,17 @@ import { SagaStatus } from '../../common/saga-state';
 import { checkInvariants, readBaseline, type Baseline, type InvariantReport, type SagaOutcome } from './invariants';
 import { spawnManaged, waitForLogLine, type ManagedProcess } from './processes';
 import { sleep } from './wait';
+import { secretBoxFromEnv } from '../../codec/secret-box';
+import { countOutboxMarkers } from '../../store/outbox';
+import { webhookCollections } from '../../store/webhooks';
+import {
+  checkEdge,
+  startEventRecorder,
+  startWebhookReceiver,
+  type EdgeReport,
+  type EventRecorder,
+  type WebhookReceiver,
+} from './chaos-edge';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The worker as a child process
@@ -42,6 +53,25 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv, logFile: string
     stopTimeoutMs: 10_000,
   });
   await waitForLogLine(proc, 'Worker polling');
+  return proc;
+}
+
+/** The entry points of the event-driven edge, started like the worker: `node --import tsx <file>`. */
+const edgeProcesses = {
+  relay: { file: 'bootstrap/relay-main.ts', ready: 'Relay publishing the outbox' },
+  webhooks: { file: 'bootstrap/webhooks-main.ts', ready: 'Webhook dispatcher sending to' },
+  carrier: { file: 'bootstrap/carrier-main.ts', ready: 'Carrier consuming commands' },
+} as const;
+type EdgeProcess = keyof typeof edgeProcesses;
+
+async function startEdgeProcess(kind: EdgeProcess, env: NodeJS.ProcessEnv, logFile: string): Promise<ManagedProcess> {
+  const proc = spawnManaged(kind, process.execPath, ['--import', 'tsx', edgeProcesses[kind].file], {
+    env: { ...env, PATH: process.env.PATH, HOME: process.env.HOME },
+    logFile,
+    truncateLog: true,
+    stopTimeoutMs: 10_000,
+  });
+  await waitForLogLine(proc, edgeProcesses[kind].ready, 120_000);
   return proc;
 }
 
@@ -83,6 +113,25 @@ export interface ChaosOptions {
   log?: (message: string) => void;
   /** Drop the database at the end (tests). */
   dropDatabase?: boolean;
+  /**
+   * The event-driven edge (docs/faults.md): with it, the outbox relay, the webhook dispatcher and (CARRIER=broker)
+   * the carrier run as child processes against RabbitMQ at `amqpUrl`, a consumer of this process records what
+   * reaches `saga.events`, and a subscription sends every event to a receiver of this process.
+   */
+  edge?: EdgeOptions;
+}
+
+export interface EdgeOptions {
+  amqpUrl: string;
+  /** `broker` (default): the worker reaches the carrier process over RabbitMQ; `in-process`: no carrier process. */
+  carrier?: 'broker' | 'in-process';
+  /** Carrier-process SIGKILLs (each followed by a new carrier); only with carrier `broker`. */
+  carrierKills?: number;
+  /** RabbitMQ restarts (needs `broker`). */
+  brokerRestarts?: number;
+  broker?: RestartableServer;
+  /** Share of webhook requests the receiver answers 500 (default 0.15): the dispatcher retries them. */
+  webhookErrorRate?: number;
 }
 
 export interface ChaosResult {
@@ -96,6 +145,10 @@ export interface ChaosResult {
   /** Workers that exited on their own and were started again. */
   workerCrashes: number;
   serverRestarts: number;
+  brokerRestarts: number;
+  carrierKills: number;
+  /** The edge's checks and counts (undefined without `edge`). */
+  edge?: EdgeReport;
   /** Sagas in progress (RUNNING or COMPENSATING) when each kill or restart landed. */
   inProgressAtFaults: number[];
   /** Steps and compensations that took more than one attempt. */
@@ -142,6 +195,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     bodyLimit: 100_000,
     auth: credential.authenticator,
     rateLimit: 'off',
+    webhooks: { allowedHosts: ['localhost'], secrets: secretBoxFromEnv() },
   });
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
@@ -190,6 +244,45 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     ...payloadKeyEnv(),
     ...(options.workflowBundlePath ? { WORKFLOW_BUNDLE_PATH: options.workflowBundlePath } : {}),
   };
+  const edge = options.edge;
+  const brokerCarrier = edge !== undefined && (edge.carrier ?? 'broker') === 'broker';
+  const edgeEnv: NodeJS.ProcessEnv = edge
+    ? {
+        MONGODB_URI: options.mongoUri,
+        MONGODB_DB: options.dbName,
+        TEMPORAL_ADDRESS: options.temporalAddress,
+        AMQP_URL: edge.amqpUrl,
+        CARRIER_COMMAND_QUEUE: `chaos.${run}.carrier`,
+        WEBHOOK_QUEUE: `chaos.${run}.webhooks`,
+        WEBHOOK_ALLOWED_HOSTS: 'localhost',
+        WEBHOOK_RETRY_BASE_SECONDS: '0.2',
+        WEBHOOK_RETRY_MAX_DELAY_SECONDS: '2',
+        WEBHOOK_RETRY_HORIZON_SECONDS: '600',
+        WEBHOOK_POLL_SECONDS: '0.2',
+        WEBHOOK_DISABLE_AFTER_FAILURES: '1000',
+        RELAY_POLL_MS: '100',
+        ...payloadKeyEnv(),
+      }
+    : {};
+  if (edge) Object.assign(workerEnv, edgeEnv, brokerCarrier ? { CARRIER: 'broker' } : {});
+  const edgeProcs: Partial<Record<EdgeProcess, ManagedProcess>> = {};
+  const edgeCounts: Record<EdgeProcess, number> = { relay: 0, webhooks: 0, carrier: 0 };
+  let carrierKilling = false;
+  const startEdge = async (kind: EdgeProcess): Promise<void> => {
+    edgeCounts[kind]++;
+    const logFile = path.join(options.logDir, `chaos-${kind}-${run}-${edgeCounts[kind]}.log`);
+    const mine = await startEdgeProcess(kind, edgeEnv, logFile);
+    edgeProcs[kind] = mine;
+    void mine.exited.then(async () => {
+      if (stopping || mine.isStopping() || edgeProcs[kind] !== mine || (kind === 'carrier' && carrierKilling)) return;
+      workerCrashes++;
+      log(`${kind} process exited by itself (see its log); starting another`);
+      await startEdge(kind);
+    });
+  };
+  let recorder: EventRecorder | undefined;
+  let receiver: WebhookReceiver | undefined;
+
   const startWorker = async () => {
     workerCount++;
     const logFile = path.join(options.logDir, `chaos-worker-${run}-${workerCount}.log`);
@@ -259,6 +352,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       };
     });
 
+    let subscriptionId = '';
+    if (edge) {
+      // Before the first saga: the recorder's queue is bound, the subscription exists, the processes run.
+      const ours = new Set(orders.map((o) => o.orderId));
+      recorder = await startEventRecorder(edge.amqpUrl, `chaos.${run}.recorder`, (id) => ours.has(id));
+      receiver = await startWebhookReceiver(edge.webhookErrorRate ?? 0.15, rnd);
+      const res = await fetch(`${baseUrl}/webhooks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...credential.headers },
+        body: JSON.stringify({ url: receiver.url, eventTypes: ['*'], description: 'chaos receiver' }),
+      });
+      const body = (await res.json()) as { id?: string; secret?: string };
+      if (res.status !== 201 || !body.id || !body.secret) {
+        throw new Error(`POST /webhooks answered ${res.status}: ${JSON.stringify(body)}`);
+      }
+      subscriptionId = body.id;
+      receiver.secret = body.secret;
+      await Promise.all([startEdge('relay'), startEdge('webhooks'), ...(brokerCarrier ? [startEdge('carrier')] : [])]);
+      log(`relay, webhook dispatcher${brokerCarrier ? ', carrier (CARRIER=broker)' : ''} started`);
+    }
     await startWorker();
     log(`worker started; starting ${n} sagas`);
 
@@ -281,9 +394,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const inProgressAtFaults: number[] = [];
     let workerKills = 0;
     let serverRestarts = 0;
-    const faults: ('kill' | 'restart')[] = [
+    let brokerRestarts = 0;
+    let carrierKills = 0;
+    const faults: ('kill' | 'restart' | 'broker' | 'carrier')[] = [
       ...Array<'kill'>(options.kills).fill('kill'),
       ...Array<'restart'>(options.servers?.length ? (options.serverRestarts ?? 0) : 0).fill('restart'),
+      ...Array<'broker'>(edge?.broker ? (edge.brokerRestarts ?? 0) : 0).fill('broker'),
+      ...Array<'carrier'>(brokerCarrier ? (edge?.carrierKills ?? 0) : 0).fill('carrier'),
     ].sort(() => rnd() - 0.5);
     for (const [i, fault] of faults.entries()) {
       // Spread over the run: the i-th fault once a share of the sagas has started, then a random moment later.
@@ -299,6 +416,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         await sleep(rnd() * 1_000);
         await startWorker();
         killing = false;
+      } else if (fault === 'carrier') {
+        carrierKilling = true;
+        await edgeProcs.carrier!.kill9();
+        carrierKills++;
+        log(`carrier process killed (SIGKILL) with ${inProgressAtFaults.at(-1)} sagas in progress`);
+        await sleep(rnd() * 2_000);
+        await startEdge('carrier');
+        carrierKilling = false;
+      } else if (fault === 'broker') {
+        log(`restarting RabbitMQ with ${inProgressAtFaults.at(-1)} sagas in progress`);
+        await edge!.broker!.restart(options.downtimeMs ?? 3_000);
+        brokerRestarts++;
       } else {
         const target = options.servers![serverRestarts % options.servers!.length]!;
         log(`restarting ${target.name} with ${inProgressAtFaults.at(-1)} sagas in progress`);
@@ -345,6 +474,37 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       totalCents: states[i]?.total == null ? null : Math.round(states[i].total * 100),
     }));
     const invariants = await checkInvariants(db, outcomes, baseline);
+    let edgeReport: EdgeReport | undefined;
+    if (edge && recorder && receiver) {
+      // Drained: the outbox empty, the recorder holding every stored event, a delivery per stored event for the
+      // subscription and none pending (delivered, or failed past its retries).
+      const draining = Date.now() + 5 * 60_000;
+      const hooks = webhookCollections(db);
+      for (;;) {
+        const stored = await db.collection('domainEvents').countDocuments({});
+        const [markers, pending, deliveries] = await Promise.all([
+          countOutboxMarkers(db),
+          hooks.pending.countDocuments({}),
+          hooks.deliveries.countDocuments({ subscriptionId }),
+        ]).catch(() => [-1, -1, -1]);
+        if (
+          (markers === 0 && pending === 0 && deliveries === stored && recorder.deliveries.size >= stored) ||
+          Date.now() > draining
+        )
+          break;
+        await sleep(1_000);
+      }
+      edgeReport = await checkEdge(
+        db,
+        outcomes.map((o) => ({ orderId: o.orderId, workflowId: orderWorkflowId(o.orderId), status: o.status })),
+        recorder,
+        receiver,
+        subscriptionId,
+      );
+      invariants.checks.push(...edgeReport.checks);
+      invariants.passed = invariants.checks.filter((c) => c.ok).length;
+      invariants.failed = invariants.checks.length - invariants.passed;
+    }
     const count = (status: SagaStatus) => states.filter((s) => s?.status === status).length;
     return {
       started,
@@ -358,6 +518,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       workerKills,
       workerCrashes,
       serverRestarts,
+      brokerRestarts,
+      carrierKills,
+      edge: edgeReport,
       inProgressAtFaults,
       retriedSteps: states.flatMap((s) => s?.steps ?? []).filter((x) => x.attempts > 1 || x.compensationAttempts > 1)
         .length,
@@ -371,6 +534,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     console.warn = warn;
     stopping = true;
     await worker?.stop();
+    for (const kind of ['carrier', 'webhooks', 'relay'] as const) await edgeProcs[kind]?.stop();
+    await recorder?.stop();
+    await receiver?.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -395,6 +561,20 @@ export function chaosTable(r: ChaosResult): string {
     ['worker kills (SIGKILL)', r.workerKills],
     ['worker crashes (restarted)', r.workerCrashes],
     ['server restarts', r.serverRestarts],
+    ...(r.edge
+      ? ([
+          ['broker restarts (RabbitMQ)', r.brokerRestarts],
+          ['carrier kills (SIGKILL)', r.carrierKills],
+          ['events stored', r.edge.eventsStored],
+          ['events published (distinct message ids)', r.edge.eventsPublished],
+          ['events redelivered (same message id again)', r.edge.publishDuplicates],
+          ['sagas with events out of order', r.edge.outOfOrder],
+          ['webhooks delivered (distinct event ids)', r.edge.webhooksDelivered],
+          ['webhooks recorded as failed', r.edge.webhooksFailed],
+          ['webhooks received twice (deduped by event id)', r.edge.webhookDuplicates],
+          ['webhook requests answered 500 (retried)', r.edge.webhookRefusals],
+        ] as [string, number][])
+      : []),
     ['sagas in progress at each kill/restart', r.inProgressAtFaults.join(', ') || '-'],
     ['steps retried (attempts > 1)', r.retriedSteps],
     ['API 503s while a server restarted (retried)', r.apiUnavailable],
