@@ -1,5 +1,5 @@
-import http, { type Server } from 'node:http';
-import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { serveMetrics } from './metrics-server';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { Client } from '@temporalio/client';
@@ -67,26 +67,6 @@ export function orderStarter({ temporal, db, taskQueue, temporalCallMs = 5_000 }
       throw err;
     }
   };
-}
-
-/** `GET /metrics` (Prometheus' text format) on `address`, host:port; nothing else. */
-async function serveMetrics(registry: Registry, address: string): Promise<Server> {
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
-  const port = Number(address.slice(colon + 1));
-  const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-      res.writeHead(404).end();
-      return;
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      () => res.writeHead(500).end(),
-    );
-  });
-  server.listen(port, host);
-  await once(server, 'listening');
-  return server;
 }
 
 export interface RunningOrderIntake {

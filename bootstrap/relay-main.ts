@@ -1,4 +1,4 @@
-import http from 'node:http';
+import { serveMetrics } from './metrics-server';
 import { connectBroker } from '../broker/connection';
 import { createOutboxRelay } from '../broker/outbox-relay';
 import { createRelayMetrics } from '../broker/relay-metrics';
@@ -22,7 +22,9 @@ runMain('relay', async (config, logger) => {
     });
   }
   const metrics = createRelayMetrics({ processMetrics: true });
-  const metricsServer = config.RELAY_METRICS_ADDRESS ? await serveMetrics(config.RELAY_METRICS_ADDRESS) : undefined;
+  const metricsServer = config.RELAY_METRICS_ADDRESS
+    ? await serveMetrics(metrics.registry, config.RELAY_METRICS_ADDRESS)
+    : undefined;
   if (config.RELAY_METRICS_ADDRESS) logger.info(`Relay metrics on http://${config.RELAY_METRICS_ADDRESS}/metrics`);
   const { client, db } = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
   try {
@@ -51,25 +53,5 @@ runMain('relay', async (config, logger) => {
   } finally {
     await client.close();
     metricsServer?.close();
-  }
-
-  function serveMetrics(address: string): Promise<http.Server> {
-    const colon = address.lastIndexOf(':');
-    const server = http.createServer((req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end();
-        return;
-      }
-      metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-        () => res.writeHead(500).end(),
-      );
-    });
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(Number(address.slice(colon + 1)), address.slice(0, colon).replace(/^\[|\]$/g, ''), () =>
-        resolve(server),
-      );
-    });
   }
 });
