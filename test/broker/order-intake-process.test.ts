@@ -2,9 +2,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { orderWorkflowId, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
 import { freePort, repoRoot } from '../../scripts/lib/servers';
+import { pollUntil } from '../../scripts/lib/wait';
 import { killIfRunning, processEnv, startProcess, tsx } from '../api/support';
 import { addVehicle, orderBody, seed, unique, type Seeded } from '../support/fixtures';
 import { requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
@@ -66,7 +68,22 @@ test('the intake process starts a saga from a message npm run publish-order sent
     expect(published.status).toBe(0);
     expect(published.stdout).toContain(`published OrderPlaced for order ${body.orderId}`);
 
-    const state = await waitForSaga<OrderState>(h.client.workflow.getHandle(orderWorkflowId(body.orderId)));
+    // The intake starts the saga once it has consumed the message: wait for the workflow to exist, then for its end.
+    const handle = h.client.workflow.getHandle(orderWorkflowId(body.orderId));
+    await pollUntil(
+      'the intake started the saga',
+      () =>
+        handle.describe().then(
+          () => true,
+          (err: unknown) => {
+            if (err instanceof WorkflowNotFoundError) return false;
+            throw err;
+          },
+        ),
+      (started) => started,
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    const state = await waitForSaga<OrderState>(handle);
     expect(state.status).toBe(SagaStatus.COMPLETED);
     const metrics = await (await fetch(`http://${metricsAddress}/metrics`)).text();
     expect(metrics).toMatch(/^order_intake_messages_total\{outcome="started"\} 1$/m);
