@@ -5,6 +5,9 @@
  */
 import type { OrderSagaInput, OrderState } from '../../common/order';
 import { defineSaga } from '../../workflows/saga/definition';
+import { orderSagaDefinition } from '../../workflows/definitions';
+import { entry } from '../../api/sagas/catalogue';
+import { TransportOrderInput } from '../../common/shapes/transport';
 
 const header = {
   name: 'order',
@@ -123,3 +126,7 @@ export const typeChecks = [
     summary: () => 'w',
   }),
 ];
+
+// The catalogue's join (api/sagas/catalogue.ts): a definition with another saga's input schema is refused.
+// @ts-expect-error the transport order's input schema joined to the order saga's definition
+entry(orderSagaDefinition, TransportOrderInput);

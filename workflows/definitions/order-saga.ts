@@ -47,7 +47,12 @@ export const orderSagaDefinition = defineSaga<OrderSagaInput, OrderState>({
   .step(OrderStep.priceOrder, {
     kind: 'read',
     summary: ({ input }) => `${order(input)}: price ${input.items.length} item line(s)`,
-    call: { activity: 'priceOrder', mode: 'local', preset: 'participant', args: ({ input }) => ({ items: input.items }) },
+    call: {
+      activity: 'priceOrder',
+      mode: 'local',
+      preset: 'participant',
+      args: ({ input }) => ({ items: input.items }),
+    },
     then: (ctx, { totalCents }) => {
       ctx.state.total = totalCents / 100;
       ctx.setTotal(ctx.state.total);

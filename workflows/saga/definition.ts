@@ -14,7 +14,8 @@
  * - a step's call arguments are its activity's parameter, its `then` gets its activity's result, and later steps
  *   read earlier results by step name (`ctx.results.priceOrder.totalCents`);
  * - a `compensatable` step must have a compensation, any other kind must not;
- * - after a `pivot` or a `retriable` step, no `compensatable` step and no second `pivot`;
+ * - after a `pivot` or a `retriable` step, no `compensatable` step, no second `pivot`, no parallel group, no wait,
+ *   and no step whose activity declares a business failure;
  * - a `retriable` step, a compensation and the call after completion name an activity that declares no business
  *   failure (`ParticipantFailures` in common/failures.ts);
  * - `mode: 'local'` only with a preset that has a local variant; step names are unique.
@@ -34,7 +35,12 @@ import type { CallPreset, LocalCallPreset } from './policies';
  * cannot fail with a business failure (they are retried until they succeed); `read` steps change nothing and have
  * nothing to undo.
  */
-export const StepKind = { compensatable: 'compensatable', pivot: 'pivot', retriable: 'retriable', read: 'read' } as const;
+export const StepKind = {
+  compensatable: 'compensatable',
+  pivot: 'pivot',
+  retriable: 'retriable',
+  read: 'read',
+} as const;
 export type StepKind = (typeof StepKind)[keyof typeof StepKind];
 
 /**
@@ -195,25 +201,35 @@ type CompensationOf<C, CA extends ActivityName, X extends unknown[]> = {
   summary: (ctx: C, ...item: X) => string;
 };
 
-type KindRules<K extends StepKind, A extends ActivityName, CA extends ActivityName, P extends Phase, C, X extends unknown[]> =
-  ([K] extends ['compensatable']
-    ? { compensation: CompensationOf<C, CA, X> }
-    : { compensation?: Refused<'only a compensatable step has a compensation'> }) &
-    ([K] extends ['retriable']
-      ? [A] extends [InfallibleActivity]
-        ? unknown
-        : Refused<'a retriable step must call an activity that declares no business failure (ParticipantFailures)'>
-      : unknown) &
-    ([CA] extends [InfallibleActivity]
+type KindRules<
+  K extends StepKind,
+  A extends ActivityName,
+  CA extends ActivityName,
+  P extends Phase,
+  C,
+  X extends unknown[],
+> = ([K] extends ['compensatable']
+  ? { compensation: CompensationOf<C, CA, X> }
+  : { compensation?: Refused<'only a compensatable step has a compensation'> }) &
+  ([K] extends ['retriable']
+    ? [A] extends [InfallibleActivity]
       ? unknown
-      : Refused<'a compensation must call an activity that declares no business failure (ParticipantFailures)'>) &
-    ([P] extends ['closed']
-      ? [K] extends ['compensatable' | 'pivot']
-        ? Refused<'no compensatable step and no second pivot after the pivot or a retriable step'>
-        : unknown
-      : unknown);
+      : Refused<'a retriable step must call an activity that declares no business failure (ParticipantFailures)'>
+    : unknown) &
+  ([CA] extends [InfallibleActivity]
+    ? unknown
+    : Refused<'a compensation must call an activity that declares no business failure (ParticipantFailures)'>) &
+  ([P] extends ['closed']
+    ? [K] extends ['compensatable' | 'pivot']
+      ? Refused<'no compensatable step and no second pivot after the pivot or a retriable step'>
+      : [A] extends [InfallibleActivity]
+        ? unknown
+        : Refused<'after the pivot no step may fail with a business failure (ParticipantFailures)'>
+    : unknown);
 
-type Unique<N extends string, Names extends string> = [N] extends [Names] ? Refused<'step names must be unique'> : unknown;
+type Unique<N extends string, Names extends string> = [N] extends [Names]
+  ? Refused<'step names must be unique'>
+  : unknown;
 
 type Ctx<I, S, R> = SagaContext<I, S, R>;
 
@@ -246,7 +262,12 @@ export class SagaBuilder<I, S extends SagaState, R, Names extends string, P exte
   }
 
   /** One step per item of `each`, started together and joined: see `ParallelNode`. */
-  parallel<N extends string, K extends 'compensatable' | 'read', A extends ActivityName, CA extends ActivityName = never>(
+  parallel<
+    N extends string,
+    K extends 'compensatable' | 'read',
+    A extends ActivityName,
+    CA extends ActivityName = never,
+  >(
     name: N,
     spec: {
       kind: K;

@@ -66,4 +66,6 @@ export const callPresets = {
 } as const;
 export type CallPreset = keyof typeof callPresets;
 /** Presets that can run a call as a local activity. */
-export type LocalCallPreset = { [P in CallPreset]: 'local' extends keyof (typeof callPresets)[P] ? P : never }[CallPreset];
+export type LocalCallPreset = {
+  [P in CallPreset]: 'local' extends keyof (typeof callPresets)[P] ? P : never;
+}[CallPreset];
