@@ -41,5 +41,7 @@ test('each participantFailure names the activity it is thrown from, as declared'
     .filter(([, types]) => types.length > 0)
     .map(([activity, types]): [string, string[]] => [activity, [...types].sort()])
     .sort(byName);
-  expect(declared).toEqual([...thrown].map(([activity, types]): [string, string[]] => [activity, [...types].sort()]).sort(byName));
+  expect(declared).toEqual(
+    [...thrown].map(([activity, types]): [string, string[]] => [activity, [...types].sort()]).sort(byName),
+  );
 });

@@ -30,7 +30,7 @@ export function validateDefinition(definition: SagaDefinition<never>): string[] 
   const problem = (where: string, message: string) => problems.push(`${definition.name}: ${where}: ${message}`);
 
   const checkCall = (where: string, call: CallNode) => {
-    if (!isActivity(call.activity)) problem(where, `calls ${call.activity}, which is not a declared activity`);
+    if (!isActivity(call.activity)) problem(where, `calls ${String(call.activity)}, which is not a declared activity`);
     if (call.mode === 'local' && !('local' in callPresets[call.preset])) {
       problem(where, `a local call with preset ${call.preset}, which has no local variant`);
     }

@@ -23,7 +23,7 @@
  */
 import type { Activities } from '../../activities';
 import type { Attempted } from '../../common/attempted';
-import type { BusinessFailureType, DeclaredFailure, ParticipantName } from '../../common/failures';
+import type { BusinessFailureType, DeclaredFailure } from '../../common/failures';
 import type { SagaType } from '../../common/domain-events';
 import type { SagaState } from '../../common/saga-state';
 import type { ApprovalFields, PersonDecision } from '../../common/approval';
@@ -45,14 +45,14 @@ export type StepKind = (typeof StepKind)[keyof typeof StepKind];
 
 /**
  * How a participant call runs: `regular` (an activity scheduled through the server) or `local` (inside the workflow
- * task; see `STEP_CALLS` in docs/performance.md for the rule). Decided once per saga, at its start
+ * task; the rule is in `workflows/definitions/order-saga.ts`). Decided once per saga, at its start
  * (`resolveCallMode` in `run-definition.ts`): today by the definition and its `localCallsPatch`, later (issue 16
  * part 7) by the saga type's stored configuration, and by a step's call variants (the carrier reached over a
  * broker: a regular activity completed asynchronously).
  */
 export type CallMode = 'local' | 'regular';
 
-export type ActivityName = keyof Activities & ParticipantName;
+export type ActivityName = keyof Activities; // the same names as ParticipantName (checked in activities/index.ts)
 export type ArgOf<A extends ActivityName> = Parameters<Activities[A]>[0];
 export type ResultOf<A extends ActivityName> =
   Awaited<ReturnType<Activities[A]>> extends Attempted<infer R> ? R : never;
@@ -69,9 +69,9 @@ export interface SagaContext<I, S, R> {
   /** The results of the steps that ran, by step name; a parallel group's: its members' results in order. */
   readonly results: R;
   /** `<workflowId>:<step>`: a participant call's idempotency key. */
-  key(step: string): string;
+  readonly key: (step: string) => string;
   /** Records the saga's amount (`OrderTotal` and a `SagaTotalSet` event). */
-  setTotal(total: number): void;
+  readonly setTotal: (total: number) => void;
 }
 
 /**
@@ -86,15 +86,15 @@ export interface CallNode {
   mode: CallMode;
   preset: CallPreset;
   /** The activity's argument; a parallel group's member call also gets its item. */
-  args(ctx: AnyContext, item: string): unknown;
+  args(this: void, ctx: AnyContext, item: string): unknown;
 }
 
 export interface CompensationNode {
   /** The compensation's name in the state (`steps[].compensation`): its activity's name. */
   activity: ActivityName;
   preset: CallPreset;
-  args(ctx: AnyContext, item: string): unknown;
-  summary(ctx: AnyContext, item: string): string;
+  args(this: void, ctx: AnyContext, item: string): unknown;
+  summary(this: void, ctx: AnyContext, item: string): string;
 }
 
 export interface StepNode {
@@ -104,9 +104,9 @@ export interface StepNode {
   call: CallNode;
   compensation?: CompensationNode;
   /** The Web UI's one line about the call: which business object, which step ("Order 42: charge 25"). */
-  summary(ctx: AnyContext): string;
+  summary(this: void, ctx: AnyContext): string;
   /** Records the result in the state (or refuses it by throwing a business failure); the result is in `results` too. */
-  then?(ctx: AnyContext, result: unknown): void;
+  then?(this: void, ctx: AnyContext, result: unknown): void;
 }
 
 /** One step per item (`each`), all started at once and joined (`Saga.all`); each pushes its own compensation. */
@@ -119,11 +119,11 @@ export interface ParallelNode {
   over: string;
   call: CallNode;
   compensation?: CompensationNode;
-  each(ctx: AnyContext): readonly string[];
+  each(this: void, ctx: AnyContext): readonly string[];
   /** A member's step name: `addParcel:<parcelId>`. */
-  member(item: string): string;
-  summary(ctx: AnyContext, item: string): string;
-  then?(ctx: AnyContext, results: unknown[]): void;
+  member(this: void, item: string): string;
+  summary(this: void, ctx: AnyContext, item: string): string;
+  then?(this: void, ctx: AnyContext, results: unknown[]): void;
 }
 
 /**
@@ -136,9 +136,9 @@ export interface WaitNode {
   name: string;
   wait: 'approval';
   /** What the approval is about, in messages: "Transport order 42". */
-  subject(ctx: AnyContext): string;
-  deadlineMs(ctx: AnyContext): number;
-  summary(ctx: AnyContext): string;
+  subject(this: void, ctx: AnyContext): string;
+  deadlineMs(this: void, ctx: AnyContext): number;
+  summary(this: void, ctx: AnyContext): string;
 }
 
 export type SagaNode = StepNode | ParallelNode | WaitNode;
@@ -149,7 +149,7 @@ export interface AfterCompletedNode {
   preset: CallPreset;
   /** The patch id that introduced it: sagas that completed before it replay without it. */
   patch?: string;
-  args(ctx: AnyContext): unknown;
+  args(this: void, ctx: AnyContext): unknown;
 }
 
 /** Failures a wait raises itself. */
@@ -164,10 +164,10 @@ export interface SagaHeader<I, S extends SagaState> {
   workflowType: string;
   /** One line about the saga, for the catalogue and the diagrams. */
   description: string;
-  sagaId(input: I): string;
-  customerId(input: I): string;
+  sagaId(this: void, input: I): string;
+  customerId(this: void, input: I): string;
   /** The saga's own state fields; the engine adds status, steps, failure, … */
-  initialState(input: I): Omit<S, keyof SagaState>;
+  initialState(this: void, input: I): Omit<S, keyof SagaState>;
   /**
    * The patch id that introduced local calls (`patched()`, evaluated first, once): a saga started before it runs
    * every step as a regular activity. Omitted: the modes apply as declared.

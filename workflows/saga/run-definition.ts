@@ -41,8 +41,8 @@ type Proxy = Record<string, Executable & ((arg: unknown) => Promise<unknown>)>;
 const proxies = Object.fromEntries(
   Object.entries(callPresets).map(([preset, options]) => {
     const { regular, local } = options as { regular: ActivityOptions; local?: LocalActivityOptions };
-    const byMode: Partial<Record<CallMode, Proxy>> = { regular: proxyActivities(regular) as unknown as Proxy };
-    if (local) byMode.local = proxyLocalActivities(local) as unknown as Proxy;
+    const byMode: Partial<Record<CallMode, Proxy>> = { regular: proxyActivities<Proxy>(regular) };
+    if (local) byMode.local = proxyLocalActivities<Proxy>(local);
     return [preset, byMode];
   }),
 ) as Record<CallPreset, Partial<Record<CallMode, Proxy>>>;
