@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { Attempted } from '../common/attempted';
+import type { ParticipantFailures } from '../common/failures';
 import { collections } from '../store/db';
 import { createDomainEventActivities } from './domain-events';
 import { createCreditActivities } from './participants/customers';
@@ -48,6 +49,14 @@ export function createActivities({ db, servedCountries, temporal, carrier }: Act
 }
 
 export type Participants = ReturnType<typeof createActivities>;
+
+/** True when `A` and `B` have the same keys. */
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+/**
+ * Build-time check: every registered activity declares its business failures in `ParticipantFailures`
+ * (common/failures.ts), and every entry there is a registered activity.
+ */
+const _everyActivityDeclaresItsFailures: SameKeys<Participants, typeof ParticipantFailures> = true;
 
 /**
  * The activities as the workflows see them: every result carries the attempt that produced it, and every failure

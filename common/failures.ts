@@ -1,3 +1,5 @@
+import { ApplicationFailure } from '@temporalio/common';
+
 /**
  * Failure types shared by activities (which throw them), workflows (which read them from
  * `ActivityFailure.cause`) and the API (which reports them).
@@ -34,3 +36,56 @@ export const SagaFailure = {
   /** A step did not complete within its timeout. */
   Timeout: 'Timeout',
 } as const;
+
+/**
+ * The business failures each participant operation (activity) can raise: the one declaration of them. Activities
+ * throw them only through `participantFailure(activity, type, …)`, whose type refuses a failure its activity does
+ * not declare (and `test/activities/declared-failures.test.ts` that any other non-retryable throw exists), and the
+ * saga definitions' validation reads it: a retriable step, a compensation and what runs after a saga completed must
+ * name an activity that declares none (`workflows/definitions/validate.ts`). `activities/index.ts` checks at build
+ * that every registered activity has an entry and every entry is an activity.
+ */
+export const ParticipantFailures = {
+  priceOrder: [BusinessFailure.UnknownProduct],
+  reserveCredit: [BusinessFailure.UnknownCustomer, BusinessFailure.InsufficientCredit],
+  releaseCredit: [],
+  reserveInventory: [BusinessFailure.UnknownProduct, BusinessFailure.OutOfStock],
+  releaseInventory: [],
+  processPayment: [BusinessFailure.PaymentDeclined],
+  refundPayment: [],
+  createShipment: [BusinessFailure.ShipmentRejected],
+  cancelShipment: [],
+  // The carrier over the broker: the reply carries the carrier's business failure (workers/carrier-replies.ts).
+  chooseCarrier: [],
+  createShipmentByCommand: [BusinessFailure.ShipmentRejected],
+  cancelShipmentByCommand: [],
+  reserveVehicle: [BusinessFailure.NoVehicleAvailable],
+  releaseVehicle: [],
+  createTransportOrder: [],
+  cancelTransportOrder: [],
+  addParcelToTransport: [BusinessFailure.UnknownParcel, BusinessFailure.ParcelUnavailable],
+  removeParcelFromTransport: [],
+  chooseVehicle: [BusinessFailure.NoVehicleAvailable],
+  reserveVehicleResource: [BusinessFailure.NoVehicleAvailable],
+  releaseVehicleResource: [],
+  assignVehicle: [],
+  unassignVehicle: [],
+  grantLoyaltyDiscount: [],
+  recordCompletedOrder: [],
+  appendDomainEvents: [],
+} as const satisfies Record<string, readonly BusinessFailureType[]>;
+export type ParticipantName = keyof typeof ParticipantFailures;
+/** The business failures `A` declares. */
+export type DeclaredFailure<A extends ParticipantName> = (typeof ParticipantFailures)[A][number];
+
+/**
+ * The non-retryable failure an activity throws for a business outcome: `type` must be one it declares in
+ * `ParticipantFailures` (a type error otherwise).
+ */
+export function participantFailure<A extends ParticipantName>(
+  _activity: A,
+  type: DeclaredFailure<A>,
+  message: string,
+): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, type);
+}

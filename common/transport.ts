@@ -1,6 +1,3 @@
-import { defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OperatorActor } from './operator-action';
-
 /** Workflow type, id scheme, signals, update and input of the transport order saga. */
 export const TRANSPORT_ORDER = 'makeTransportOrder';
 
@@ -19,38 +16,17 @@ export type TransportPriority = (typeof TransportPriority)[keyof typeof Transpor
 // import it).
 export type { TransportOrderInput, TransportOrderState } from './shapes/transport';
 
-/** Sent by a person: accept the planned transport (vehicle, date, price). Optional: who and why. */
-export const approveSignal = defineSignal<[OperatorActor?]>('approve');
-/** Sent by a person: refuse the planned transport; the saga compensates. Optional: who and why. */
-export const rejectSignal = defineSignal<[OperatorActor?]>('reject');
-
-export const TransportDecision = { APPROVED: 'APPROVED', REJECTED: 'REJECTED', TIMED_OUT: 'TIMED_OUT' } as const;
-export type TransportDecision = (typeof TransportDecision)[keyof typeof TransportDecision];
-
-/** A decision a person can take: approve or reject. */
-export type PersonDecision = typeof TransportDecision.APPROVED | typeof TransportDecision.REJECTED;
-
-/** The decision and who takes it (`by`, `byKind`: recorded in `operatorActions`; missing: `unknown`). */
-export interface DecideArgs extends OperatorActor {
-  decision: PersonDecision;
-  /** Why; with `REJECTED` it is also the state's `decisionReason`. */
-  reason?: string;
-}
-
-export interface DecideResult {
-  orderId: string;
-  decision: PersonDecision;
-}
-
-/**
- * Update: take the decision, atomically. Its validator refuses (failure type `DECISION_REFUSED`, nothing
- * written to history) when no decision is pending or the other decision was already taken; the same decision
- * again is accepted and changes nothing. Prefer it to the `approve`/`reject` signals, which cannot answer.
- */
-export const decideUpdate = defineUpdate<DecideResult, [DecideArgs]>('decide');
-
-/** Failure type of a `decide` update refused by its validator. */
-export const DECISION_REFUSED = 'DecisionRefused';
+// The decision is an approval (`approval.ts`), under the names the transport order has always used.
+export {
+  approveSignal,
+  rejectSignal,
+  ApprovalDecision as TransportDecision,
+  decideUpdate,
+  DECISION_REFUSED,
+  type DecideArgs,
+  type DecideResult,
+  type PersonDecision,
+} from './approval';
 
 /** The step names of the transport order saga, in the order they run. */
 export const TransportStep = {

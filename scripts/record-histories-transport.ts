@@ -212,6 +212,44 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
       return handle;
     },
   },
+  // Recorded with the transport order built from its definition (workflows/definitions/transport-order.ts).
+  'definition-transport-approved-by-update': {
+    description:
+      'The transport order built from its definition: parcels in parallel, vehicle chosen, reserved, assigned, approved by the decide update.',
+    sagaStatus: SagaStatus.COMPLETED,
+    workflowType: TRANSPORT_ORDER,
+    run: async (ctx, name) => {
+      const handle = await startTransport(ctx, name);
+      await untilPending(handle);
+      await ctx.api('POST', `/transport-orders/history-${name}/approve`, {}, 202);
+      await handle.result();
+      return handle;
+    },
+  },
+  'definition-transport-rejected-by-update': {
+    description:
+      'The transport order built from its definition, rejected by the decide update with a reason: everything undone in reverse.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    workflowType: TRANSPORT_ORDER,
+    run: async (ctx, name) => {
+      const handle = await startTransport(ctx, name);
+      await untilPending(handle);
+      await ctx.api('POST', `/transport-orders/history-${name}/reject`, { reason: 'too expensive' }, 202);
+      await handle.result();
+      return handle;
+    },
+  },
+  'definition-transport-deadline-passed': {
+    description:
+      'The transport order built from its definition, 2 s decision timeout and no decision: the timer fires, everything undone.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    workflowType: TRANSPORT_ORDER,
+    run: async (ctx, name) => {
+      const handle = await startTransport(ctx, name, { decisionTimeoutSeconds: 2 });
+      await handle.result();
+      return handle;
+    },
+  },
   'loyalty-continued-as-new': {
     description:
       'Loyalty saga, first run: orders counted (discount 1 at the 10th if it gets there), continued as new after 30 events.',

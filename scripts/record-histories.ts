@@ -275,6 +275,33 @@ const scenarios: Record<string, Scenario> = {
     carrier: 'broker',
     run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'), { country: 'AQ' })),
   },
+  // Recorded with the order saga built from its definition (workflows/definitions/order-saga.ts, run by
+  // workflows/saga/run-definition.ts): the same commands as the hand-written saga, so these and every history above
+  // replay on the same code.
+  'definition-order-completed': {
+    description:
+      'The order saga built from its definition: every step succeeds (local calls, domain events), then the loyalty signal.',
+    sagaStatus: SagaStatus.COMPLETED,
+    run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'), { quantity: 2 })),
+  },
+  'definition-order-failed-at-reserve-vehicle': {
+    description:
+      'The order saga built from its definition: reserveVehicle fails with NoVehicleAvailable; shipment, payment, stock, credit undone.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: async (ctx, name) => {
+      const first = await runToEnd(ctx, ctx.order(await ctx.seed('first'), { orderId: `history-${name}-first` }));
+      const firstState = (await first.query(getStateQuery)) as OrderState;
+      if (firstState.status !== SagaStatus.COMPLETED) throw new Error(`the first order ended ${firstState.status}`);
+      return runToEnd(ctx, ctx.order(await ctx.seed('a')));
+    },
+  },
+  'definition-order-operator-retry': {
+    description:
+      'The order saga built from its definition: processPayment is declined, releaseInventory fails once, FAILED; ' +
+      "the operator's retryCompensation (with its actor) lets the compensations finish.",
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: async (ctx) => failedThenRetried(ctx, { by: 'history-operator', byKind: 'api-key', reason: 'fixed' }),
+  },
   // The transport order and customer loyalty sagas (scripts/record-histories-transport.ts).
   ...transportAndLoyaltyScenarios,
 };

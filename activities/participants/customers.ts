@@ -1,6 +1,5 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
-import { BusinessFailure } from '../../common/failures';
+import { BusinessFailure, participantFailure } from '../../common/failures';
 import { fromCents, type Collections } from '../../store/db';
 import { applyHold, releaseHold, type HoldFields } from '../../store/holds';
 
@@ -27,12 +26,17 @@ export function createCreditActivities({ customers }: Pick<Collections, 'custome
     async reserveCredit({ key, customerId, amountCents }: ReserveCreditInput): Promise<EffectOutcome> {
       const outcome = await applyHold(col, credit, customerId, key, amountCents);
       if (outcome === 'not-found') {
-        throw ApplicationFailure.nonRetryable(`Customer ${customerId} does not exist`, BusinessFailure.UnknownCustomer);
+        throw participantFailure(
+          'reserveCredit',
+          BusinessFailure.UnknownCustomer,
+          `Customer ${customerId} does not exist`,
+        );
       }
       if (outcome === 'insufficient') {
-        throw ApplicationFailure.nonRetryable(
-          `Customer ${customerId} has less available credit than ${fromCents(amountCents)}`,
+        throw participantFailure(
+          'reserveCredit',
           BusinessFailure.InsufficientCredit,
+          `Customer ${customerId} has less available credit than ${fromCents(amountCents)}`,
         );
       }
       return outcome;

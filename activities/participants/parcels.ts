@@ -1,6 +1,5 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
-import { BusinessFailure } from '../../common/failures';
+import { BusinessFailure, participantFailure } from '../../common/failures';
 import { fieldKey } from '../../store/keys';
 import { serialized } from '../../store/serialize';
 import type { TransportCollections } from '../../store/transport-collections';
@@ -37,15 +36,20 @@ export function createParcelActivities({ parcels }: Pick<TransportCollections, '
         );
         const doc = await parcels.findOne({ _id: parcelId });
         if (!doc) {
-          throw ApplicationFailure.nonRetryable(`Parcel ${parcelId} does not exist`, BusinessFailure.UnknownParcel);
+          throw participantFailure(
+            'addParcelToTransport',
+            BusinessFailure.UnknownParcel,
+            `Parcel ${parcelId} does not exist`,
+          );
         }
         if (doc.addedBy === key) {
           return { outcome: result.modifiedCount === 1 ? 'applied' : 'already-applied', weightKg: doc.weightKg };
         }
         if (doc.removed[fieldKey(key)] !== undefined) return { outcome: 'compensated', weightKg: doc.weightKg };
-        throw ApplicationFailure.nonRetryable(
-          `Parcel ${parcelId} is already on transport order ${doc.transportOrderId ?? '(unknown)'}`,
+        throw participantFailure(
+          'addParcelToTransport',
           BusinessFailure.ParcelUnavailable,
+          `Parcel ${parcelId} is already on transport order ${doc.transportOrderId ?? '(unknown)'}`,
         );
       });
     },

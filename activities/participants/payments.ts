@@ -1,6 +1,5 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
-import { BusinessFailure } from '../../common/failures';
+import { BusinessFailure, participantFailure } from '../../common/failures';
 import type { Collections } from '../../store/db';
 import { createRecord, reverseRecord, type RecordStatuses } from '../../store/records';
 
@@ -32,9 +31,10 @@ export function createPaymentActivities({ payments }: Pick<Collections, 'payment
       token,
     }: ProcessPaymentInput): Promise<EffectOutcome> {
       if (token === DECLINED_TOKEN) {
-        throw ApplicationFailure.nonRetryable(
-          `Payment for order ${orderId} was declined`,
+        throw participantFailure(
+          'processPayment',
           BusinessFailure.PaymentDeclined,
+          `Payment for order ${orderId} was declined`,
         );
       }
       return createRecord(payments, charge, key, { orderId, customerId, amountCents, chargedAt: new Date() });

@@ -1,6 +1,5 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
-import { BusinessFailure } from '../../common/failures';
+import { BusinessFailure, participantFailure } from '../../common/failures';
 import type { OrderItem } from '../../common/order';
 import type { Collections } from '../../store/db';
 import { applyHold, releaseHold, type HoldFields } from '../../store/holds';
@@ -24,10 +23,6 @@ export function mergeItems(items: OrderItem[]): OrderItem[] {
   return [...bySku.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([sku, quantity]) => ({ sku, quantity }));
 }
 
-function unknownProduct(sku: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(`Product ${sku} does not exist`, BusinessFailure.UnknownProduct);
-}
-
 export function createInventoryActivities({ products }: Pick<Collections, 'products'>) {
   const col = products as never;
   return {
@@ -41,7 +36,9 @@ export function createInventoryActivities({ products }: Pick<Collections, 'produ
       const prices = new Map(docs.map((d) => [d._id, d.priceCents]));
       const lines = merged.map(({ sku, quantity }) => {
         const priceCents = prices.get(sku);
-        if (priceCents === undefined) throw unknownProduct(sku);
+        if (priceCents === undefined) {
+          throw participantFailure('priceOrder', BusinessFailure.UnknownProduct, `Product ${sku} does not exist`);
+        }
         return { sku, quantity, priceCents };
       });
       return { totalCents: lines.reduce((sum, l) => sum + l.priceCents * l.quantity, 0), lines };
@@ -56,11 +53,14 @@ export function createInventoryActivities({ products }: Pick<Collections, 'produ
       let result: EffectOutcome = 'already-applied';
       for (const { sku, quantity } of mergeItems(items)) {
         const outcome = await applyHold(col, stock, sku, key, quantity);
-        if (outcome === 'not-found') throw unknownProduct(sku);
+        if (outcome === 'not-found') {
+          throw participantFailure('reserveInventory', BusinessFailure.UnknownProduct, `Product ${sku} does not exist`);
+        }
         if (outcome === 'insufficient') {
-          throw ApplicationFailure.nonRetryable(
-            `Product ${sku} has fewer than ${quantity} in stock`,
+          throw participantFailure(
+            'reserveInventory',
             BusinessFailure.OutOfStock,
+            `Product ${sku} has fewer than ${quantity} in stock`,
           );
         }
         if (outcome === 'compensated') return 'compensated';

@@ -1,6 +1,5 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
-import { BusinessFailure } from '../../common/failures';
+import { BusinessFailure, participantFailure } from '../../common/failures';
 import type { ShippingAddress } from '../../common/order';
 import type { Collections } from '../../store/db';
 import { createRecord, reverseRecord, type RecordStatuses } from '../../store/records';
@@ -25,7 +24,11 @@ export function createShipmentActivities(
      */
     async createShipment({ key, orderId, address, deliveryDate }: CreateShipmentInput): Promise<EffectOutcome> {
       if (!servedCountries.includes(address.country.toUpperCase())) {
-        throw ApplicationFailure.nonRetryable(`We do not ship to ${address.country}`, BusinessFailure.ShipmentRejected);
+        throw participantFailure(
+          'createShipment',
+          BusinessFailure.ShipmentRejected,
+          `We do not ship to ${address.country}`,
+        );
       }
       return createRecord(shipments, shipment, key, { orderId, address, deliveryDate, createdAt: new Date() });
     },

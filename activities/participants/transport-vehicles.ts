@@ -1,6 +1,5 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
-import { BusinessFailure } from '../../common/failures';
+import { BusinessFailure, participantFailure } from '../../common/failures';
 import type { TransportPriority } from '../../common/transport';
 import { fieldKey } from '../../store/keys';
 import { serialized } from '../../store/serialize';
@@ -54,9 +53,10 @@ export function createTransportVehicleActivities({
         .limit(1)
         .toArray();
       if (!best) {
-        throw ApplicationFailure.nonRetryable(
-          `No transport vehicle can carry ${totalWeightKg} kg`,
+        throw participantFailure(
+          'chooseVehicle',
           BusinessFailure.NoVehicleAvailable,
+          `No transport vehicle can carry ${totalWeightKg} kg`,
         );
       }
       return { vehicleId: best._id, priceCents: best.pricePerServiceCents };
@@ -103,11 +103,12 @@ export function createTransportVehicleActivities({
           if (booked.modifiedCount === 1) return { outcome: 'applied', date };
           doc = await transportVehicles.findOne({ _id: vehicleId }); // someone else was faster: look again
         }
-        throw ApplicationFailure.nonRetryable(
+        throw participantFailure(
+          'reserveVehicleResource',
+          BusinessFailure.NoVehicleAvailable,
           doc
             ? `Vehicle ${vehicleId} has no free date in the next ${RESERVATION_HORIZON_DAYS} days`
             : `Vehicle ${vehicleId} does not exist`,
-          BusinessFailure.NoVehicleAvailable,
         );
       });
     },

@@ -1,7 +1,6 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { MongoServerError, type Filter } from 'mongodb';
 import type { CompensationOutcome } from '../../common/attempted';
-import { BusinessFailure } from '../../common/failures';
+import { BusinessFailure, participantFailure } from '../../common/failures';
 import type { Collections, VehicleDoc } from '../../store/db';
 import { fieldKey } from '../../store/keys';
 import { serialized } from '../../store/serialize';
@@ -84,9 +83,10 @@ export function createVehicleActivities({
         // A concurrent duplicate may have taken the last slot with this very key.
         const booked = await bookingsOf(path);
         if (booked[0]) return { outcome: 'already-applied', vehicleId: booked[0]._id };
-        throw ApplicationFailure.nonRetryable(
-          `No vehicle has room on ${deliveryDate}`,
+        throw participantFailure(
+          'reserveVehicle',
           BusinessFailure.NoVehicleAvailable,
+          `No vehicle has room on ${deliveryDate}`,
         );
       }),
 

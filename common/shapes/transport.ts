@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { TransportDecision as Decisions, TransportPriority as Priorities } from '../transport';
-import { Id, Timestamp } from './primitives';
+import { TransportPriority as Priorities } from '../transport';
+import { ApprovalDecision, ApprovalFields } from './approval';
+import { Id } from './primitives';
 import { SagaState } from './saga-state';
 
 /** The transport order saga's input and state (its workflow type, id scheme, update and steps: `common/transport.ts`). */
 
 export const TransportPriority = z.enum(Priorities);
-export const TransportDecision = z.enum(Decisions);
+export const TransportDecision = ApprovalDecision;
 
 export const TransportOrderInput = z.object({
   orderId: Id,
@@ -32,10 +33,6 @@ export const TransportOrderState = SagaState.extend({
   /** `YYYY-MM-DD` the vehicle is reserved for. */
   reservedDate: z.string().nullable(),
   priority: TransportPriority,
-  /** Set while the saga waits for `approve` or `reject`; `deadline` is an ISO timestamp. */
-  pendingDecision: z.object({ deadline: Timestamp }).nullable(),
-  decision: TransportDecision.nullable(),
-  /** The reason given with `reject`, if any. */
-  decisionReason: z.string().nullable(),
+  ...ApprovalFields.shape,
 });
 export type TransportOrderState = z.infer<typeof TransportOrderState>;

@@ -21,8 +21,21 @@ export { killAllNow, onShutdownSignal, spawnManaged, stopAll, type ManagedProces
 
 const host = '127.0.0.1';
 
-/** A free TCP port (never the same one twice within 15 s in this process). */
-export const freePort = (): Promise<number> => getPort();
+/** Where `freePort` looks: below the kernel's ephemeral range (32768–60999 by default). */
+const OWN_PORTS = { from: 20_000, to: 32_767 } as const;
+
+function* ownPorts(): Generator<number> {
+  const span = OWN_PORTS.to - OWN_PORTS.from + 1;
+  const first = Math.floor(Math.random() * span); // runs side by side start in different places
+  for (let i = 0; i < span; i++) yield OWN_PORTS.from + ((first + i) % span);
+}
+
+/**
+ * A free TCP port (never the same one twice within 15 s in this process), below the ephemeral range: a port from
+ * that range could be free now and taken a moment later by a server that binds port 0 for its own use (the Temporal
+ * dev server's internal services start while RabbitMQ and FerretDB start), and ours would then fail to bind.
+ */
+export const freePort = (): Promise<number> => getPort({ port: ownPorts() });
 
 /**
  * Fails clearly when the port is taken: otherwise the readiness check could find another server answering there

@@ -85,3 +85,19 @@ export function carrierCommandCall({ replyTimeoutSeconds, attempts }: CarrierSet
 export function carrierCompensationCall({ replyTimeoutSeconds }: CarrierSettings): ActivityOptions {
   return { startToCloseTimeout: `${replyTimeoutSeconds}s`, retry: compensationCall.retry };
 }
+
+/**
+ * The presets a saga definition names (`workflows/saga/definition.ts`): per preset, the options of a regular
+ * activity and, where the preset allows it, of a local one. A definition's `mode: 'local'` is only accepted (types
+ * and validation) with a preset that has a `local` entry.
+ */
+export const callPresets = {
+  participant: { regular: participantCall, local: localParticipantCall },
+  compensation: { regular: compensationCall },
+  untilDone: { regular: untilDoneCall },
+} as const;
+export type CallPreset = keyof typeof callPresets;
+/** Presets that can run a call as a local activity. */
+export type LocalCallPreset = {
+  [P in CallPreset]: 'local' extends keyof (typeof callPresets)[P] ? P : never;
+}[CallPreset];

@@ -1,0 +1,195 @@
+/**
+ * The interpreter: runs a saga definition (`definition.ts`) on the one compensation engine (`compensation-stack.ts`).
+ *
+ *   resolve call modes (patch gate) ─▶ CustomerId ─▶ Saga (state, handlers, approvals)
+ *     ─▶ for each node: step | parallel group (joined) | approval wait ─▶ COMPLETED ─▶ afterCompleted (if patched)
+ *                             │ a failure or a cancellation
+ *                             ▼
+ *                 the engine compensates the started steps in reverse order ─▶ COMPENSATED
+ *
+ * It issues exactly the commands, in exactly the order, that the hand-written order saga and transport order issued
+ * before they became definitions: every `patched()` in the same place (`localCallsPatch` first of all, the engine's
+ * own in the engine, `afterCompleted.patch` after completion), the same activities with the same options, the same
+ * search attribute updates. So every history recorded before replays unchanged on the same workflow types
+ * (`test/replay`); see docs/sagas.md, "Definitions".
+ */
+import {
+  CancellationScope,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
+import type { Attempted } from '../../common/attempted';
+import { SagaStatus, type SagaState } from '../../common/saga-state';
+import { CustomerIdKey } from '../../common/search-attributes';
+import type { ApprovalFields } from '../../common/approval';
+import { Saga, waitFor, type Invocation, type StepSpec } from './compensation-stack';
+import { registerApproval, type Approval } from './approval';
+import type { AnyContext, CallMode, CallNode, CompensationNode, SagaDefinition, StepNode } from './definition';
+import { callPresets, configurationCall, type CallPreset } from './policies';
+
+interface Executable {
+  executeWithOptions(options: { summary?: string }, args: unknown[]): Promise<Attempted<unknown>>;
+}
+type Proxy = Record<string, Executable & ((arg: unknown) => Promise<unknown>)>;
+
+/** One proxy per preset and mode, made at load like any workflow's (making a proxy issues nothing). */
+const proxies = Object.fromEntries(
+  Object.entries(callPresets).map(([preset, options]) => {
+    const { regular, local } = options as { regular: ActivityOptions; local?: LocalActivityOptions };
+    const byMode: Partial<Record<CallMode, Proxy>> = { regular: proxyActivities<Proxy>(regular) };
+    if (local) byMode.local = proxyLocalActivities<Proxy>(local);
+    return [preset, byMode];
+  }),
+) as Record<CallPreset, Partial<Record<CallMode, Proxy>>>;
+
+/** Reads what a saga fixes at its start (`SagaHeader.choices`). */
+const configuration = proxyLocalActivities<Proxy>(configurationCall);
+
+function proxyFor(preset: CallPreset, mode: CallMode): Proxy {
+  const proxy = proxies[preset][mode];
+  if (!proxy) throw new Error(`preset ${preset} has no ${mode} variant`);
+  return proxy;
+}
+
+function invokeWith(options: ActivityOptions, activity: string, arg: unknown): Invocation<unknown> {
+  return ({ summary }) => proxyActivities<Proxy>(options)[activity]!.executeWithOptions({ summary }, [arg]);
+}
+
+function invoke(preset: CallPreset, mode: CallMode, activity: string, arg: unknown): Invocation<unknown> {
+  return ({ summary }) => proxyFor(preset, mode)[activity]!.executeWithOptions({ summary }, [arg]);
+}
+
+/**
+ * The call mode a step runs with in this saga, decided at its start: the definition's, unless the saga started
+ * before its `localCallsPatch` (then regular). Part 7 (stored configuration read at the start) and call variants
+ * (the carrier) decide here too.
+ */
+type ModeOf = (call: CallNode) => CallMode;
+
+export async function runDefinition<I, S extends SagaState>(definition: SagaDefinition<I, S>, input: I): Promise<S> {
+  // Evaluated once, first: a saga started before local calls keeps regular activities throughout.
+  const localCalls = definition.localCallsPatch === undefined ? true : patched(definition.localCallsPatch);
+  const modeOf: ModeOf = (call) => (localCalls ? call.mode : 'regular');
+  const customerId = definition.customerId(input);
+  const sagaId = definition.sagaId(input);
+  const key = (step: string): string => `${workflowInfo().workflowId}:${step}`;
+
+  if (workflowInfo().typedSearchAttributes.get(CustomerIdKey) === undefined) {
+    upsertSearchAttributes([{ key: CustomerIdKey, value: customerId }]);
+  }
+  const base: SagaState = {
+    status: SagaStatus.RUNNING,
+    steps: [],
+    failure: null,
+    compensationFailure: null,
+    cancelled: false,
+    operatorActions: [],
+  };
+  const saga = new Saga<S>({ ...definition.initialState(input), ...base } as S, {
+    sagaType: definition.name,
+    sagaId,
+    customerId,
+  });
+  const results: Record<string, unknown> = {};
+  const choices: Record<string, unknown> = {};
+  const ctx: AnyContext = {
+    input,
+    state: saga.state,
+    results,
+    key,
+    setTotal: (total) => saga.setTotal(total),
+    choices,
+  };
+  const approvals = new Map<string, Approval>();
+  for (const node of definition.nodes) {
+    if (node.type !== 'wait') continue;
+    const step = node.name;
+    const approvalSaga = saga as unknown as Saga<SagaState & ApprovalFields>;
+    approvals.set(step, registerApproval(approvalSaga, { step, subject: node.subject(ctx), sagaId }));
+  }
+
+  const compensationOf = (c: CompensationNode | undefined, item: string) =>
+    c && {
+      name: c.activity,
+      summary: c.summary(ctx, item),
+      run: invoke(c.preset, 'regular', c.activity, c.args(ctx, item)),
+    };
+  const stepOf = (
+    node: Pick<StepNode, 'call' | 'compensation' | 'variants'>,
+    name: string,
+    summary: string,
+    item = '',
+  ) => {
+    const { call } = node;
+    const variant = node.variants?.find((v) => v.when(ctx));
+    if (variant) {
+      // Its own activities and options (made now: making a proxy issues nothing), the step's own arguments.
+      const { call: vCall, compensation: vCompensation } = variant;
+      const spec: StepSpec<unknown> = {
+        name,
+        summary: variant.summary(ctx),
+        run: invokeWith(vCall.options(ctx), vCall.activity, call.args(ctx, item)),
+      };
+      const undo = node.compensation;
+      if (vCompensation && undo) {
+        spec.compensation = {
+          name: undo.activity,
+          summary: vCompensation.summary(ctx),
+          run: invokeWith(vCompensation.options(ctx), vCompensation.activity, undo.args(ctx, item)),
+        };
+      }
+      return spec;
+    }
+    const spec: StepSpec<unknown> = {
+      name,
+      summary,
+      run: invoke(call.preset, modeOf(call), call.activity, call.args(ctx, item)),
+    };
+    const compensation = compensationOf(node.compensation, item);
+    if (compensation) spec.compensation = compensation;
+    return spec;
+  };
+
+  const final = await saga.run(async () => {
+    // Fixed once, first, and recorded (the local activity's marker): a replay takes the same path whatever the
+    // replaying worker's configuration. Inside the run, so that a cancellation right now compensates as any other.
+    for (const choice of definition.choices ?? []) {
+      choices[choice.name] = patched(choice.patch)
+        ? (await (configuration[choice.activity] as unknown as () => Promise<Attempted<unknown>>)()).value
+        : choice.fallback;
+    }
+    for (const node of definition.nodes) {
+      if (node.type === 'step') {
+        const result = await saga.step(stepOf(node, node.name, node.summary(ctx)));
+        results[node.name] = result;
+        node.then?.(ctx, result);
+      } else if (node.type === 'parallel') {
+        const specs = node.each(ctx).map((item) => stepOf(node, node.member(item), node.summary(ctx, item), item));
+        const values = await saga.all(specs);
+        results[node.name] = values;
+        node.then?.(ctx, values);
+      } else {
+        const approval = approvals.get(node.name)!;
+        const deadlineMs = node.deadlineMs(ctx);
+        results[node.name] = await saga.step({
+          name: node.name,
+          summary: node.summary(ctx),
+          run: waitFor(() => approval.wait(deadlineMs)),
+        });
+      }
+    }
+  });
+
+  const after = definition.afterCompleted;
+  if (after && final.status === SagaStatus.COMPLETED && (after.patch === undefined || patched(after.patch))) {
+    // What a completed saga reports must happen even if the saga is cancelled now.
+    const call = proxyFor(after.preset, 'regular')[after.activity]!;
+    await CancellationScope.nonCancellable(() => call(after.args(ctx)));
+  }
+  return final;
+}
