@@ -63,8 +63,20 @@ const queryTimedOut = (err: unknown): boolean =>
   err instanceof ServiceError && (err.cause as { code?: unknown } | undefined)?.code === DEADLINE_EXCEEDED;
 
 /**
+ * gRPC FAILED_PRECONDITION "Workflow Task in failed state": the saga's last workflow task failed or timed out (a
+ * batch of local steps on a loaded worker can pass the task's 10 s) and the server waits for its retry.
+ */
+const FAILED_PRECONDITION = 9;
+const workflowTaskFailed = (err: unknown): boolean =>
+  err instanceof ServiceError &&
+  (err.cause as { code?: unknown } | undefined)?.code === FAILED_PRECONDITION &&
+  /Workflow Task in failed state/i.test(err.cause instanceof Error ? err.cause.message : '');
+
+/**
  * Polls a saga's getState query until its status is one of `statuses`, and returns that state. A query that timed
- * out before a worker could answer it (a worker busy with many sagas) counts as "not yet"; any other error fails.
+ * out before a worker could answer it (a worker busy with many sagas), or one refused while the saga's workflow task
+ * waits for its retry, counts as "not yet" (the wait's own timeout still ends it, naming the reason); any other error
+ * fails.
  */
 export async function waitForSagaStatus<S extends SagaState>(
   handle: WorkflowHandle,
@@ -79,6 +91,7 @@ export async function waitForSagaStatus<S extends SagaState>(
         state = (await handle.query(getStateQuery)) as S;
       } catch (err) {
         if (queryTimedOut(err)) return 'a query timed out before a worker could answer it';
+        if (workflowTaskFailed(err)) return 'its workflow task failed and waits for its retry';
         throw err;
       }
       return statuses.includes(state.status) || `still ${state.status}`;
