@@ -8,19 +8,23 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { AppError } from '../api/errors';
 import { requestHash } from '../api/idempotency';
 import { orderSagaKind } from '../api/routes/orders';
-import { sagaClient } from '../api/sagas/client';
 import { sagaStarter } from '../api/sagas/start';
 import { connectBroker, type Broker } from '../broker/connection';
+import { sagaClient as makeSagaClient, type SagaInput, type SagaKind } from '../api/sagas/client';
 import {
   createOrderIntakeMetrics,
+  intakeSagas,
   startOrderIntake,
   StartRefused,
+  type IntakeInput,
+  type IntakeSagaType,
   type OrderIntake,
   type OrderIntakeOptions,
   type StartOrder,
 } from '../broker/order-intake';
+import { fulfilmentWorkflowId, ORDER_FULFILMENT } from '../common/order-fulfilment';
+import type { SagaState } from '../common/saga-state';
 import { sagaDataConverter } from '../codec/data-converter';
-import type { OrderSagaInput, OrderState } from '../common/order';
 import { connectMongo } from '../store/db';
 import type { ServiceConfig } from './config';
 import type { Logger } from './logging';
@@ -31,7 +35,21 @@ import { connectDraining, type DrainingConnection } from './temporal-connection'
  * body. The same message again (a redelivery, a second publish) has the same key, so its start is recognised;
  * another body for the same order id is not (a conflict), nor a saga that `POST /orders` started.
  */
-export const orderPlacedKey = (input: OrderSagaInput): string => `OrderPlaced:${requestHash(input, 'OrderPlaced')}`;
+export const orderPlacedKey = (input: IntakeInput): string => `OrderPlaced:${requestHash(input, 'OrderPlaced')}`;
+
+/**
+ * The order-fulfilment saga as the starter sees it; its routes come from its definition on the generic saga API
+ * (`/sagas/order-fulfilment/…`), not from here.
+ */
+export const fulfilmentSagaKind: SagaKind = {
+  workflowType: ORDER_FULFILMENT,
+  noun: 'Order fulfilment',
+  workflowId: fulfilmentWorkflowId,
+  location: (id) => `/sagas/order-fulfilment/${id}`,
+};
+
+/** The kind of saga each intake saga type starts (ORDER_INTAKE_SAGA_TYPE). */
+const intakeKinds: Record<IntakeSagaType, SagaKind> = { order: orderSagaKind, 'order-fulfilment': fulfilmentSagaKind };
 
 export interface OrderStarterDeps {
   temporal: Client;
@@ -46,12 +64,20 @@ export interface OrderStarterDeps {
  * customer check, one saga per order id for good, the same search attributes, summary and memo), its 422 and 409
  * turned into the intake's refusals. Every other failure (Temporal or MongoDB unreachable) is thrown as it is.
  */
-export function orderStarter({ temporal, db, taskQueue, temporalCallMs = 5_000 }: OrderStarterDeps): StartOrder {
-  const orders = sagaClient<OrderSagaInput, OrderState>(
+export function orderStarter(deps: OrderStarterDeps): StartOrder {
+  return intakeStarter(deps, 'order');
+}
+
+/** The same start for any saga an intake can start (`intakeSagas`), by its saga type. */
+export function intakeStarter(
+  { temporal, db, taskQueue, temporalCallMs = 5_000 }: OrderStarterDeps,
+  sagaType: IntakeSagaType,
+): (input: IntakeInput) => Promise<'started' | 'duplicate'> {
+  const sagas = makeSagaClient<SagaInput, SagaState>(
     { temporal, taskQueue, temporalCallMs, eagerStart: false },
-    orderSagaKind,
+    intakeKinds[sagaType],
   );
-  const starter = sagaStarter(orders, { db });
+  const starter = sagaStarter(sagas, { db });
   return async (input) => {
     try {
       const { alreadyStarted } = await starter.start(input, orderPlacedKey(input));
@@ -111,7 +137,11 @@ export async function runOrderIntake(
       ...extra,
       broker,
       logger,
-      start: orderStarter({ temporal: client, db: connected.db, taskQueue: config.TASK_QUEUE }),
+      start: intakeStarter(
+        { temporal: client, db: connected.db, taskQueue: config.TASK_QUEUE },
+        config.ORDER_INTAKE_SAGA_TYPE,
+      ),
+      saga: intakeSagas[config.ORDER_INTAKE_SAGA_TYPE],
       queue: config.ORDER_INTAKE_QUEUE,
       prefetch: config.ORDER_INTAKE_PREFETCH,
       maxBytes: config.BODY_LIMIT,

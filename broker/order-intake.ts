@@ -11,6 +11,9 @@
  *
  * A message's body is the body of `POST /orders` with `orderId` required (it names the saga: `order-<orderId>`),
  * validated by the same schema (common/shapes/order.ts `OrderSagaInput`, which the API's `CreateOrder` extends).
+ * With `saga` (ORDER_INTAKE_SAGA_TYPE) the intake starts another saga of `intakeSagas` instead: it binds
+ * `<sagaType>.OrderPlaced` and validates by that saga's own input schema (`order-fulfilment`: `OrderFulfilmentInput`,
+ * workflow id `fulfilment-<orderId>`).
  *
  * - **Started, or already started by this very message** (a redelivery): acknowledged, only once the start call
  *   returned, so that the start is durable in Temporal before the message is gone. A consumer that dies between
@@ -27,15 +30,49 @@ import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { fieldErrors } from '../common/field-errors';
+import type { z } from 'zod';
 import { ORDER_SAGA, orderWorkflowId } from '../common/order';
+import { ORDER_FULFILMENT, fulfilmentWorkflowId } from '../common/order-fulfilment';
 import { Id } from '../common/shapes/primitives';
 import { OrderSagaInput } from '../common/shapes/order';
+import { OrderFulfilmentInput } from '../common/shapes/order-fulfilment';
 import type { Broker } from './connection';
 
 /** The durable topic exchange other services publish saga-starting messages to. Not `saga.events` (what sagas emit). */
 export const ORDER_INTAKE_EXCHANGE = 'saga.intake';
 /** `<sagaType>.<message>`, as on `saga.events`: the key the intake's queue is bound with. */
 export const ORDER_PLACED_ROUTING_KEY = 'order.OrderPlaced';
+/** `<sagaType>.OrderPlaced`: the routing key of the messages that start a saga of that type. */
+export const orderPlacedRoutingKey = (sagaType: string): string => `${sagaType}.OrderPlaced`;
+
+/** A saga an `OrderPlaced` message can start: its input's schema and how its logs name it. */
+export interface IntakeSaga {
+  /** The saga type: the routing key is `<sagaType>.OrderPlaced`. */
+  sagaType: string;
+  workflowType: string;
+  workflowId: (orderId: string) => string;
+  /** The saga's own input schema: what a message's body must be. */
+  input: z.ZodType<IntakeInput>;
+}
+
+/** What every saga an intake starts takes: an order id (naming the saga) and its customer. */
+export interface IntakeInput {
+  orderId: string;
+  customerId: string;
+}
+
+/** The sagas an `OrderPlaced` message can start (ORDER_INTAKE_SAGA_TYPE). */
+export const intakeSagas = {
+  order: { sagaType: 'order', workflowType: ORDER_SAGA, workflowId: orderWorkflowId, input: OrderSagaInput },
+  'order-fulfilment': {
+    sagaType: 'order-fulfilment',
+    workflowType: ORDER_FULFILMENT,
+    workflowId: fulfilmentWorkflowId,
+    input: OrderFulfilmentInput,
+  },
+} as const satisfies Record<string, IntakeSaga>;
+export type IntakeSagaType = keyof typeof intakeSagas;
+
 /** Where rejected messages go: `<queue>.dlq`, durable, reached through the default exchange. */
 export const deadLetterQueueOf = (queue: string): string => `${queue}.dlq`;
 
@@ -106,7 +143,10 @@ export function createOrderIntakeMetrics(registry: Registry): OrderIntakeMetrics
 export interface OrderIntakeOptions {
   broker: Broker;
   logger: Logger;
-  start: StartOrder;
+  /** Starts the saga of a valid message (a method: the starter takes the input of `saga`'s own schema). */
+  start(this: void, input: IntakeInput): Promise<'started' | 'duplicate'>;
+  /** The saga a message starts (default the order saga): its routing key, schema and ids. */
+  saga?: IntakeSaga;
   /** ORDER_INTAKE_QUEUE; its dead-letter queue is `<queue>.dlq`. */
   queue: string;
   /** ORDER_INTAKE_PREFETCH: messages held unacknowledged at once. */
@@ -129,9 +169,8 @@ export interface OrderIntake {
   stop(): Promise<void>;
 }
 
-type Decoded =
-  | { ok: true; input: OrderSagaInput }
-  | { ok: false; reason: RejectionReason; detail: string; fields?: string[]; orderId?: string };
+type Decoded<I = OrderSagaInput> =
+  { ok: true; input: I } | { ok: false; reason: RejectionReason; detail: string; fields?: string[]; orderId?: string };
 
 /** A publisher's string fit for a log line or a header: short, printable ASCII, else left out. */
 function printable(value: unknown, max = 128): string | undefined {
@@ -140,8 +179,15 @@ function printable(value: unknown, max = 128): string | undefined {
 
 const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
-/** Parses and validates a message's body as `POST /orders` does its request's. */
-export function decodeOrderPlaced(message: Pick<ConsumeMessage, 'content' | 'properties'>, maxBytes: number): Decoded {
+/**
+ * Parses and validates a message's body as `POST /orders` does its request's, by the saga's own input schema (the
+ * order saga's unless `schema` is given).
+ */
+export function decodeOrderPlaced<I = OrderSagaInput>(
+  message: Pick<ConsumeMessage, 'content' | 'properties'>,
+  maxBytes: number,
+  schema: z.ZodType<I> = OrderSagaInput as unknown as z.ZodType<I>,
+): Decoded<I> {
   const { content, properties } = message;
   if (content.length > maxBytes) {
     return { ok: false, reason: 'too-large', detail: `the body is ${content.length} bytes, more than ${maxBytes}` };
@@ -162,7 +208,7 @@ export function decodeOrderPlaced(message: Pick<ConsumeMessage, 'content' | 'pro
   } catch {
     return { ok: false, reason: 'not-json', detail: 'the body is not UTF-8 JSON' };
   }
-  const parsed = OrderSagaInput.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (parsed.success) return { ok: true, input: parsed.data };
   const errors = fieldErrors(parsed.error);
   const orderId = Id.safeParse((json as { orderId?: unknown } | null)?.orderId);
@@ -213,6 +259,8 @@ function publishConfirmed(
  */
 export async function startOrderIntake(options: OrderIntakeOptions): Promise<OrderIntake> {
   const { broker, logger, start, queue, prefetch, maxBytes, metrics } = options;
+  const saga: IntakeSaga = options.saga ?? intakeSagas.order;
+  const routingKey = orderPlacedRoutingKey(saga.sagaType);
   const exchange = options.exchange ?? ORDER_INTAKE_EXCHANGE;
   const dlq = deadLetterQueueOf(queue);
   const initialMs = options.requeueBackoff?.initialMs ?? 1_000;
@@ -304,16 +352,19 @@ export async function startOrderIntake(options: OrderIntakeOptions): Promise<Ord
       redelivered: msg.fields.redelivered,
       queue,
     });
-    const decoded = decodeOrderPlaced(msg, maxBytes);
+    const decoded = decodeOrderPlaced(msg, maxBytes, saga.input);
+    const ids = (orderId: string) => ({
+      workflowId: saga.workflowId(orderId),
+      sagaType: saga.workflowType,
+      sagaId: orderId,
+    });
     if (!decoded.ok) {
-      const log = decoded.orderId
-        ? base.child({ workflowId: orderWorkflowId(decoded.orderId), sagaType: ORDER_SAGA, sagaId: decoded.orderId })
-        : base;
+      const log = decoded.orderId ? base.child(ids(decoded.orderId)) : base;
       await deadLetter(channel, msg, decoded, log);
       return;
     }
     const { orderId } = decoded.input;
-    const log = base.child({ workflowId: orderWorkflowId(orderId), sagaType: ORDER_SAGA, sagaId: orderId });
+    const log = base.child(ids(orderId));
     let outcome: 'started' | 'duplicate';
     try {
       outcome = await start(decoded.input);
@@ -326,8 +377,8 @@ export async function startOrderIntake(options: OrderIntakeOptions): Promise<Ord
     await options.beforeAck?.({ orderId, outcome, redelivered: msg.fields.redelivered });
     if (!settle(channel, msg, 'ack', log)) return;
     count(outcome);
-    if (outcome === 'started') log.info({ outcome }, `Order saga ${orderId} started by OrderPlaced`);
-    else log.info({ outcome }, `Order saga ${orderId} was already started by this message: acknowledged`);
+    if (outcome === 'started') log.info({ outcome }, `${saga.sagaType} saga ${orderId} started by OrderPlaced`);
+    else log.info({ outcome }, `${saga.sagaType} saga ${orderId} was already started by this message: acknowledged`);
   };
 
   const onMessage = (channel: ConfirmChannel, msg: ConsumeMessage | null) => {
@@ -345,15 +396,15 @@ export async function startOrderIntake(options: OrderIntakeOptions): Promise<Ord
   await broker.addSetup(async (channel) => {
     await channel.assertExchange(exchange, 'topic', { durable: true });
     await channel.assertQueue(queue, { durable: true });
-    await channel.bindQueue(queue, exchange, ORDER_PLACED_ROUTING_KEY);
+    await channel.bindQueue(queue, exchange, routingKey);
     await channel.assertQueue(dlq, { durable: true });
     if (stopping) return;
     await channel.prefetch(prefetch);
     const { consumerTag } = await channel.consume(queue, (msg) => onMessage(channel, msg), { noAck: false });
     consumer = { channel, consumerTag };
     logger.info(
-      { queue, exchange, routingKey: ORDER_PLACED_ROUTING_KEY, deadLetterQueue: dlq, prefetch },
-      `Consuming OrderPlaced from ${queue} (exchange ${exchange}, key ${ORDER_PLACED_ROUTING_KEY})`,
+      { queue, exchange, routingKey, deadLetterQueue: dlq, prefetch },
+      `Consuming OrderPlaced from ${queue} (exchange ${exchange}, key ${routingKey}) to start ${saga.sagaType} sagas`,
     );
   });
 

@@ -19,6 +19,7 @@ import { abortableSleep } from './abortable-sleep';
 import type { DomainEvent } from '../common/domain-events';
 import { ORDER_SAGA } from '../common/order';
 import { TRANSPORT_ORDER } from '../common/transport';
+import { ORDER_FULFILMENT } from '../common/order-fulfilment';
 import { eventStored } from '../store/domain-events';
 import {
   countOutboxMarkers,
@@ -59,6 +60,7 @@ export interface RoundResult {
 const workflowTypeOf: Record<DomainEvent['sagaType'], string> = {
   order: ORDER_SAGA,
   'transport-order': TRANSPORT_ORDER,
+  'order-fulfilment': ORDER_FULFILMENT,
 };
 
 /** Streams whose last confirmed sequence this relay remembers (enough for the markers of appends that overlapped). */

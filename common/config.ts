@@ -187,12 +187,19 @@ const schema = z.object({
   CARRIER_TEST_FAULT: z.enum(['die-after-apply'], 'must be die-after-apply (a test hook) or unset').optional(),
   /**
    * The order intake (docs/api.md, "Starting a saga by a message"): the durable queue it consumes `OrderPlaced` from
-   * (bound to the exchange `saga.intake`, routing key `order.OrderPlaced`); its dead-letter queue is `<queue>.dlq`.
+   * (bound to the exchange `saga.intake`, routing key `<ORDER_INTAKE_SAGA_TYPE>.OrderPlaced`); its dead-letter queue
+   * is `<queue>.dlq`.
    */
   ORDER_INTAKE_QUEUE: z
     .string()
     .regex(/^(?!amq\.)[A-Za-z0-9._-]{1,200}$/, 'must be 1-200 letters, digits, ".", "_" or "-", not starting with amq.')
     .default('orders.placed'),
+  /**
+   * The saga an `OrderPlaced` message starts: `order` (routing key `order.OrderPlaced`) or `order-fulfilment`
+   * (`order-fulfilment.OrderPlaced`), validated by that saga's input schema. One intake process per saga type,
+   * each on its own ORDER_INTAKE_QUEUE.
+   */
+  ORDER_INTAKE_SAGA_TYPE: z.enum(['order', 'order-fulfilment']).default('order'),
   /** Messages the intake holds unacknowledged at once: the sagas it starts concurrently. */
   ORDER_INTAKE_PREFETCH: z
     .string()

@@ -20,11 +20,17 @@ export const DomainEventType = {
   OperatorActionRecorded: 'OperatorActionRecorded',
   SagaCompleted: 'SagaCompleted',
   SagaCompensated: 'SagaCompensated',
+  /** An order saga's report of its cancellation (a definition's `onCancelled`): who, and whether it refunded. */
+  OrderCancelled: 'OrderCancelled',
 } as const;
 export type DomainEventType = (typeof DomainEventType)[keyof typeof DomainEventType];
 
 /** The saga types a stream can belong to (`sagaType` of every event). */
-export const SagaType = { order: 'order', transportOrder: 'transport-order' } as const;
+export const SagaType = {
+  order: 'order',
+  transportOrder: 'transport-order',
+  orderFulfilment: 'order-fulfilment',
+} as const;
 export type SagaType = (typeof SagaType)[keyof typeof SagaType];
 
 /**

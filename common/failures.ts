@@ -80,12 +80,18 @@ export type DeclaredFailure<A extends ParticipantName> = (typeof ParticipantFail
 
 /**
  * The non-retryable failure an activity throws for a business outcome: `type` must be one it declares in
- * `ParticipantFailures` (a type error otherwise).
+ * `ParticipantFailures` (a type error otherwise); `details` travel with it to the workflow.
  */
 export function participantFailure<A extends ParticipantName>(
   _activity: A,
   type: DeclaredFailure<A>,
   message: string,
+  ...details: unknown[]
 ): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, type);
+  return ApplicationFailure.nonRetryable(message, type, ...details);
+}
+
+/** The detail of an `OutOfStock` failure: every sku that could not be reserved, not only the first. */
+export interface OutOfStockDetail {
+  skus: string[];
 }

@@ -32,6 +32,7 @@ import {
   type Scenario,
 } from './lib/history-recorder';
 import { transportAndLoyaltyScenarios } from './record-histories-transport';
+import { fulfilmentScenarios } from './record-histories-fulfilment';
 
 const log = (message: string) => process.stderr.write(`record-histories: ${message}\n`);
 
@@ -304,6 +305,8 @@ const scenarios: Record<string, Scenario> = {
   },
   // The transport order and customer loyalty sagas (scripts/record-histories-transport.ts).
   ...transportAndLoyaltyScenarios,
+  // The order-fulfilment saga, built from its definition only (scripts/record-histories-fulfilment.ts).
+  ...fulfilmentScenarios,
 };
 
 // -----------------------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import type { CompensationOutcome, EffectOutcome } from '../../common/attempted';
-import { BusinessFailure, participantFailure } from '../../common/failures';
+import { BusinessFailure, participantFailure, type OutOfStockDetail } from '../../common/failures';
 import type { OrderItem } from '../../common/order';
 import type { Collections } from '../../store/db';
 import { applyHold, releaseHold, type HoldFields } from '../../store/holds';
@@ -45,26 +45,33 @@ export function createInventoryActivities({ products }: Pick<Collections, 'produ
     },
 
     /**
-     * Takes every item's quantity off its product's stock. Idempotent by `key`; a partial
-     * reservation is undone by `releaseInventory`, which the saga pushed before this step ran.
+     * Takes every item's quantity off its product's stock, line by line, and reports every line that could not be
+     * taken at once: `OutOfStock` names each unavailable sku in its message and as `{ skus }` in its details (after
+     * the attempt, workers/interceptors/attempt-reporting.ts). Idempotent by `key`; what it took before failing is
+     * put back by `releaseInventory`, which the saga pushed before this step ran.
      * @throws non-retryable `UnknownProduct`, `OutOfStock`
      */
     async reserveInventory({ key, items }: ReserveInventoryInput): Promise<EffectOutcome> {
       let result: EffectOutcome = 'already-applied';
+      const unavailable: OrderItem[] = [];
       for (const { sku, quantity } of mergeItems(items)) {
         const outcome = await applyHold(col, stock, sku, key, quantity);
         if (outcome === 'not-found') {
           throw participantFailure('reserveInventory', BusinessFailure.UnknownProduct, `Product ${sku} does not exist`);
         }
-        if (outcome === 'insufficient') {
-          throw participantFailure(
-            'reserveInventory',
-            BusinessFailure.OutOfStock,
-            `Product ${sku} has fewer than ${quantity} in stock`,
-          );
-        }
+        if (outcome === 'insufficient') unavailable.push({ sku, quantity });
         if (outcome === 'compensated') return 'compensated';
         if (outcome === 'applied') result = 'applied';
+      }
+      if (unavailable.length > 0) {
+        const detail: OutOfStockDetail = { skus: unavailable.map((i) => i.sku) };
+        const lines = unavailable.map(({ sku, quantity }) => `${sku} (fewer than ${quantity})`).join(', ');
+        throw participantFailure(
+          'reserveInventory',
+          BusinessFailure.OutOfStock,
+          `${unavailable.length === 1 ? 'Product' : 'Products'} out of stock: ${lines}`,
+          detail,
+        );
       }
       return result;
     },

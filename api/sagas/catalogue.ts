@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { SagaType } from '../../common/domain-events';
 import { OrderSagaInput } from '../../common/shapes/order';
 import { TransportOrderInput } from '../../common/shapes/transport';
+import { OrderFulfilmentInput } from '../../common/shapes/order-fulfilment';
 import { sagaDefinitions } from '../../workflows/definitions';
 import type { InputOf, SagaDefinition } from '../../workflows/saga/definition';
 
@@ -32,6 +33,7 @@ export function entry<D extends SagaDefinition<never>, Z extends z.ZodType>(
 export const sagaCatalogue = {
   order: entry(sagaDefinitions.order, OrderSagaInput),
   'transport-order': entry(sagaDefinitions['transport-order'], TransportOrderInput),
+  'order-fulfilment': entry(sagaDefinitions['order-fulfilment'], OrderFulfilmentInput),
 } as const satisfies Record<SagaType, CatalogueEntry>;
 
 export const sagaTypes = Object.keys(sagaCatalogue) as SagaType[];

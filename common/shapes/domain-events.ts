@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DomainEventType as Types, SagaType as SagaTypes } from '../domain-events';
 import { ActorKind, OperatorActionName } from './operator-action';
+import { SagaCancellation } from './cancellation';
 import { Timestamp } from './primitives';
 
 /**
@@ -113,6 +114,14 @@ export const SagaCompensated = envelope(
   'Every started step was undone (last event).',
 );
 
+export const OrderCancelled = envelope(
+  Types.OrderCancelled,
+  1,
+  SagaCancellation,
+  'The order was cancelled and every started step undone (just before `SagaCompensated`): who cancelled ' +
+    '(`customer`, `operator`, or `system` when a step failed), whether a refund was issued, and every unavailable sku.',
+);
+
 export const DomainEvent = z.discriminatedUnion('type', [
   SagaStarted,
   SagaTotalSet,
@@ -126,6 +135,7 @@ export const DomainEvent = z.discriminatedUnion('type', [
   OperatorActionRecorded,
   SagaCompleted,
   SagaCompensated,
+  OrderCancelled,
 ]);
 export type DomainEvent = z.infer<typeof DomainEvent>;
 

@@ -149,4 +149,19 @@ describe('saga definitions', () => {
       'order: reserveCredit: a local call with preset compensation, which has no local variant',
     ]);
   });
+
+  test("onCancelled's refundStep names a compensatable step of the saga", () => {
+    const fulfilment = sagaDefinitions['order-fulfilment'] as SagaDefinition<never>;
+    const refundOf = (refundStep: string) => ({
+      ...fulfilment,
+      onCancelled: { ...fulfilment.onCancelled!, refundStep },
+    });
+    expect(validateDefinition(refundOf('chargePayment'))).toEqual([]);
+    expect(validateDefinition(refundOf('priceOrder'))).toEqual([
+      'order-fulfilment: onCancelled: its refundStep priceOrder is not a compensatable step of the saga',
+    ]);
+    expect(validateDefinition(refundOf('refund'))).toEqual([
+      'order-fulfilment: onCancelled: its refundStep refund is not a compensatable step of the saga',
+    ]);
+  });
 });

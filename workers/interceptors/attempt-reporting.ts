@@ -20,7 +20,7 @@ import type {
 import type { AttemptDetail, Attempted } from '../../common/attempted';
 
 /**
- * A failure that carries the attempt number as its first detail. A business failure stays non-retryable with its
+ * A failure that carries the attempt number as its first detail (a business failure's own details follow). A business failure stays non-retryable with its
  * type; any other error becomes a retryable `ApplicationFailure` whose type is the error's name, so the saga's
  * state can say what happened. It keeps the stack of the error it stands for: the SDK's log line about the failed
  * attempt shows where it was thrown, not this function.
@@ -34,7 +34,7 @@ export function failureOfAttempt(err: unknown, attempt: number): ApplicationFail
           message: error.message,
           type: error.type ?? 'Error',
           nonRetryable: error.nonRetryable ?? false,
-          details: [detail],
+          details: [detail, ...(error.details ?? [])],
           cause: error.cause,
         })
       : ApplicationFailure.create({

@@ -61,6 +61,8 @@ export interface DescribedSaga {
     completed: 'COMPLETED';
     afterCompleted: { activity: string; preset: string; patch: string | null } | null;
     compensated: 'COMPENSATED';
+    /** What it reports once compensated (`onCancelled`): the domain event and the step whose undo is the refund. */
+    onCancelled: { event: string; refundStep: string | null } | null;
     /** A compensation that keeps failing: the saga waits for an operator. */
     compensationFailed: 'FAILED';
   };
@@ -131,6 +133,9 @@ export function describeDefinition(definition: SagaDefinition<never>): Described
       completed: 'COMPLETED',
       afterCompleted: after ? { activity: after.activity, preset: after.preset, patch: after.patch ?? null } : null,
       compensated: 'COMPENSATED',
+      onCancelled: definition.onCancelled
+        ? { event: definition.onCancelled.event, refundStep: definition.onCancelled.refundStep ?? null }
+        : null,
       compensationFailed: 'FAILED',
     },
     patches: { localCalls: definition.localCallsPatch ?? null, afterCompleted: after?.patch ?? null },
@@ -218,6 +223,11 @@ export function toMermaid(definition: SagaDefinition<never>): string {
   for (const { node, label } of chain) lines.push(`  ${node}[/"${text(label)}"/]:::compensation`);
   for (const [i, { node }] of chain.entries()) lines.push(`  ${node} --> ${chain[i + 1]?.node ?? 'compensated'}`);
   lines.push('  compensated(["COMPENSATED"])');
+  if (d.outcome.onCancelled) {
+    const { event, refundStep } = d.outcome.onCancelled;
+    const refund = refundStep ? `refundIssued: ${text(refundStep)} undone` : 'refundIssued: false';
+    lines.push(`  compensated -.->|reports| cancelledEvent["${text(event)}<br/><i>cancelledBy · ${refund}</i>"]`);
+  }
   lines.push(...failEdges);
   lines.push(
     '  classDef compensatable fill:#eef6ff,stroke:#3b82f6',

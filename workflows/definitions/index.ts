@@ -6,10 +6,12 @@ import type { SagaType } from '../../common/domain-events';
 import type { SagaDefinition } from '../saga/definition';
 import { orderSagaDefinition } from './order-saga';
 import { transportOrderDefinition } from './transport-order';
+import { orderFulfilmentDefinition } from './order-fulfilment';
 
-export { orderSagaDefinition, transportOrderDefinition };
+export { orderSagaDefinition, transportOrderDefinition, orderFulfilmentDefinition };
 
 export const sagaDefinitions = {
   order: orderSagaDefinition,
   'transport-order': transportOrderDefinition,
+  'order-fulfilment': orderFulfilmentDefinition,
 } as const satisfies Record<SagaType, SagaDefinition<never>>;

@@ -12,7 +12,8 @@
  *   (common/failures.ts, the one declaration, which the activities' throws are checked against); neither do
  *   compensations nor the call after completion;
  * - every activity named is a declared activity; a local call names a preset with a local variant;
- * - a step's call variant declares no failure its step's call does not, and compensates only a compensatable step.
+ * - a step's call variant declares no failure its step's call does not, and compensates only a compensatable step;
+ * - `onCancelled.refundStep` names a compensatable step of the definition.
  */
 import { ParticipantFailures, type ParticipantName } from '../../common/failures';
 import { callPresets } from '../saga/policies';
@@ -86,6 +87,13 @@ export function validateDefinition(definition: SagaDefinition<never>): string[] 
     else if (closedBy && node.kind === 'read')
       infallible(node.name, node.call.activity, `a read after ${closedBy}, but its activity`);
     if (!closedBy && (node.kind === 'pivot' || node.kind === 'retriable')) closedBy = `the ${node.kind} ${node.name}`;
+  }
+  const refundStep = definition.onCancelled?.refundStep;
+  if (refundStep !== undefined) {
+    const refunded = definition.nodes.find((n) => n.name === refundStep);
+    if (!refunded || refunded.type !== 'step' || refunded.kind !== 'compensatable') {
+      problem('onCancelled', `its refundStep ${refundStep} is not a compensatable step of the saga`);
+    }
   }
   if (definition.afterCompleted) {
     infallible('afterCompleted', definition.afterCompleted.activity, 'the call after completion');

@@ -54,7 +54,7 @@ import { SagaStatus, StepStatus, type SagaState, type StepError, type StepState 
 import { OperatorActionName, type OperatorActor } from '../../common/operator-action';
 import { OrderTotalKey, SagaStatusKey } from '../../common/search-attributes';
 import { DOMAIN_EVENTS_PATCH, DomainEventType } from '../../common/domain-events';
-import { DomainEventLog, type StreamOf } from './domain-events';
+import { DomainEventLog, type Draft, type StreamOf } from './domain-events';
 import { compensationEnded, operatorWaitEnded, sagaReached, stepEnded } from './metrics';
 import { recordOperatorAction } from './operator-actions';
 import { sagaSpan, traced } from './tracing';
@@ -153,6 +153,8 @@ export class Saga<S extends SagaState> {
   private cancelSeen = false;
   /** The workflow's span (RunWorkflow:<type>) when traced: it gets the saga's type, id and status. */
   private readonly span = sagaSpan();
+  /** Runs once every compensation ran, before `SagaCompensated`: a definition's `onCancelled` (run-definition.ts). */
+  onCompensated: (() => void) | undefined;
 
   constructor(
     readonly state: S,
@@ -209,6 +211,11 @@ export class Saga<S extends SagaState> {
   recordOperatorAction(action: OperatorActionName, arg: unknown): void {
     const { byKind } = recordOperatorAction(this.state, action, arg);
     this.events?.emit({ type: DomainEventType.OperatorActionRecorded, version: 1, data: { action, byKind } });
+  }
+
+  /** Appends an event of the saga's own (a definition's `onCancelled`) to its stream, after those emitted so far. */
+  emit(draft: Draft): void {
+    this.events?.emit(draft);
   }
 
   /** The caller is an update's handler: the domain events it causes are appended after its answer (domain-events.ts). */
@@ -390,6 +397,7 @@ export class Saga<S extends SagaState> {
         }
       }
     });
+    this.onCompensated?.();
     this.events?.emit({ type: DomainEventType.SagaCompensated, version: 1, data: { cancelled: this.state.cancelled } });
     await this.flushed();
     this.setStatus(SagaStatus.COMPENSATED);

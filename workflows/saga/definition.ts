@@ -28,6 +28,8 @@ import type { BusinessFailureType, DeclaredFailure } from '../../common/failures
 import type { SagaType } from '../../common/domain-events';
 import type { SagaState } from '../../common/saga-state';
 import type { ApprovalFields, PersonDecision } from '../../common/approval';
+import type { CancellationFields } from '../../common/cancellation';
+import type { DomainEventType } from '../../common/domain-events';
 import type { CallPreset, LocalCallPreset } from './policies';
 
 /**
@@ -196,6 +198,19 @@ export interface StartChoice {
   description: string;
 }
 
+/**
+ * What a saga reports once it compensated, whatever the cause: `state.cancellation` and a domain event (`event`,
+ * appended just before `SagaCompensated`) saying who cancelled (`customer`: a cancel through the API; `operator`: a
+ * cancel from the CLI or the Web UI; `system`: a step's failure), whether a refund was issued (the `refundStep`'s
+ * compensation took something back), the failed step and type, and every unavailable sku (an `OutOfStock` failure's
+ * detail). Needs the state's `CancellationFields`. Commands: none of its own (the event rides on the stream's append).
+ */
+export interface OnCancelled {
+  event: typeof DomainEventType.OrderCancelled;
+  /** A compensatable step whose compensation is the refund (its outcome `undone` or `already-undone`: issued). */
+  refundStep?: string;
+}
+
 export interface SagaHeader<I, S extends SagaState> {
   /** The saga type: the domain events' `sagaType`, the name the tooling and (part 2) `/sagas/{type}` use. */
   name: SagaType;
@@ -216,6 +231,8 @@ export interface SagaHeader<I, S extends SagaState> {
   localCallsPatch?: string;
   /** What the saga fixes at its start, in this order (`ctx.choices`). */
   choices?: readonly StartChoice[];
+  /** What it reports once it compensated (the state must carry `CancellationFields`). */
+  onCancelled?: OnCancelled;
 }
 
 export interface SagaDefinition<I = unknown, S extends SagaState = SagaState> extends SagaHeader<I, S> {
@@ -383,7 +400,12 @@ export class SagaBuilder<I, S extends SagaState, R, Names extends string, P exte
 }
 
 /** Starts a definition: `defineSaga<Input, State>({ name, … }).step(…)….build()`. */
-export function defineSaga<I, S extends SagaState>(header: SagaHeader<I, S>): SagaBuilder<I, S, object, never, 'open'> {
+export function defineSaga<I, S extends SagaState>(
+  header: SagaHeader<I, S> &
+    ([S] extends [CancellationFields]
+      ? unknown
+      : { onCancelled?: Refused<'onCancelled needs the state fields of CancellationFields'> }),
+): SagaBuilder<I, S, object, never, 'open'> {
   return SagaBuilder.start(header);
 }
 

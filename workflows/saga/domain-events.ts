@@ -26,7 +26,8 @@ import { domainEventsCall } from './policies';
 
 const { appendDomainEvents } = proxyLocalActivities<Activities>(domainEventsCall);
 
-type Draft = DomainEvent extends infer E
+/** An event as a transition emits it: the log adds its id, stream, sequence and time. */
+export type Draft = DomainEvent extends infer E
   ? E extends DomainEvent
     ? Pick<E, 'type' | 'version' | 'data'>
     : never

@@ -14,6 +14,8 @@
  * (`test/replay`); see docs/sagas.md, "Definitions".
  */
 import {
+  ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
   patched,
   proxyActivities,
@@ -27,9 +29,21 @@ import type { Attempted } from '../../common/attempted';
 import { SagaStatus, type SagaState } from '../../common/saga-state';
 import { CustomerIdKey } from '../../common/search-attributes';
 import type { ApprovalFields } from '../../common/approval';
+import type { CompensationOutcome } from '../../common/attempted';
+import { CancelledBy, type CancellationFields, type SagaCancellation } from '../../common/cancellation';
+import { BusinessFailure, type OutOfStockDetail } from '../../common/failures';
+import { ActorKind, OperatorActionName } from '../../common/operator-action';
 import { Saga, waitFor, type Invocation, type StepSpec } from './compensation-stack';
 import { registerApproval, type Approval } from './approval';
-import type { AnyContext, CallMode, CallNode, CompensationNode, SagaDefinition, StepNode } from './definition';
+import type {
+  AnyContext,
+  CallMode,
+  CallNode,
+  CompensationNode,
+  OnCancelled,
+  SagaDefinition,
+  StepNode,
+} from './definition';
 import { callPresets, configurationCall, type CallPreset } from './policies';
 
 interface Executable {
@@ -71,6 +85,77 @@ function invoke(preset: CallPreset, mode: CallMode, activity: string, arg: unkno
  */
 type ModeOf = (call: CallNode) => CallMode;
 
+/** Kinds of actor the API sends with its cancel request (api/sagas/client.ts): a cancel through the API. */
+const apiActors: readonly string[] = [ActorKind.apiKey, ActorKind.jwt, ActorKind.anonymous];
+
+/**
+ * What the saga learns while it runs that `onCancelled` reports: each failed step's failure (its details) and the
+ * refund compensation's outcome. Read from what the invocations return or throw: it issues nothing.
+ */
+class CancellationWitness {
+  private readonly failures = new Map<string, unknown>();
+  private refund: CompensationOutcome | null = null;
+
+  constructor(private readonly spec: OnCancelled | undefined) {}
+
+  /** The step spec, its invocations observed (unchanged when the definition reports no cancellation). */
+  observe<R>(spec: StepSpec<R>): StepSpec<R> {
+    if (!this.spec) return spec;
+    const run = spec.run;
+    const observed: StepSpec<R> = {
+      ...spec,
+      run: async (meta) => {
+        try {
+          return await run(meta);
+        } catch (err) {
+          this.failures.set(spec.name, err);
+          throw err;
+        }
+      },
+    };
+    const undo = spec.compensation;
+    if (undo && spec.name === this.spec.refundStep) {
+      observed.compensation = {
+        ...undo,
+        run: async (meta) => {
+          const done = await undo.run(meta);
+          this.refund = done.value as CompensationOutcome;
+          return done;
+        },
+      };
+    }
+    return observed;
+  }
+
+  /** Who cancelled, whether the refund was issued, the failure and every unavailable sku. */
+  cancellation(state: SagaState): SagaCancellation {
+    const cancel = [...state.operatorActions].reverse().find((a) => a.action === OperatorActionName.cancel);
+    const cancelledBy = !state.cancelled
+      ? CancelledBy.system
+      : cancel && apiActors.includes(cancel.byKind)
+        ? CancelledBy.customer
+        : CancelledBy.operator;
+    const failureStep = state.failure?.step ?? null;
+    const err = failureStep === null ? undefined : this.failures.get(failureStep);
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    let unavailableSkus: string[] = [];
+    if (cause instanceof ApplicationFailure && cause.type === BusinessFailure.OutOfStock) {
+      // The first detail is the attempt (workers/interceptors/attempt-reporting.ts), the activity's own follow.
+      const detail = (cause.details ?? []).find((d): d is OutOfStockDetail =>
+        Array.isArray((d as Partial<OutOfStockDetail> | null)?.skus),
+      );
+      unavailableSkus = detail ? detail.skus.filter((sku) => typeof sku === 'string') : [];
+    }
+    return {
+      cancelledBy,
+      refundIssued: this.refund === 'undone' || this.refund === 'already-undone',
+      failureStep,
+      failureType: state.failure?.type ?? 'Error',
+      unavailableSkus,
+    };
+  }
+}
+
 export async function runDefinition<I, S extends SagaState>(definition: SagaDefinition<I, S>, input: I): Promise<S> {
   // Evaluated once, first: a saga started before local calls keeps regular activities throughout.
   const localCalls = definition.localCallsPatch === undefined ? true : patched(definition.localCallsPatch);
@@ -95,6 +180,15 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
     sagaId,
     customerId,
   });
+  const witness = new CancellationWitness(definition.onCancelled);
+  const onCancelled = definition.onCancelled;
+  if (onCancelled) {
+    saga.onCompensated = () => {
+      const cancellation = witness.cancellation(saga.state);
+      (saga.state as unknown as CancellationFields).cancellation = cancellation;
+      saga.emit({ type: onCancelled.event, version: 1, data: cancellation });
+    };
+  }
   const results: Record<string, unknown> = {};
   const choices: Record<string, unknown> = {};
   const ctx: AnyContext = {
@@ -165,22 +259,26 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
     }
     for (const node of definition.nodes) {
       if (node.type === 'step') {
-        const result = await saga.step(stepOf(node, node.name, node.summary(ctx)));
+        const result = await saga.step(witness.observe(stepOf(node, node.name, node.summary(ctx))));
         results[node.name] = result;
         node.then?.(ctx, result);
       } else if (node.type === 'parallel') {
-        const specs = node.each(ctx).map((item) => stepOf(node, node.member(item), node.summary(ctx, item), item));
+        const specs = node
+          .each(ctx)
+          .map((item) => witness.observe(stepOf(node, node.member(item), node.summary(ctx, item), item)));
         const values = await saga.all(specs);
         results[node.name] = values;
         node.then?.(ctx, values);
       } else {
         const approval = approvals.get(node.name)!;
         const deadlineMs = node.deadlineMs(ctx);
-        results[node.name] = await saga.step({
-          name: node.name,
-          summary: node.summary(ctx),
-          run: waitFor(() => approval.wait(deadlineMs)),
-        });
+        results[node.name] = await saga.step(
+          witness.observe({
+            name: node.name,
+            summary: node.summary(ctx),
+            run: waitFor(() => approval.wait(deadlineMs)),
+          }),
+        );
       }
     }
   });
