@@ -1,9 +1,12 @@
 import { type Config, ConfigError, loadConfig } from '../common/config';
 import { FaultSpecError, parseFaultSpec, type FaultPlan } from '../workers/interceptors/fault-injection';
+import { CallLimitsError, parseCallLimits, type CallLimits } from '../workers/interceptors/call-limits';
 
 /** The service's configuration with the test hook's fault plan parsed (`faults`, from SAGA_FAULTS). */
 export interface ServiceConfig extends Config {
   faults: FaultPlan | undefined;
+  /** The test hook's call limits (from SAGA_CALL_LIMITS). */
+  callLimits: CallLimits | undefined;
 }
 
 /**
@@ -13,11 +16,19 @@ export interface ServiceConfig extends Config {
  */
 export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const config = loadConfig(env);
+  let faults: FaultPlan | undefined;
   try {
     const spec = config.SAGA_FAULTS;
-    return { ...config, faults: spec === undefined ? undefined : parseFaultSpec(spec) };
+    faults = spec === undefined ? undefined : parseFaultSpec(spec);
   } catch (err) {
     if (!(err instanceof FaultSpecError)) throw err;
     throw new ConfigError(`Invalid configuration: SAGA_FAULTS: ${err.message}`);
+  }
+  try {
+    const spec = config.SAGA_CALL_LIMITS;
+    return { ...config, faults, callLimits: spec === undefined ? undefined : parseCallLimits(spec) };
+  } catch (err) {
+    if (!(err instanceof CallLimitsError)) throw err;
+    throw new ConfigError(`Invalid configuration: SAGA_CALL_LIMITS: ${err.message}`);
   }
 }

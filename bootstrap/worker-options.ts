@@ -16,6 +16,7 @@ export function workerOptionsFromConfig(
     servedCountries: config.SERVED_COUNTRIES,
     shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
     ...(config.faults ? { faults: config.faults } : {}),
+    ...(config.callLimits ? { callLimits: config.callLimits } : {}),
     sizing: sizingFromConfig(config),
     ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
   };

@@ -356,6 +356,13 @@ const schema = z.object({
    * at start (bootstrap/config.ts), failing with a message that names SAGA_FAULTS.
    */
   SAGA_FAULTS: z.string().optional(),
+  /**
+   * Test hook, off unless set: caps on the timeouts and retries of every call the sagas make (docs/failure-matrix.md),
+   * e.g. `startToCloseMs=1500,retryIntervalMs=100,maximumAttempts=3`, so that a step times out or runs out of retries
+   * in seconds; the presets themselves stay. Never set it in production. Parsed at start by the composition root
+   * (bootstrap/config.ts, grammar in workers/interceptors/call-limits.ts), failing with a message naming it.
+   */
+  SAGA_CALL_LIMITS: z.string().optional(),
   /** A prebuilt workflow bundle for the worker (tests and the chaos run start many workers); unset: bundled at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   /**

@@ -10,6 +10,7 @@ import type { Db } from 'mongodb';
 import { createActivities } from '../activities';
 import { reportAttempts } from './interceptors/attempt-reporting';
 import { injectFaults, type FaultPlan } from './interceptors/fault-injection';
+import { bundleHasCallLimits, callLimitModule, type CallLimits } from './interceptors/call-limits';
 import { sagaActivityLogAttributes } from './interceptors/log-attributes';
 import { traceActivities, tracingWorkflowModules, workflowSpanSinks, type WorkerTracing } from './interceptors/tracing';
 import { sizingOptions, type WorkerSizing } from './sizing';
@@ -55,6 +56,12 @@ export interface SagaWorkerOptions {
   /** Test hook (SAGA_FAULTS, docs/faults.md): faults to inject into the activities. Absent in production. */
   faults?: FaultPlan;
   /**
+   * Test hook (SAGA_CALL_LIMITS, docs/failure-matrix.md): caps on every call's timeouts and retries, applied by a
+   * workflow interceptor bundled with the workflows; a prebuilt `workflowBundle` must have been made with the same
+   * limits (`callLimitModule`), or the worker refuses to start. Absent in production.
+   */
+  callLimits?: CallLimits;
+  /**
    * Test hook: more activity inbound interceptors, run inside attempt reporting and fault injection (the tests'
    * kit to hold or break a saga, test/support/saga-hooks.ts). Absent in production.
    */
@@ -80,6 +87,17 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
   if (tracing && workflowBundle) {
     throw new Error('tracing needs the workflow interceptors bundled in: it cannot use a prebuilt workflow bundle');
   }
+  const { callLimits } = options;
+  if (
+    callLimits &&
+    workflowBundle &&
+    'codePath' in workflowBundle &&
+    !bundleHasCallLimits(workflowBundle.codePath, callLimits)
+  ) {
+    throw new Error(
+      `the prebuilt workflow bundle lacks the call limits ${JSON.stringify(callLimits)}: bundle it with callLimitModule(limits)`,
+    );
+  }
   await ensureDomainEventIndexes(db);
   await ensureSagaViewIndexes(db);
   const activities = createActivities({ db, servedCountries, temporal: options.temporal, carrier: options.carrier });
@@ -103,7 +121,13 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
       activity: activityInterceptors,
       ...(workflowBundle
         ? {}
-        : { workflowModules: [...workflowInterceptorModules, ...(tracing ? tracingWorkflowModules : [])] }),
+        : {
+            workflowModules: [
+              ...workflowInterceptorModules,
+              ...(tracing ? tracingWorkflowModules : []),
+              ...(callLimits ? [callLimitModule(callLimits)] : []),
+            ],
+          }),
     },
     ...(tracing ? { sinks: workflowSpanSinks(tracing) } : {}),
     // Without a grace time running activities are abandoned on SIGTERM and retried only after

@@ -51,9 +51,16 @@ export interface HarnessCarrier {
 /**
  * Everything a test needs, against the real servers `npm test` started: its own MongoDB database
  * and task queue (so test files never see each other's data), a worker running the real workflows
- * and activities, and the real API on a free port.
+ * and activities, and the real API on a free port. `worker`: another bundle, call limits and activity interceptors
+ * for its worker (the failure matrix's).
  */
-export async function startHarness(name: string, options: { carrier?: HarnessCarrier } = {}): Promise<Harness> {
+export async function startHarness(
+  name: string,
+  options: {
+    carrier?: HarnessCarrier;
+    worker?: Pick<Parameters<typeof startTestWorker>[1], 'bundle' | 'callLimits' | 'activityInterceptors'>;
+  } = {},
+): Promise<Harness> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
@@ -71,7 +78,8 @@ export async function startHarness(name: string, options: { carrier?: HarnessCar
     ? await connectBroker({ url: requireEnv('AMQP_URL'), logger: pino({ level: 'silent' }), connectionName: suffix })
     : undefined;
   const carrier = broker && options.carrier ? { broker, ...options.carrier } : undefined;
-  const startLane = () => startTestWorker({ db, client }, { taskQueue, hooks, ...(carrier ? { carrier } : {}) });
+  const startLane = () =>
+    startTestWorker({ db, client }, { taskQueue, hooks, ...options.worker, ...(carrier ? { carrier } : {}) });
   let lane: TestWorker | undefined = await startLane();
   const api = await startTestApi({ db, client }, taskQueue);
 

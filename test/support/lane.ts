@@ -5,6 +5,8 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Db } from 'mongodb';
 import type { FaultPlan } from '../../workers/interceptors/fault-injection';
+import type { CallLimits } from '../../workers/interceptors/call-limits';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { createApp } from '../../api/app';
 import { dataConverterFromEnv } from '../../codec/data-converter';
 import { secretBoxFromEnv } from '../../codec/secret-box';
@@ -51,7 +53,9 @@ export interface TestCarrierOptions {
 /**
  * A running saga worker on `taskQueue`: `hooks` hold or break the sagas their rules name (saga-hooks.ts, the tests'
  * one way to do it); `faults`, a fault plan as SAGA_FAULTS gives one, only for the tests of that hook itself;
- * `carrier`, the broker carrier (its command link and this task queue's reply consumer, stopped with the worker).
+ * `carrier`, the broker carrier (its command link and this task queue's reply consumer, stopped with the worker);
+ * `bundle` and `callLimits`, another prebuilt workflow bundle and the call limits it was made with (the failure
+ * matrix, scripts/lib/failure-matrix/); `activityInterceptors`, more interceptors inside the hooks'.
  */
 export async function startTestWorker(
   { db, client }: LaneDeps,
@@ -60,7 +64,18 @@ export async function startTestWorker(
     hooks,
     faults,
     carrier: carrierOptions,
-  }: { taskQueue: string; hooks?: SagaHooks; faults?: FaultPlan; carrier?: TestCarrierOptions },
+    bundle,
+    callLimits,
+    activityInterceptors = [],
+  }: {
+    taskQueue: string;
+    hooks?: SagaHooks;
+    faults?: FaultPlan;
+    carrier?: TestCarrierOptions;
+    bundle?: string;
+    callLimits?: CallLimits;
+    activityInterceptors?: ActivityInterceptorsFactory[];
+  },
 ): Promise<TestWorker> {
   const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
   const carrier = carrierOptions
@@ -75,10 +90,11 @@ export async function startTestWorker(
       servedCountries,
       temporal: client,
       dataConverter: dataConverterFromEnv(),
-      workflowBundle: { codePath: requireEnv('WORKFLOW_BUNDLE_PATH') },
+      workflowBundle: { codePath: bundle ?? requireEnv('WORKFLOW_BUNDLE_PATH') },
       shutdownGraceSeconds: 2,
       faults,
-      ...(hooks ? { activityInterceptors: [hooks.interceptor] } : {}),
+      ...(callLimits ? { callLimits } : {}),
+      activityInterceptors: [...(hooks ? [hooks.interceptor] : []), ...activityInterceptors],
       ...(carrier ? { carrier: carrier.link } : {}),
     });
     const running = worker.run();

@@ -1,0 +1,232 @@
+/**
+ * Runs the failure matrix's applicable cells (cells.ts) on the real servers, one saga per cell, one cell at a time,
+ * and checks each as Temporal and MongoDB record it:
+ *
+ *   seed the participants ─▶ snapshot their documents ─▶ arm the fault for this saga (faults.ts) ─▶ start it by the API
+ *     ─▶ (cancel: when the step runs, cancel it by the API; a wait: reject it, or let its short deadline pass)
+ *     ─▶ its state (getState) reaches a final status ─▶ its late attempts finish
+ *     ─▶ checks: COMPENSATED, `failure` names the step and the expected type; the compensations scheduled in its
+ *        history are exactly the started compensatable steps', in reverse; the documents are as before.
+ *
+ * The outcome is read through the state query, not the workflow's result, so that it does not depend on how a
+ * COMPENSATED saga closes. The worker runs with call limits (SAGA_CALL_LIMITS' `CallLimits`), so that a timeout or
+ * retries running out take seconds.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { Db } from 'mongodb';
+import { getStateQuery } from '../../../common/definitions';
+import { SagaStatus, type SagaState } from '../../../common/saga-state';
+import type { TransportOrderState } from '../../../common/transport';
+import { executedActivities, http, type Harness } from '../../../test/support/harness';
+import { Gate } from '../../../test/support/saga-hooks';
+import type { CallLimits } from '../../../workers/interceptors/call-limits';
+import type { SagaDefinition, SagaNode } from '../../../workflows/saga/definition';
+import { pollUntil, waitForSagaStatus } from '../wait';
+import { FailureKind, type ApplicableCell, type Cell } from './cells';
+import type { MatrixFaults } from './faults';
+
+/** The limits the matrix's worker runs with: a call times out in 1.5 s, a step runs out of its 3 attempts in ~0.3 s. */
+export const matrixCallLimits: Required<CallLimits> = {
+  startToCloseMs: 1500,
+  retryIntervalMs: 100,
+  maximumAttempts: 3,
+};
+
+export type CellOutcome =
+  | { cell: Cell; result: 'shown'; ms: number }
+  | { cell: Cell; result: 'failed'; why: string; ms: number }
+  | { cell: Cell; result: 'n/a'; reason: string };
+
+/** One saga of a fixture, its participants seeded, not started yet. */
+export interface Seeded {
+  workflowId: string;
+  orderId: string;
+  /** Its input. */
+  body: Record<string, unknown>;
+  /** The member a parallel group's fault hits: its item. */
+  item?: string;
+}
+
+/** How the matrix makes a saga of one type, and where its participants keep their data. */
+export interface Fixture {
+  sagaType: string;
+  definition: SagaDefinition<never>;
+  /** Items of a parallel group per saga (the expected compensations count them). */
+  members: number;
+  /** Once per run: what every saga of the type shares (vehicles). */
+  prepare(h: Harness): Promise<void>;
+  /** Seeds a saga's own participants (`decisionTimeoutMs`: its wait's deadline). */
+  seed(h: Harness, options: { decisionTimeoutMs: number }): Promise<Seeded>;
+  /** Starts the seeded saga; what went wrong, if anything. */
+  start(h: Harness, seeded: Seeded): Promise<string | undefined>;
+  /** `<apiPath(orderId)>/cancel`, `/reject` act on the saga. */
+  apiPath(orderId: string): string;
+  /** The saga's own records that must not be live after it compensated (collection → filter, with its orderId). */
+  liveRecords: Record<string, Record<string, unknown>>;
+}
+
+/** Participant collections, with the tombstone fields (what undid what, kept against late duplicates) left out. */
+const participantCollections: Record<string, readonly string[]> = {
+  customers: ['creditReleased', 'createdAt'],
+  products: ['stockReleased', 'createdAt'],
+  vehicles: ['createdAt'],
+  parcels: ['removed', 'createdAt'],
+  transportVehicles: ['released', 'createdAt'],
+};
+
+/** The participants' documents, as their business sees them (holds, stock, loads, reservations). */
+async function snapshot(db: Db, fixture: Fixture, orderId: string): Promise<Record<string, unknown>> {
+  const shot: Record<string, unknown> = {};
+  for (const [name, tombstones] of Object.entries(participantCollections)) {
+    const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
+    shot[name] = docs.map((doc) => Object.fromEntries(Object.entries(doc).filter(([k]) => !tombstones.includes(k))));
+  }
+  for (const [name, filter] of Object.entries(fixture.liveRecords)) {
+    shot[`live ${name}`] = await db.collection(name).countDocuments({ orderId, ...filter });
+  }
+  return shot;
+}
+
+function firstDifference(before: Record<string, unknown>, after: Record<string, unknown>): string | undefined {
+  for (const key of Object.keys(before)) {
+    const [b, a] = [before[key], after[key]];
+    if (isDeepStrictEqual(b, a)) continue;
+    if (Array.isArray(b) && Array.isArray(a)) {
+      const i = b.findIndex((doc, n) => !isDeepStrictEqual(doc, a[n]));
+      const at = i >= 0 ? i : b.length;
+      return `${key}: ${JSON.stringify(b[at] ?? null)} became ${JSON.stringify(a[at] ?? null)}`;
+    }
+    return `${key}: ${JSON.stringify(b)} became ${JSON.stringify(a)}`;
+  }
+  return undefined;
+}
+
+/** Every compensation activity a definition names (its variants' too): what the history is searched for. */
+function compensationNames(definition: SagaDefinition<never>): Set<string> {
+  const names = new Set<string>();
+  for (const node of definition.nodes) {
+    if (node.type === 'wait') continue;
+    if (node.compensation) names.add(node.compensation.activity);
+    if (node.type === 'step')
+      for (const v of node.variants ?? []) if (v.compensation) names.add(v.compensation.activity);
+  }
+  return names;
+}
+
+const stepNameOf = (node: SagaNode, item: string | undefined): string =>
+  node.type === 'parallel' && item !== undefined ? node.member(item) : node.name;
+
+async function runCell(h: Harness, faults: MatrixFaults, fixture: Fixture, cell: ApplicableCell): Promise<string[]> {
+  const problems: string[] = [];
+  const { row, kind } = cell;
+  const { node } = row;
+  const seeded = await fixture.seed(h, {
+    decisionTimeoutMs: node.type === 'wait' && kind === FailureKind.timeout ? 1000 : 600_000,
+  });
+  const { workflowId, orderId } = seeded;
+  const before = await snapshot(h.db, fixture, orderId);
+  const gate = kind === FailureKind.cancel && node.type !== 'wait' ? new Gate() : undefined;
+  if (row.activity && node.type !== 'wait') {
+    faults.arm(workflowId, {
+      activity: row.activity,
+      kind,
+      ...(node.type === 'parallel' && seeded.item !== undefined ? { item: seeded.item } : {}),
+      ...(cell.businessType ? { businessType: cell.businessType } : {}),
+      ...(gate ? { gate } : {}),
+      overrunMs: matrixCallLimits.startToCloseMs + 500,
+    });
+  }
+  const handle = h.client.workflow.getHandle(workflowId);
+  try {
+    const refused = await fixture.start(h, seeded);
+    if (refused) return [refused];
+    if (node.type === 'wait') {
+      if (kind !== FailureKind.timeout) {
+        await pollUntil(
+          `${workflowId} waits for a decision`,
+          () => handle.query(getStateQuery) as Promise<TransportOrderState>,
+          (s) => Boolean(s.pendingDecision) || s.status !== SagaStatus.RUNNING,
+          { timeoutMs: 30_000, intervalMs: 100 },
+        );
+        const action = kind === FailureKind.business ? 'reject' : 'cancel';
+        const answer = await http(h.baseUrl, 'POST', `${fixture.apiPath(orderId)}/${action}`);
+        if (answer.status !== 202) problems.push(`${action} answered ${answer.status}`);
+      }
+    } else if (gate) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        gate.entered,
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('the step never ran')), 30_000))),
+      ]).finally(() => clearTimeout(timer));
+      const answer = await http(h.baseUrl, 'POST', `${fixture.apiPath(orderId)}/cancel`);
+      if (answer.status !== 202) problems.push(`cancel answered ${answer.status}`);
+      // Held until the saga saw the cancellation (a local step: at its workflow task's next heartbeat).
+      await pollUntil(
+        `${workflowId} sees its cancellation`,
+        () => handle.query(getStateQuery),
+        (s) => s.cancelled || s.status !== SagaStatus.RUNNING,
+        { timeoutMs: 30_000, intervalMs: 200 },
+      ).catch((err: unknown) => problems.push((err as Error).message));
+      gate.release();
+    }
+    const state = await waitForSagaStatus<SagaState>(
+      handle,
+      [SagaStatus.COMPENSATED, SagaStatus.COMPLETED, SagaStatus.FAILED],
+      { timeoutMs: 90_000 },
+    );
+    faults.disarm(workflowId);
+    await faults.settled(workflowId);
+    const after = await snapshot(h.db, fixture, orderId);
+
+    if (state.status !== SagaStatus.COMPENSATED) problems.push(`ended ${state.status}`);
+    const step = stepNameOf(node, seeded.item);
+    if (state.failure?.step !== step) problems.push(`failure.step is ${state.failure?.step ?? null}, not ${step}`);
+    if (state.failure?.type !== cell.expectedFailureType) {
+      problems.push(`failure.type is ${state.failure?.type ?? null}, not ${cell.expectedFailureType}`);
+    }
+    const names = compensationNames(fixture.definition);
+    const ran = (await executedActivities(handle)).filter((a) => names.has(a.name)).map((a) => a.name);
+    if (!isDeepStrictEqual(ran, cell.expectedCompensations)) {
+      problems.push(`compensations [${ran.join(', ')}], not [${cell.expectedCompensations.join(', ')}]`);
+    }
+    const changed = firstDifference(before, after);
+    if (changed) problems.push(`data changed: ${changed}`);
+  } catch (err) {
+    problems.push(err instanceof Error ? err.message : String(err));
+  } finally {
+    faults.disarm(workflowId);
+    // A saga that did not settle as it should must not keep the matrix's worker busy.
+    if (problems.length > 0) await handle.terminate('the failure matrix cell failed').catch(() => undefined);
+  }
+  return problems;
+}
+
+/** Runs the cells in order, one saga each; an inapplicable cell is reported with its reason. */
+export async function runCells(
+  h: Harness,
+  faults: MatrixFaults,
+  fixture: Fixture,
+  cells: readonly Cell[],
+  onCell: (outcome: CellOutcome) => void = () => undefined,
+): Promise<CellOutcome[]> {
+  const outcomes: CellOutcome[] = [];
+  await fixture.prepare(h);
+  for (const cell of cells) {
+    let outcome: CellOutcome;
+    if (!cell.applicable) outcome = { cell, result: 'n/a', reason: cell.reason };
+    else {
+      const began = Date.now();
+      const problems = await runCell(h, faults, fixture, cell).catch((err: unknown) => [
+        err instanceof Error ? err.message : String(err),
+      ]);
+      const ms = Date.now() - began;
+      outcome =
+        problems.length === 0
+          ? { cell, result: 'shown', ms }
+          : { cell, result: 'failed', why: problems.join('; '), ms };
+    }
+    outcomes.push(outcome);
+    onCell(outcome);
+  }
+  return outcomes;
+}

@@ -1,0 +1,23 @@
+/**
+ * The failure matrix's `npm test` subset (test/faults/failure-matrix.test.ts), chosen from the definitions alone:
+ * every row × business failure, and for each other failure kind the last row (the most compensations to check)
+ * whose call is a regular activity. Rows of local calls meet timeouts and cancellations only in the whole matrix
+ * (`npm run failure-matrix`), where those cells fail today (docs/failure-matrix.md, "What it found").
+ */
+import { FailureKind, type Cell } from './cells';
+
+export function subsetOf(cells: readonly Cell[]): Cell[] {
+  const chosen = new Set<Cell>();
+  for (const cell of cells) if (cell.kind === FailureKind.business) chosen.add(cell);
+  const kinds = [...new Set(cells.map((c) => c.kind))].filter((k) => k !== FailureKind.business);
+  for (const kind of kinds) {
+    const regular = cells.filter(
+      (c) => c.kind === kind && c.applicable && c.row.node.type !== 'wait' && c.row.node.call.mode === 'regular',
+    );
+    const last = regular.at(-1);
+    if (last) chosen.add(last);
+    const wait = cells.find((c) => c.kind === kind && c.applicable && c.row.node.type === 'wait');
+    if (wait) chosen.add(wait);
+  }
+  return cells.filter((c) => chosen.has(c));
+}
