@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { orderWorkflowId } from '../../../common/order';
+import { fulfilmentWorkflowId, ORDER_FULFILMENT, type OrderFulfilmentInput } from '../../../common/order-fulfilment';
 import { TRANSPORT_ORDER, transportWorkflowId, type TransportOrderInput } from '../../../common/transport';
 import { SagaStatus } from '../../../common/saga-state';
 import { CustomerIdKey, SagaStatusKey } from '../../../common/search-attributes';
@@ -99,5 +100,36 @@ const transport: Fixture = {
   liveRecords: { transportOrders: { status: 'CREATED' } },
 };
 
+/** The order-fulfilment saga: an order's participants, started as the order intake starts it (its own input). */
+const fulfilment: Fixture = {
+  sagaType: 'order-fulfilment',
+  definition: sagaDefinitions['order-fulfilment'],
+  members: 0,
+  prepare: (h) => order.prepare(h),
+  async seed(h) {
+    const seeded = await order.seed(h, { decisionTimeoutMs: 0 });
+    return { ...seeded, workflowId: fulfilmentWorkflowId(seeded.orderId) };
+  },
+  async start(h, { workflowId, body }) {
+    const input = body as OrderFulfilmentInput;
+    await h.client.workflow.start(ORDER_FULFILMENT, {
+      taskQueue: h.taskQueue,
+      workflowId,
+      args: [input],
+      typedSearchAttributes: [
+        { key: SagaStatusKey, value: SagaStatus.RUNNING },
+        { key: CustomerIdKey, value: input.customerId },
+      ],
+    });
+    return undefined;
+  },
+  apiPath: (orderId) => `/sagas/order-fulfilment/${orderId}`,
+  liveRecords: order.liveRecords,
+};
+
 /** The fixture of every saga type of `sagaDefinitions`. */
-export const fixtures: Record<SagaType, Fixture> = { order, 'transport-order': transport };
+export const fixtures: Record<SagaType, Fixture> = {
+  order,
+  'transport-order': transport,
+  'order-fulfilment': fulfilment,
+};
