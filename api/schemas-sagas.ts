@@ -48,7 +48,18 @@ const DescribedNode = z.discriminatedUnion('type', [
     name: z.string(),
     wait: z.literal('approval'),
     update: z.literal('decide'),
-    signals: z.tuple([z.literal('approve'), z.literal('reject')]),
+    // A tuple in JSON Schema 2020-12 (OpenAPI 3.1) is `prefixItems`.
+    signals: z.tuple([z.literal('approve'), z.literal('reject')]).meta({
+      override: {
+        type: 'array',
+        prefixItems: [
+          { type: 'string', const: 'approve' },
+          { type: 'string', const: 'reject' },
+        ],
+        items: false,
+        minItems: 2,
+      },
+    }),
     failures: z.array(z.string()),
   }),
 ]);
