@@ -11,7 +11,7 @@ import { createApiMetrics, type ApiMetrics } from './metrics';
 import { authorize, codecSessionAuthenticator, type Authenticator } from './auth';
 import { DEFAULT_RATE_LIMIT, rateLimitPerCredential, type RateLimitOptions } from './rate-limit';
 import { DEFAULT_IDEMPOTENCY_RETENTION_MS } from './idempotency';
-import { errorHandler, notFoundHandler, requireJson, requireMediaType } from './errors';
+import { AppError, errorHandler, notFoundHandler, requireJson, requireMediaType } from './errors';
 import { methodNotAllowed, mountOperations, type Operation } from './operation';
 import { operations, type Handlers } from './operations';
 import { requestLogging } from './request-log';
@@ -23,6 +23,13 @@ import { orderHandlers } from './routes/orders';
 import { participantHandlers } from './routes/participants';
 import { loyaltyHandlers } from './routes/loyalty';
 import { transportOrderHandlers } from './routes/transport-orders';
+import { genericSagaHandlers, sagaTypeHandlers } from './routes/sagas';
+import { FollowHub } from './sagas/follow-hub';
+import { isSagaType, sagaTypes } from './sagas/catalogue';
+import type { OrderFulfilmentInput, OrderFulfilmentState } from '../common/order-fulfilment';
+import type { SagaType } from '../common/domain-events';
+import type { OrderSagaInput, OrderState } from '../common/order';
+import type { TransportOrderInput, TransportOrderState } from '../common/transport';
 import { webhookHandlers } from './routes/webhooks';
 import { secretBox, type SecretBox } from '../codec/secret-box';
 
@@ -115,22 +122,31 @@ export function createApp({
   // that Swagger UI still loads its scripts over plain http on localhost.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.set('query parser', 'simple'); // no nested objects from query strings
+  // Every saga type's handlers, once: its own paths (`/orders`) and `/sagas/{type}` share them.
+  const sagaDeps = {
+    temporal,
+    db,
+    taskQueue,
+    eventsPollMs,
+    temporalCallMs,
+    shutdown,
+    eagerStart,
+    idempotencyRetentionMs,
+  };
+  const hub = new FollowHub({ pollMs: eventsPollMs, shutdown }); // one reader per followed saga, whatever its type
+  const sagas = {
+    order: sagaTypeHandlers<OrderSagaInput, OrderState>('order', sagaDeps, hub),
+    'transport-order': sagaTypeHandlers<TransportOrderInput, TransportOrderState>('transport-order', sagaDeps, hub),
+    'order-fulfilment': sagaTypeHandlers<OrderFulfilmentInput, OrderFulfilmentState>('order-fulfilment', sagaDeps, hub),
+  } satisfies Record<SagaType, unknown>;
   const handlers: Handlers = {
     ...healthHandlers({ temporal, db, shutdown }),
     ...docsHandlers(),
     ...metricsHandlers(metrics.registry),
     ...participantHandlers(collections(db)),
-    ...orderHandlers({
-      temporal,
-      db,
-      taskQueue,
-      eventsPollMs,
-      temporalCallMs,
-      shutdown,
-      eagerStart,
-      idempotencyRetentionMs,
-    }),
-    ...transportOrderHandlers({ temporal, db, taskQueue, temporalCallMs, eagerStart, idempotencyRetentionMs }),
+    ...orderHandlers(sagas.order),
+    ...transportOrderHandlers({ db, saga: sagas['transport-order'] }),
+    ...genericSagaHandlers(sagas),
     ...loyaltyHandlers({ temporal, db, temporalCallMs }),
     ...codecHandlers(payloadCodecs),
     ...webhookHandlers({ db, ...webhooks }),
@@ -166,10 +182,18 @@ export function createApp({
   app.use(express.json({ limit: bodyLimit, strict: true }));
   // Every other operation of the table: validated by its schemas, answered by its handler.
   app.use(mountOperations(omit(operations, ...unguarded, ...signIn), handlers));
+  app.use(unknownSagaType);
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;
 }
+
+/** `/sagas/<a type that does not exist>/…`: a 404 that names the types there are. */
+const unknownSagaType: RequestHandler = (req, _res, next) => {
+  const type = /^\/sagas\/([^/]+)/.exec(req.path)?.[1];
+  if (type === undefined || isSagaType(type)) return next();
+  throw AppError.notFound(`No saga type ${type}: the types are ${sagaTypes.join(', ')} (GET /sagas)`);
+};
 
 /** Operations answered before admission control and body parsing. */
 const unguarded = ['health', 'ready', 'openapi'] as const;

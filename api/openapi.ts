@@ -142,6 +142,11 @@ export function openApiDocument(table: Record<string, Operation> = operations): 
         '`operator` (cancel, retry-compensation, approve, reject; webhook subscriptions).',
     },
     tags: [
+      {
+        name: 'sagas',
+        description:
+          'Every saga type, generated from its definition: the catalogue, then per type start, list, read, cancel, retry, follow and the compensation plan',
+      },
       { name: 'orders', description: 'Order sagas' },
       { name: 'participants', description: 'Participant data: customers, products, vehicles' },
       {

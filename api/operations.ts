@@ -16,7 +16,8 @@ import {
   WebhookId,
   WebhookList,
 } from '../common/shapes/webhooks';
-import type { HandlersOf, Operation, ResponseSpec } from './operation';
+import type { Request, Response } from 'express';
+import type { HandlersOf, Input, Operation, ResponseSpec } from './operation';
 import {
   CancelAccepted,
   CreateCustomer,
@@ -47,7 +48,10 @@ import {
   TransportOrderStarted,
   TransportVehicleIdParam,
 } from './schemas-transport';
-import { MetricsText } from './schemas';
+import { MetricsText, SagaStarted } from './schemas';
+import { CompensationPlan, SagaCatalogue, SagaIdParam } from './schemas-sagas';
+import { sagaApiOf, sagaCatalogue, sagaTypes, type SagaApi } from './sagas/catalogue';
+import type { SagaType } from '../common/domain-events';
 import { CodecHeaders, CodecPayloads, CodecSignInForm, HtmlPage, SessionCookieHeaders } from './schemas-codec';
 
 /** What `/codec/encode` and `/codec/decode` share: Temporal's codec server protocol, a reader's credential. */
@@ -137,7 +141,240 @@ const IdempotencyHeaders = z.object({
   }),
 });
 
-export const operations = {
+/** What the generated operations of one saga type are written from: its catalogue entry, by type. */
+interface SagaDoc {
+  type: SagaType;
+  noun: string;
+  workflowType: string;
+  api: SagaApi;
+  /** `/sagas/order`: the generated operations' base. */
+  base: string;
+}
+
+function sagaDoc(type: SagaType): SagaDoc {
+  const api = sagaApiOf(type);
+  return {
+    type,
+    noun: api.noun,
+    workflowType: sagaCatalogue[type].definition.workflowType,
+    api,
+    base: `/sagas/${type}`,
+  };
+}
+
+/**
+ * `text` with `{}` standing for the type's own path when it has one besides `/sagas/{type}` (`/orders`), else
+ * `otherwise`: the descriptions name the other path only where there is one.
+ */
+const alias = (t: SagaDoc, text: string, otherwise = ''): string =>
+  t.api.ownPath === t.base ? otherwise : text.replace('{}', t.api.ownPath);
+
+/** The operation id of a saga type's generated operation: `sagas.order.start`. */
+export const sagaOperationId = <T extends SagaType, O extends string>(type: T, op: O): `sagas.${T}.${O}` =>
+  `sagas.${type}.${op}`;
+
+/** A saga's events as Server-Sent Events, its `state` of the type's state. */
+const sagaEvent = (state: z.ZodType) =>
+  z.union([
+    sseEvent('state', z.union([state, SagaView]), 'none'),
+    sseEvent('domain-event', DomainEvent, 'sequence'),
+    sseEvent('end', z.object({ status: SagaStatus }), 'none'),
+    sseEvent('error', z.object({ status: z.literal(503), detail: z.string() }), 'none'),
+  ]);
+
+const OPERATOR_BODY = " The optional body `{ reason }` is recorded with the caller in the state's `operatorActions`.";
+
+/**
+ * The operations every saga type answers under `/sagas/{type}` (generated for each type of the catalogue by
+ * `sagaOperations`), each with the type's own schemas. One more operation of every saga is one more entry here and
+ * one more handler in `sagaTypeHandlers` (api/routes/sagas.ts). `base` is `/sagas/{type}`, or the type's own path
+ * for the few operations it also answers there.
+ */
+const perSagaOperations = {
+  start: (t: SagaDoc, base = t.base) =>
+    ({
+      method: 'post',
+      startsSaga: t.workflowType,
+      path: base,
+      summary: `Start a ${t.type} saga`,
+      description:
+        `Starts the saga and answers at once${alias(t, ', as `POST {}` does (the same operation)')}: without ` +
+        '`orderId` one is generated; an unknown `customerId` answers 422 and nothing is started or recorded (not ' +
+        'even the Idempotency-Key); an order id already used answers 409. With an `Idempotency-Key`, a retry with ' +
+        'the same body answers the first answer again (header `Idempotent-Replayed: true`) without starting ' +
+        `anything${alias(t, '; a key used on `POST {}` is the same key here')}. \`Location\` names the saga ` +
+        `under \`${t.api.ownPath}\`${alias(t, `, the same saga as under \`${t.base}\``)}.`,
+      tag: 'sagas',
+      roles: ['writer'],
+      request: { headers: IdempotencyHeaders, body: t.api.startBody },
+      responses: {
+        202: {
+          description: 'The saga has started',
+          schema: SagaStarted,
+          headers: startHeaders(`the ${t.type} saga`),
+          links: linksTo(
+            'orderId',
+            'orderId',
+            ...['get', 'cancel', 'retryCompensation', 'events', 'domainEvents', 'plan'].map((op) =>
+              sagaOperationId(t.type, op),
+            ),
+          ),
+        },
+        ...pick(400, 409, 413, 415, 503),
+        422: { description: '`customerId` names no customer, or the Idempotency-Key was used with a different body' },
+      },
+    }) as const,
+  list: (t: SagaDoc, base = t.base) =>
+    ({
+      method: 'get',
+      path: base,
+      summary: `List ${t.type} sagas, newest first`,
+      description:
+        `${alias(t, 'As `GET {}` (the same operation): t', 'T')}he read model's views, running sagas first (newest ` +
+        'started first), then finished ones (most recently finished first), filtered by `status` and ' +
+        '`customerId`, page by page; `totalCount` counts every match.',
+      tag: 'sagas',
+      roles: ['reader'],
+      request: { query: ListOrdersQuery },
+      responses: { 200: { description: 'One page of sagas', schema: OrderList }, ...pick(400, 503) },
+    }) as const,
+  get: (t: SagaDoc, base = t.base) =>
+    ({
+      method: 'get',
+      path: `${base}/:orderId`,
+      summary: `Read a ${t.type} saga's state`,
+      description:
+        `${alias(t, 'As `GET {}/{orderId}`: t', 'T')}he saga's state, from its workflow; once Temporal has forgotten ` +
+        'the workflow, the read model\'s view of it (`source: "read-model"`).',
+      tag: 'sagas',
+      roles: ['reader'],
+      request: { params: SagaIdParam },
+      responses: {
+        200: { description: 'The saga state, or its read-model view', schema: z.union([t.api.state, SagaView]) },
+        ...pick(400, 404, 503),
+      },
+    }) as const,
+  domainEvents: (t: SagaDoc, base = t.base) =>
+    ({
+      method: 'get',
+      path: `${base}/:orderId/domain-events`,
+      summary: `A ${t.type} saga's domain events, oldest first`,
+      description:
+        "The saga's stream (docs/events.md): one versioned event per transition, `sequence` 1, 2, 3 … without " +
+        'gaps. Empty while the saga has not stored its first event yet; 404 when neither a stream nor a workflow ' +
+        'exists.',
+      tag: 'sagas',
+      roles: ['reader'],
+      request: { params: SagaIdParam },
+      responses: { 200: { description: 'The events', schema: DomainEventList }, ...pick(400, 404, 503) },
+    }) as const,
+  cancel: (t: SagaDoc, base = t.base) =>
+    ({
+      method: 'post',
+      path: `${base}/:orderId/cancel`,
+      summary: `Cancel a running ${t.type} saga`,
+      description:
+        'Requests cancellation: the saga undoes its started steps in reverse order (`GET …/plan` says which) and ' +
+        'its state then says `cancelled: true`, status COMPENSATED. A saga that is not RUNNING answers 409 and ' +
+        'nothing changes.' +
+        OPERATOR_BODY,
+      tag: 'sagas',
+      roles: ['operator'],
+      request: { params: SagaIdParam, body: OperatorActionBody, bodyOptional: true },
+      responses: {
+        202: { description: 'Cancellation requested', schema: CancelAccepted, headers: location(`the saga`) },
+        ...pick(400, 404, 409, 413, 415, 503),
+      },
+    }) as const,
+  retryCompensation: (t: SagaDoc, base = t.base) =>
+    ({
+      method: 'post',
+      path: `${base}/:orderId/retry-compensation`,
+      summary: `Retry a FAILED ${t.type} saga's compensation`,
+      description:
+        'Once the cause of a failed compensation is fixed: sends the saga its `retryCompensation` signal and it ' +
+        'retries from the compensation that failed (state `compensationFailure` names it). A saga that is not ' +
+        'FAILED answers 409 and nothing changes.' +
+        OPERATOR_BODY,
+      tag: 'sagas',
+      roles: ['operator'],
+      request: { params: SagaIdParam, body: OperatorActionBody, bodyOptional: true },
+      responses: {
+        202: { description: 'Retry requested', schema: RetryCompensationAccepted, headers: location('the saga') },
+        ...pick(400, 404, 409, 413, 415, 503),
+      },
+    }) as const,
+  events: (t: SagaDoc, base = t.base) =>
+    ({
+      method: 'get',
+      path: `${base}/:orderId/events`,
+      summary: `Follow a ${t.type} saga's state as Server-Sent Events`,
+      description:
+        'As `GET /orders/{orderId}/events` (docs/api.md, "Event stream"): event `state` (the current state first, ' +
+        'then after each batch of new domain events if it changed), `domain-event` (each event once, `id` its ' +
+        'sequence; `Last-Event-ID` resumes after it), `end` after the last event, `error` if the saga cannot be ' +
+        'read mid-stream. A FAILED saga waits for an operator: the stream stays open.',
+      tag: 'sagas',
+      roles: ['reader'],
+      request: { params: SagaIdParam, headers: FollowHeaders },
+      responses: {
+        200: {
+          description: 'The event stream; the schema is that of one event (fields `event`, `id`, `data`)',
+          contentType: 'text/event-stream',
+          schema: sagaEvent(t.api.state),
+        },
+        ...pick(400, 404, 503),
+      },
+    }) as const,
+  plan: (t: SagaDoc, base = t.base) =>
+    ({
+      method: 'get',
+      path: `${base}/:orderId/plan`,
+      summary: `The compensation plan of a ${t.type} saga: what would be undone now, in which order`,
+      description:
+        'Read from the saga\'s state and its definition\'s step kinds (docs/api.md, "Compensation plan"): ' +
+        '`compensations`, first to last, are what would run now (RUNNING: what a cancellation or a failing step ' +
+        "would undo, every started step with a compensation, a parallel group's members each; COMPENSATING or " +
+        'FAILED: what is left, `waitingOn` the failed one a FAILED saga waits on); `cannotUndo` the completed ' +
+        'steps nothing undoes (reads, waits, the pivot and the steps after it); `compensated` those already ' +
+        'undone. A COMPLETED or COMPENSATED saga has nothing to run.',
+      tag: 'sagas',
+      roles: ['reader'],
+      request: { params: SagaIdParam },
+      responses: { 200: { description: 'The plan', schema: CompensationPlan }, ...pick(400, 404, 503) },
+    }) as const,
+} satisfies Record<string, (t: SagaDoc, base?: string) => Operation>;
+
+export type PerSagaOperation = keyof typeof perSagaOperations;
+/** The handlers of one saga type's generated operations, by operation (`start`, `get`, …). */
+export type PerSagaHandlers = {
+  [O in PerSagaOperation]: (
+    // Spelled out field by field, so that the operations of a type's own path (same schemas, other paths) take it.
+    input: { [K in keyof Input<Operation>]: Input<ReturnType<(typeof perSagaOperations)[O]>>[K] },
+    req: Request,
+    res: Response,
+  ) => Promise<void> | void;
+};
+export const perSagaOperationNames = Object.keys(perSagaOperations) as PerSagaOperation[];
+
+type SagaOperations = {
+  [K in `sagas.${SagaType}.${PerSagaOperation}`]: K extends `sagas.${string}.${infer O extends PerSagaOperation}`
+    ? ReturnType<(typeof perSagaOperations)[O]>
+    : never;
+};
+
+/** Every saga type's `/sagas/{type}/…` operations, one path per type, each with its type's schemas. */
+function sagaOperations(): SagaOperations {
+  const generated: Record<string, Operation> = {};
+  for (const type of sagaTypes) {
+    const doc = sagaDoc(type);
+    for (const op of perSagaOperationNames) generated[sagaOperationId(type, op)] = perSagaOperations[op](doc);
+  }
+  return generated as SagaOperations;
+}
+
+/** The operations of their own: participants, each saga type's own paths, webhooks, the codec, operations. */
+const ownOperations = {
   createCustomer: {
     method: 'post',
     path: '/customers',
@@ -752,7 +989,29 @@ export const operations = {
     request: {},
     responses: { 200: { description: 'OpenAPI 3.1 document', schema: z.record(z.string(), z.unknown()) } },
   },
+  listSagaTypes: {
+    method: 'get',
+    path: '/sagas',
+    summary: 'The saga catalogue: every saga type, its version, its steps with their kinds',
+    description:
+      "Each saga type's definition as data (what `npm run saga -- describe <type> --json` prints): its steps in " +
+      'order (a step, a parallel group, an approval wait), each with its kind (`compensatable`, `pivot`, ' +
+      '`retriable`, `read`), its participant call and compensation, what the saga fixes at its start (`choices`), ' +
+      'and `path`, where its sagas are (`/sagas/{type}`: start, list, read, cancel, retry, follow, plan).',
+    tag: 'sagas',
+    roles: ['reader'],
+    request: {},
+    responses: { 200: { description: 'The saga types', schema: SagaCatalogue } },
+  },
+  orderPlan: perSagaOperations.plan(sagaDoc('order'), '/orders'),
+  transportOrderPlan: perSagaOperations.plan(sagaDoc('transport-order'), '/transport-orders'),
 } as const satisfies Record<string, Operation>;
+
+/**
+ * The table: the operations of their own, and every saga type's `/sagas/{type}/…` operations, generated from the
+ * saga catalogue (`sagaOperations`).
+ */
+export const operations = { ...ownOperations, ...sagaOperations() };
 
 /** The handler every operation of the table needs, each typed by its operation's schemas. */
 export type Handlers = HandlersOf<typeof operations>;

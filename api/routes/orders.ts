@@ -1,32 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
-import type { Db } from 'mongodb';
 import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import type { Handlers } from '../operations';
-import { logSagaOfRequest } from '../request-log';
-import { sagaClient, type SagaKind } from '../sagas/client';
-import { sagaHandlers, stateOrView } from '../sagas/handlers';
-import { FollowHub } from '../sagas/follow-hub';
-import { sagaRecord } from '../sagas/record';
-import { SagaType } from '../../common/domain-events';
-import { sagaStarts } from '../sagas/start';
-import { streamStates } from '../sagas/state-stream';
-
-export interface OrderRoutesDeps {
-  temporal: Client;
-  db: Db;
-  taskQueue: string;
-  /** How often the event stream asks the saga for its state. */
-  eventsPollMs: number;
-  /** Longest one Temporal call may take before the request answers 503. */
-  temporalCallMs: number;
-  /** Start sagas eagerly (AppDeps.eagerStart). */
-  eagerStart: boolean;
-  /** How long an Idempotency-Key is remembered. */
-  idempotencyRetentionMs: number;
-  /** Aborted when the API shuts down: open event streams end. */
-  shutdown: AbortSignal;
-}
+import type { SagaKind } from '../sagas/client';
+import type { SagaTypeRoutes } from './sagas';
 
 /** The order saga as the API sees it; also what the order intake (bootstrap/order-intake.ts) starts. */
 export const orderSagaKind: SagaKind = {
@@ -36,59 +11,31 @@ export const orderSagaKind: SagaKind = {
   location: (id) => `/orders/${id}`,
 };
 
-/** Starting, listing, reading, cancelling and following order sagas. */
+/**
+ * Starting, listing, reading, cancelling and following order sagas under `/orders`: the very handlers of
+ * `/sagas/order/…` (api/routes/sagas.ts), so that both paths are the same operations.
+ */
 export function orderHandlers({
-  temporal,
-  db,
-  taskQueue,
-  eventsPollMs,
-  temporalCallMs,
-  shutdown,
-  eagerStart,
-  idempotencyRetentionMs,
-}: OrderRoutesDeps): Pick<
+  handlers,
+}: SagaTypeRoutes<OrderSagaInput, OrderState>): Pick<
   Handlers,
-  'startOrder' | 'listOrders' | 'getOrder' | 'orderDomainEvents' | 'cancelOrder' | 'retryCompensation' | 'orderEvents'
+  | 'startOrder'
+  | 'listOrders'
+  | 'getOrder'
+  | 'orderDomainEvents'
+  | 'cancelOrder'
+  | 'retryCompensation'
+  | 'orderEvents'
+  | 'orderPlan'
 > {
-  const orders = sagaClient<OrderSagaInput, OrderState>(
-    { temporal, taskQueue, temporalCallMs, eagerStart },
-    orderSagaKind,
-  );
-  const startOnce = sagaStarts(orders, { db, idempotencyRetentionMs });
-  const record = sagaRecord(db, { sagaType: SagaType.order, workflowId: orderWorkflowId });
-  const hub = new FollowHub({ pollMs: eventsPollMs, shutdown });
-
-  const startOrder: Handlers['startOrder'] = async (input, req, res) => {
-    const key = input.headers['Idempotency-Key'];
-    const body = input.body;
-    await startOnce(req, res, {
-      key,
-      body,
-      orderId: body.orderId ?? randomUUID(),
-      input: (orderId) => ({ ...body, orderId }),
-    });
+  return {
+    startOrder: handlers.start,
+    listOrders: handlers.list,
+    getOrder: handlers.get,
+    orderDomainEvents: handlers.domainEvents,
+    cancelOrder: handlers.cancel,
+    retryCompensation: handlers.retryCompensation,
+    orderEvents: handlers.events,
+    orderPlan: handlers.plan,
   };
-
-  const listOrders: Handlers['listOrders'] = async (input, _req, res) => {
-    res.json(await record.list(input.query));
-  };
-
-  const {
-    read: getOrder,
-    domainEvents: orderDomainEvents,
-    cancel: cancelOrder,
-    retryCompensation,
-  } = sagaHandlers(orders, record);
-
-  const orderEvents: Handlers['orderEvents'] = async (input, req, res) => {
-    const { orderId } = input.params;
-    logSagaOfRequest(req, res, orders.logFields(orderId));
-    const read = () => stateOrView(orders, record, orderId);
-    const first = await read(); // 404 before any byte of the stream
-    const workflowId = orderWorkflowId(orderId);
-    const source = () => ({ eventsAfter: (sequence: number) => record.events(orderId, sequence), readState: read });
-    await streamStates(req, res, { first, hub, key: workflowId, source, shutdown });
-  };
-
-  return { startOrder, listOrders, getOrder, orderDomainEvents, cancelOrder, retryCompensation, orderEvents };
 }

@@ -1,50 +1,32 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import type { z } from 'zod';
 import { toCents } from '../../store/db';
 import { transportCollections } from '../../store/transport-collections';
 import { newParcelDoc, newTransportVehicleDoc, toParcel, toTransportVehicle } from '../../store/views';
-import {
-  TRANSPORT_ORDER,
-  TransportDecision,
-  transportWorkflowId,
-  type TransportOrderInput,
-  type TransportOrderState,
-} from '../../common/transport';
+import { TransportDecision, type TransportOrderInput, type TransportOrderState } from '../../common/transport';
 import { operatorOf } from '../auth';
 import { AppError } from '../errors';
 import { insertOnce } from '../mongo-errors';
 import type { Handlers } from '../operations';
 import { logSagaOfRequest } from '../request-log';
-import { sagaClient } from '../sagas/client';
-import { sagaHandlers } from '../sagas/handlers';
-import { sagaRecord } from '../sagas/record';
-import { SagaType } from '../../common/domain-events';
-import { sagaStarts } from '../sagas/start';
 import { decide } from '../sagas/transport-decision';
+import type { SagaTypeRoutes } from './sagas';
 import type { TransportDecisionAccepted } from '../schemas-transport';
 
 export interface TransportOrderRoutesDeps {
-  temporal: Client;
   db: Db;
-  taskQueue: string;
-  /** Longest one Temporal call may take before the request answers 503. */
-  temporalCallMs: number;
-  /** Start sagas eagerly (AppDeps.eagerStart). */
-  eagerStart: boolean;
-  /** How long an Idempotency-Key is remembered. */
-  idempotencyRetentionMs: number;
+  /** The transport order saga's routes: its client and the handlers it shares with `/sagas/transport-order/…`. */
+  saga: SagaTypeRoutes<TransportOrderInput, TransportOrderState>;
 }
 
-/** Parcels, transport vehicles, and the transport order saga: start, read, cancel, retry, approve or reject. */
+/**
+ * Parcels, transport vehicles, and the transport order saga: start, read, cancel, retry (the very handlers of
+ * `/sagas/transport-order/…`, api/routes/sagas.ts), approve or reject.
+ */
 export function transportOrderHandlers({
-  temporal,
   db,
-  taskQueue,
-  temporalCallMs,
-  eagerStart,
-  idempotencyRetentionMs,
+  saga,
 }: TransportOrderRoutesDeps): Pick<
   Handlers,
   | 'createParcel'
@@ -58,18 +40,10 @@ export function transportOrderHandlers({
   | 'retryTransportOrderCompensation'
   | 'approveTransportOrder'
   | 'rejectTransportOrder'
+  | 'transportOrderPlan'
 > {
   const { parcels, transportVehicles } = transportCollections(db);
-  const transportOrders = sagaClient<TransportOrderInput, TransportOrderState>(
-    { temporal, taskQueue, temporalCallMs, eagerStart },
-    {
-      workflowType: TRANSPORT_ORDER,
-      noun: 'Transport order',
-      workflowId: transportWorkflowId,
-      location: (id) => `/transport-orders/${id}`,
-    },
-  );
-  const startOnce = sagaStarts(transportOrders, { db, idempotencyRetentionMs, operation: 'startTransportOrder' });
+  const transportOrders = saga.client;
 
   const createParcel: Handlers['createParcel'] = async (input, req, res) => {
     const body = input.body;
@@ -104,34 +78,6 @@ export function transportOrderHandlers({
     res.json(toTransportVehicle(doc));
   };
 
-  const startTransportOrder: Handlers['startTransportOrder'] = async (input, req, res) => {
-    const key = input.headers['Idempotency-Key'];
-    const body = input.body;
-    const { customerId, parcelIds, decisionTimeoutSeconds, priority } = body;
-    await startOnce(req, res, {
-      key,
-      body,
-      orderId: body.orderId ?? randomUUID(),
-      input: (orderId) => ({
-        orderId,
-        customerId,
-        parcelIds,
-        ...(decisionTimeoutSeconds !== undefined ? { decisionTimeoutMs: decisionTimeoutSeconds * 1000 } : {}),
-        ...(priority !== undefined ? { priority } : {}),
-      }),
-    });
-  };
-
-  const {
-    read: getTransportOrder,
-    domainEvents: transportOrderDomainEvents,
-    cancel: cancelTransportOrder,
-    retryCompensation: retryTransportOrderCompensation,
-  } = sagaHandlers(
-    transportOrders,
-    sagaRecord(db, { sagaType: SagaType.transportOrder, workflowId: transportWorkflowId }),
-  );
-
   const approveTransportOrder: Handlers['approveTransportOrder'] = async (input, req, res) => {
     const { orderId } = input.params;
     logSagaOfRequest(req, res, transportOrders.logFields(orderId));
@@ -157,11 +103,12 @@ export function transportOrderHandlers({
     getParcel,
     createTransportVehicle,
     getTransportVehicle,
-    startTransportOrder,
-    getTransportOrder,
-    transportOrderDomainEvents,
-    cancelTransportOrder,
-    retryTransportOrderCompensation,
+    startTransportOrder: saga.handlers.start,
+    getTransportOrder: saga.handlers.get,
+    transportOrderDomainEvents: saga.handlers.domainEvents,
+    cancelTransportOrder: saga.handlers.cancel,
+    retryTransportOrderCompensation: saga.handlers.retryCompensation,
+    transportOrderPlan: saga.handlers.plan,
     approveTransportOrder,
     rejectTransportOrder,
   };

@@ -50,6 +50,8 @@ function validRequest(id: string, op: Operation, orderId: string): { url: string
     createParcel: { weightKg: 1 },
     createTransportVehicle: { name: 'T', capacityKg: 1, pricePerService: 1 },
     startTransportOrder: { orderId, customerId: s.customerId, parcelIds: ['p1'] },
+    'sagas.order.start': orderBody(s, { orderId }),
+    'sagas.transport-order.start': { orderId, customerId: s.customerId, parcelIds: ['p1'] },
     createWebhook: { url: 'http://localhost:9/hook', eventTypes: ['*'] },
   };
   return { url, body: op.method === 'post' ? (bodies[id] ?? {}) : undefined };

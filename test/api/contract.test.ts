@@ -69,6 +69,22 @@ beforeEach(() => {
   contract = new ContractChecker();
 });
 
+/** The `/sagas/{type}/…` operations of one saga type, as the document names them. */
+function sagaOperationPaths(type: string): string[] {
+  const base = `/sagas/${type}`;
+  const item = `${base}/{orderId}`;
+  return [
+    `POST ${base}`,
+    `GET ${base}`,
+    `GET ${item}`,
+    `GET ${item}/domain-events`,
+    `POST ${item}/cancel`,
+    `POST ${item}/retry-compensation`,
+    `GET ${item}/events`,
+    `GET ${item}/plan`,
+  ];
+}
+
 /** The operations each test answers for: it exercises every documented response of them but the 503. */
 const claims = {
   document: ['GET /openapi.json'],
@@ -100,6 +116,9 @@ const claims = {
     'POST /transport-orders/{orderId}/retry-compensation',
   ],
   loyalty: ['GET /customers/{id}/loyalty'],
+  sagaCatalogue: ['GET /sagas'],
+  'sagas:order': [...sagaOperationPaths('order'), 'GET /orders/{orderId}/plan'],
+  'sagas:transport-order': [...sagaOperationPaths('transport-order'), 'GET /transport-orders/{orderId}/plan'],
   codec: ['POST /codec/encode', 'POST /codec/decode'],
   codecSignIn: ['GET /codec/session', 'POST /codec/session', 'POST /codec/session/sign-out'],
   webhooks: [
@@ -652,6 +671,130 @@ describe("the codec endpoint's browser sign-in", () => {
   });
 });
 
+describe('the generic saga API', () => {
+  test('GET /sagas: every documented answer', async () => {
+    const res = await call('GET', '/sagas', '/sagas');
+    expect(res.status).toBe(200);
+    expectEveryResponseSeen(claims.sagaCatalogue);
+  });
+
+  let date = 0;
+  const nextDate = () => `2027-06-${String(++date).padStart(2, '0')}`;
+
+  test.each(['order', 'transport-order'] as const)(
+    '/sagas/%s: start, list, read, follow, cancel, retry, plan: every documented answer',
+    async (type) => {
+      const base = `/sagas/${type}`;
+      const item = `${base}/{orderId}`;
+      const ownPlan = `${type === 'order' ? '/orders' : '/transport-orders'}/{orderId}/plan`;
+      const workflowId = type === 'order' ? orderWorkflowId : transportWorkflowId;
+      if (type === 'transport-order') {
+        const vehicle = { name: 'Van', capacityKg: 1000, pricePerService: 40 };
+        expect((await call('POST', '/transport-vehicles', '/transport-vehicles', vehicle)).status).toBe(201);
+      }
+      /** A body this type's start accepts; the order saga's completes, the transport order's waits for a decision. */
+      const newBody = async (): Promise<{ orderId: string; customerId: string } & Record<string, unknown>> => {
+        if (type === 'order') return orderBody(s, { deliveryDate: nextDate() });
+        const parcel = await call('POST', '/parcels', '/parcels', { weightKg: 1 });
+        return { orderId: unique('tr'), customerId: s.customerId, parcelIds: [parcel.body.id as string] };
+      };
+      const url = (orderId: string, suffix = '') => `${base}/${orderId}${suffix}`;
+
+      // start: 202, 409, 400, 413, 415, 422
+      const a = await newBody();
+      expect((await call('POST', base, base, a)).status).toBe(202);
+      expect((await call('POST', base, base, a)).status).toBe(409);
+      const invalid = type === 'order' ? { ...a, items: [] } : { ...a, parcelIds: [] };
+      expect((await call('POST', base, base, invalid)).status).toBe(400);
+      expect((await call('POST', base, base, oversized(a))).status).toBe(413);
+      expect((await callWithText('POST', base, base)).status).toBe(415);
+      const key = unique('key');
+      const keyed = await newBody();
+      expect((await call('POST', base, base, keyed, { 'Idempotency-Key': key })).status).toBe(202);
+      const other = { ...keyed, orderId: unique('o') };
+      expect((await call('POST', base, base, other, { 'Idempotency-Key': key })).status).toBe(422);
+
+      // a settles: the order completes, the transport order waits for its decision
+      await eventually(
+        () => http(h.baseUrl, 'GET', url(a.orderId)),
+        (r) => r.status === 200 && (r.body.status !== 'RUNNING' || r.body.pendingDecision != null),
+      );
+      for (const path of [item, `${item}/domain-events`, `${item}/plan`, ownPlan]) {
+        const concrete = (orderId: string) => path.replace('{orderId}', orderId);
+        expect((await call('GET', path, concrete(a.orderId))).status).toBe(200);
+        expect((await call('GET', path, concrete(unique('none')))).status).toBe(404);
+        expect((await call('GET', path, concrete('a%20b'))).status).toBe(400);
+      }
+      const listed = await eventually(
+        () => call('GET', base, `${base}?customerId=${s.customerId}&pageSize=1`),
+        (r) => r.status === 200 && (r.body as { orders: unknown[] }).orders.length === 1,
+      );
+      expect(listed.status).toBe(200);
+      expect((await call('GET', base, `${base}?pageSize=1000`)).status).toBe(400);
+      for (const [orderId, status] of [
+        [unique('none'), 404],
+        ['%24gt', 400],
+      ] as const) {
+        const r = await readEvents(`${h.baseUrl}${url(orderId, '/events')}`);
+        contract.check('GET', `${item}/events`, r);
+        expect(r.status).toBe(status);
+      }
+
+      // cancel: the order held at payment, the transport order waiting for its decision
+      const running = type === 'order' ? await newBody() : a;
+      if (type === 'order') {
+        holdPayment(workflowId(running.orderId));
+        expect((await call('POST', base, base, running)).status).toBe(202);
+        await eventually(
+          () => http(h.baseUrl, 'GET', url(running.orderId)),
+          (r) => r.status === 200,
+        );
+      }
+      expect((await call('POST', `${item}/cancel`, url(running.orderId, '/cancel'))).status).toBe(202);
+      h.hooks.release(workflowId(running.orderId));
+      await waitForSaga(h.client.workflow.getHandle(workflowId(running.orderId)));
+      const stream = await readEvents(`${h.baseUrl}${url(running.orderId, '/events')}`);
+      contract.check('GET', `${item}/events`, stream);
+      expect(stream.status).toBe(200);
+      const done = url(running.orderId, '/cancel');
+      expect((await call('POST', `${item}/cancel`, done)).status).toBe(409);
+      expect((await call('POST', `${item}/cancel`, url(unique('none'), '/cancel'))).status).toBe(404);
+      expect((await call('POST', `${item}/cancel`, url('%7B%7D', '/cancel'))).status).toBe(400);
+      expect((await call('POST', `${item}/cancel`, done, { reason: 7 })).status).toBe(400);
+      expect((await call('POST', `${item}/cancel`, done, oversized({}))).status).toBe(413);
+      expect((await callWithText('POST', `${item}/cancel`, done)).status).toBe(415);
+
+      // retry-compensation: a saga whose first compensation fails for good
+      const failing = await newBody();
+      const undo = type === 'order' ? 'releaseCredit' : 'cancelTransportOrder';
+      h.hooks.add({ workflowId: workflowId(failing.orderId), activity: undo, fatal: 'always' });
+      if (type === 'order') {
+        expect((await call('POST', base, base, { ...failing, payment: { token: 'tok_declined' } })).status).toBe(202);
+      } else {
+        expect((await call('POST', base, base, failing)).status).toBe(202);
+        await eventually(
+          () => http(h.baseUrl, 'GET', url(failing.orderId)),
+          (r) => r.status === 200 && r.body.pendingDecision != null,
+        );
+        expect((await http(h.baseUrl, 'POST', url(failing.orderId, '/cancel'))).status).toBe(202);
+      }
+      const failed = h.client.workflow.getHandle(workflowId(failing.orderId));
+      expect((await waitForSaga(failed)).status).toBe('FAILED');
+      const retry = `${item}/retry-compensation`;
+      expect((await call('POST', retry, url(failing.orderId, '/retry-compensation'))).status).toBe(202);
+      await failed.terminate('contract test done');
+      expect((await call('POST', retry, url(running.orderId, '/retry-compensation'))).status).toBe(409);
+      expect((await call('POST', retry, url(unique('none'), '/retry-compensation'))).status).toBe(404);
+      expect((await call('POST', retry, url('%7B%7D', '/retry-compensation'))).status).toBe(400);
+      const retryDone = url(running.orderId, '/retry-compensation');
+      expect((await call('POST', retry, retryDone, { reason: 'x'.repeat(501) })).status).toBe(400);
+      expect((await call('POST', retry, retryDone, oversized({}))).status).toBe(413);
+      expect((await callWithText('POST', retry, retryDone)).status).toBe(415);
+      expectEveryResponseSeen(claims[`sagas:${type}`]);
+    },
+  );
+});
+
 describe('when Temporal and MongoDB cannot be reached', () => {
   let temporal: TemporalDevServer | undefined;
   let connection: Connection | undefined;
@@ -726,6 +869,16 @@ describe('when Temporal and MongoDB cannot be reached', () => {
       ['POST', '/webhooks/{id}/enable', '/webhooks/wh_0000000000000000/enable'],
       ['GET', '/webhooks/{id}/deliveries', '/webhooks/wh_0000000000000000/deliveries'],
       ['GET', '/ready', '/ready'],
+      ['GET', '/orders/{orderId}/plan', `/orders/${order.orderId}/plan`],
+      ['GET', '/transport-orders/{orderId}/plan', '/transport-orders/t1/plan'],
+      ...(['order', 'transport-order'] as const).flatMap((type) =>
+        sagaOperationPaths(type).map((key): [string, string, string, unknown?] => {
+          const [method = '', docPath = ''] = key.split(' ');
+          const urlPath = docPath.replace('{orderId}', 'x1');
+          const body = type === 'order' ? order : { customerId: 'c1', parcelIds: ['p1'] };
+          return [method, docPath, urlPath, method === 'POST' && !docPath.includes('{orderId}') ? body : undefined];
+        }),
+      ),
     ];
     // The codec sign-in keeps its sessions in MongoDB.
     const cookie = { cookie: `saga_codec_session=cs_${'A'.repeat(43)}` };
