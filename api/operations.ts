@@ -33,6 +33,8 @@ import {
   OrderStarted,
   Ready,
   RetryCompensationAccepted,
+  SkipCompensationAccepted,
+  SkipCompensationBody,
   SkuParam,
 } from './schemas';
 import {
@@ -219,7 +221,15 @@ export const operations = {
         description: 'The saga has started',
         schema: OrderStarted,
         headers: startHeaders('the order'),
-        links: linksTo('orderId', 'orderId', 'getOrder', 'cancelOrder', 'retryCompensation', 'orderEvents'),
+        links: linksTo(
+          'orderId',
+          'orderId',
+          'getOrder',
+          'cancelOrder',
+          'retryCompensation',
+          'skipCompensation',
+          'orderEvents',
+        ),
       },
       ...pick(400, 409, 413, 415, 503),
       422: { description: '`customerId` names no customer, or the Idempotency-Key was used with a different body' },
@@ -304,6 +314,30 @@ export const operations = {
       202: {
         description: 'Retry requested',
         schema: RetryCompensationAccepted,
+        headers: location('the order'),
+      },
+      ...pick(400, 404, 409, 413, 415, 503),
+    },
+  },
+  skipCompensation: {
+    method: 'post',
+    path: '/orders/:orderId/skip-compensation',
+    summary: "Skip a FAILED order saga's failed compensation, resolved by hand",
+    description:
+      'For an operator who undid by hand what a failed compensation could not: sends the saga its ' +
+      '`skipCompensation` signal with the required `reason`; the saga marks that compensation ' +
+      '`COMPENSATION_SKIPPED`, records who, when and why in `operatorActions`, and goes on with the next ' +
+      'compensation to COMPENSATED (or FAILED again if another fails). `step` names one failed compensation ' +
+      "(the state's `compensationFailures`); left out, every one is skipped. A saga that is not FAILED, or a " +
+      '`step` it does not wait on, answers 409 and nothing changes. Same as `temporal workflow signal ' +
+      '--workflow-id order-<orderId> --name skipCompensation --input \'{"reason":"…"}\'`.',
+    tag: 'orders',
+    roles: ['operator'],
+    request: { params: OrderIdParam, body: SkipCompensationBody },
+    responses: {
+      202: {
+        description: 'Skip requested',
+        schema: SkipCompensationAccepted,
         headers: location('the order'),
       },
       ...pick(400, 404, 409, 413, 415, 503),
@@ -405,6 +439,7 @@ export const operations = {
           'rejectTransportOrder',
           'cancelTransportOrder',
           'retryTransportOrderCompensation',
+          'skipTransportOrderCompensation',
         ),
       },
       ...pick(400, 409, 413, 415, 503),
@@ -477,6 +512,28 @@ export const operations = {
       202: {
         description: 'Retry requested',
         schema: RetryCompensationAccepted,
+        headers: location('the transport order'),
+      },
+      ...pick(400, 404, 409, 413, 415, 503),
+    },
+  },
+  skipTransportOrderCompensation: {
+    method: 'post',
+    path: '/transport-orders/:orderId/skip-compensation',
+    summary: "Skip a FAILED transport order saga's failed compensation, resolved by hand",
+    description:
+      'As for an order: sends the saga its `skipCompensation` signal with the required `reason`; the saga marks ' +
+      'the compensation `COMPENSATION_SKIPPED`, records who, when and why in `operatorActions` and goes on. ' +
+      '`step` names one failed compensation (`compensationFailures`); left out, every one. A saga that is not ' +
+      'FAILED, or a `step` it does not wait on, answers 409 and nothing changes. Same as `temporal workflow ' +
+      'signal --workflow-id transport-<orderId> --name skipCompensation --input \'{"reason":"…"}\'`.',
+    tag: 'transport-orders',
+    roles: ['operator'],
+    request: { params: TransportOrderIdParam, body: SkipCompensationBody },
+    responses: {
+      202: {
+        description: 'Skip requested',
+        schema: SkipCompensationAccepted,
         headers: location('the transport order'),
       },
       ...pick(400, 404, 409, 413, 415, 503),

@@ -48,7 +48,14 @@ export function orderHandlers({
   idempotencyRetentionMs,
 }: OrderRoutesDeps): Pick<
   Handlers,
-  'startOrder' | 'listOrders' | 'getOrder' | 'orderDomainEvents' | 'cancelOrder' | 'retryCompensation' | 'orderEvents'
+  | 'startOrder'
+  | 'listOrders'
+  | 'getOrder'
+  | 'orderDomainEvents'
+  | 'cancelOrder'
+  | 'retryCompensation'
+  | 'skipCompensation'
+  | 'orderEvents'
 > {
   const orders = sagaClient<OrderSagaInput, OrderState>(
     { temporal, taskQueue, temporalCallMs, eagerStart },
@@ -78,6 +85,7 @@ export function orderHandlers({
     domainEvents: orderDomainEvents,
     cancel: cancelOrder,
     retryCompensation,
+    skipCompensation,
   } = sagaHandlers(orders, record);
 
   const orderEvents: Handlers['orderEvents'] = async (input, req, res) => {
@@ -90,5 +98,14 @@ export function orderHandlers({
     await streamStates(req, res, { first, hub, key: workflowId, source, shutdown });
   };
 
-  return { startOrder, listOrders, getOrder, orderDomainEvents, cancelOrder, retryCompensation, orderEvents };
+  return {
+    startOrder,
+    listOrders,
+    getOrder,
+    orderDomainEvents,
+    cancelOrder,
+    retryCompensation,
+    skipCompensation,
+    orderEvents,
+  };
 }

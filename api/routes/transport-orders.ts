@@ -37,7 +37,7 @@ export interface TransportOrderRoutesDeps {
   idempotencyRetentionMs: number;
 }
 
-/** Parcels, transport vehicles, and the transport order saga: start, read, cancel, retry, approve or reject. */
+/** Parcels, transport vehicles, and the transport order saga: start, read, cancel, retry or skip a compensation, approve or reject. */
 export function transportOrderHandlers({
   temporal,
   db,
@@ -56,6 +56,7 @@ export function transportOrderHandlers({
   | 'transportOrderDomainEvents'
   | 'cancelTransportOrder'
   | 'retryTransportOrderCompensation'
+  | 'skipTransportOrderCompensation'
   | 'approveTransportOrder'
   | 'rejectTransportOrder'
 > {
@@ -127,6 +128,7 @@ export function transportOrderHandlers({
     domainEvents: transportOrderDomainEvents,
     cancel: cancelTransportOrder,
     retryCompensation: retryTransportOrderCompensation,
+    skipCompensation: skipTransportOrderCompensation,
   } = sagaHandlers(
     transportOrders,
     sagaRecord(db, { sagaType: SagaType.transportOrder, workflowId: transportWorkflowId }),
@@ -162,6 +164,7 @@ export function transportOrderHandlers({
     transportOrderDomainEvents,
     cancelTransportOrder,
     retryTransportOrderCompensation,
+    skipTransportOrderCompensation,
     approveTransportOrder,
     rejectTransportOrder,
   };

@@ -26,7 +26,7 @@ import type { Activities } from '../../activities';
 import type { Attempted } from '../../common/attempted';
 import type { BusinessFailureType, DeclaredFailure } from '../../common/failures';
 import type { SagaType } from '../../common/domain-events';
-import type { SagaState } from '../../common/saga-state';
+import type { CompensationPolicy, SagaState } from '../../common/saga-state';
 import type { ApprovalFields, PersonDecision } from '../../common/approval';
 import type { CallPreset, LocalCallPreset } from './policies';
 
@@ -216,6 +216,12 @@ export interface SagaHeader<I, S extends SagaState> {
   localCallsPatch?: string;
   /** What the saga fixes at its start, in this order (`ctx.choices`). */
   choices?: readonly StartChoice[];
+  /**
+   * How the saga compensates (`CompensationPolicy` in common/saga-state.ts): the order of its compensations and
+   * what a compensation that keeps failing does. Omitted: sequential and stop, as every saga did before policies.
+   * Changing it changes what a running saga issues: a new workflow type, or a policy of its own behind a patch.
+   */
+  compensation?: CompensationPolicy;
 }
 
 export interface SagaDefinition<I = unknown, S extends SagaState = SagaState> extends SagaHeader<I, S> {

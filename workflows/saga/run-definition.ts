@@ -87,14 +87,15 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
     steps: [],
     failure: null,
     compensationFailure: null,
+    compensationFailures: [],
     cancelled: false,
     operatorActions: [],
   };
-  const saga = new Saga<S>({ ...definition.initialState(input), ...base } as S, {
-    sagaType: definition.name,
-    sagaId,
-    customerId,
-  });
+  const saga = new Saga<S>(
+    { ...definition.initialState(input), ...base } as S,
+    { sagaType: definition.name, sagaId, customerId },
+    { compensation: definition.compensation },
+  );
   const results: Record<string, unknown> = {};
   const choices: Record<string, unknown> = {};
   const ctx: AnyContext = {
