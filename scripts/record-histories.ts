@@ -18,7 +18,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
-import { cancelRequestedSignal, getStateQuery, retryCompensationSignal } from '../common/definitions';
+import {
+  cancelRequestedSignal,
+  getStateQuery,
+  retryCompensationSignal,
+  skipCompensationSignal,
+} from '../common/definitions';
 import { orderWorkflowId, type OrderState } from '../common/order';
 import type { OperatorActor } from '../common/operator-action';
 import { SagaStatus } from '../common/saga-state';
@@ -301,6 +306,26 @@ const scenarios: Record<string, Scenario> = {
       "the operator's retryCompensation (with its actor) lets the compensations finish.",
     sagaStatus: SagaStatus.COMPENSATED,
     run: async (ctx) => failedThenRetried(ctx, { by: 'history-operator', byKind: 'api-key', reason: 'fixed' }),
+  },
+  // The operator resolved a failed compensation by hand (skipCompensation, with its actor and reason).
+  'operator-skip-compensation': {
+    description:
+      'processPayment is declined; releaseInventory keeps failing, FAILED; the operator skips it with a reason ' +
+      '(skipCompensation with the actor), the step is COMPENSATION_SKIPPED and releaseCredit runs.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: async (ctx) => {
+      const input = ctx.order(await ctx.seed('a'), { token: 'tok_declined' });
+      ctx.hooks.add({ activity: 'releaseInventory', workflowId: orderWorkflowId(input.orderId), fatal: 'always' });
+      const handle = await ctx.start(input);
+      await ctx.waitForStatus(handle, [SagaStatus.FAILED]);
+      await handle.signal(skipCompensationSignal, {
+        by: 'history-operator',
+        byKind: 'api-key',
+        reason: 'stock put back by hand',
+      });
+      await handle.result();
+      return handle;
+    },
   },
   // The transport order and customer loyalty sagas (scripts/record-histories-transport.ts).
   ...transportAndLoyaltyScenarios,
