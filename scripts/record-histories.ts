@@ -37,6 +37,7 @@ import {
   type Scenario,
 } from './lib/history-recorder';
 import { transportAndLoyaltyScenarios } from './record-histories-transport';
+import { sagaResult } from '../common/saga-result';
 
 const log = (message: string) => process.stderr.write(`record-histories: ${message}\n`);
 
@@ -86,7 +87,7 @@ async function failedThenRetried(ctx: RecordContext, ...actor: [] | [OperatorAct
   const handle = await ctx.start(input);
   await ctx.waitForStatus(handle, [SagaStatus.FAILED]);
   await handle.signal(retryCompensationSignal, ...actor);
-  await handle.result();
+  await sagaResult(handle);
   return handle;
 }
 
@@ -200,7 +201,7 @@ const scenarios: Record<string, Scenario> = {
     run: async (ctx, name) => {
       const { handle, waited } = await strayRetrySignal(ctx, name);
       if (waited) throw new Error(`${name}: the saga ignored the stray signal; record this with the code before it`);
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
   },
@@ -214,7 +215,7 @@ const scenarios: Record<string, Scenario> = {
       const { handle, waited } = await strayRetrySignal(ctx, name);
       if (!waited) throw new Error(`${name}: the stray signal was remembered; record this with the patched code`);
       await handle.signal(retryCompensationSignal);
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
   },
@@ -323,9 +324,17 @@ const scenarios: Record<string, Scenario> = {
         byKind: 'api-key',
         reason: 'stock put back by hand',
       });
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
+  },
+  // After patched('compensated-closes-failed'): the compensated run closes as failed (SagaCompensated).
+  'compensated-closes-failed': {
+    description:
+      "After patched('compensated-closes-failed'): processPayment is declined, payment, stock and credit undone, " +
+      'and the run closes as failed with a SagaCompensated failure carrying the final state.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'), { token: 'tok_declined' })),
   },
   // The transport order and customer loyalty sagas (scripts/record-histories-transport.ts).
   ...transportAndLoyaltyScenarios,

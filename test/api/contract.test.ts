@@ -13,6 +13,7 @@ import { authHeaders, http, requireEnv, startHarness, waitForSaga, type Harness 
 import { testAuthenticator } from '../support/lane';
 import { ContractChecker, eventually, readEvents } from './support';
 import { startOrderSaga } from '../faults/support';
+import { sagaResult } from '../../common/saga-result';
 
 /**
  * Contract tests: every response below is checked against the OpenAPI document the API serves (status,
@@ -300,7 +301,7 @@ describe('orders', () => {
     const closed = h.client.workflow.getHandle(orderWorkflowId(body.orderId));
     await waitForSaga(closed);
     // Compare local steps' times only between reads of a closed saga (docs/sagas.md, "Step times").
-    await closed.result();
+    await sagaResult(closed);
     const final = await waitForSaga(closed);
     expect((await call('GET', '/orders/{orderId}', `/orders/${body.orderId}`)).body).toEqual(final);
     expect((await call('GET', '/orders/{orderId}', `/orders/${unique('none')}`)).status).toBe(404);

@@ -15,6 +15,7 @@ import { createSagaWorker } from '../../workers/create-worker';
 import { readStream } from '../../store/domain-events';
 import { FAILING_STEPS, orderFailingAt, seed, SERVED_COUNTRIES, type FailingStep } from '../../bench/lib/workload';
 import { requireEnv } from '../support/harness';
+import { sagaResult } from '../../common/saga-result';
 
 /**
  * What one saga of the tuned design needs: history events, and MongoDB write commands (insert,
@@ -118,7 +119,7 @@ async function measure(failAt: FailingStep | null) {
     workflowId: orderWorkflowId(input.orderId),
     args: [input],
   });
-  const state = (await handle.result()) as OrderState;
+  const state = (await sagaResult(handle)) as OrderState;
   const history = await handle.fetchHistory();
   return {
     status: state.status,

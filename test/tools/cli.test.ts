@@ -22,6 +22,7 @@ import { repoRoot, tools } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, type Seeded } from '../support/fixtures';
 import { http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
 import { Gate, type ActivityName } from '../support/saga-hooks';
+import { sagaResult } from '../../common/saga-result';
 
 interface Recipe {
   name: string;
@@ -158,7 +159,7 @@ beforeAll(async () => {
   const ok = orderBody(customer);
   const other = orderBody(await seed(h));
   const handles = await Promise.all([declined, ok, other].map((body) => startOrder(h.baseUrl, body)));
-  await Promise.all(handles.map((handle) => handle.result()));
+  await Promise.all(handles.map((handle) => sagaResult(handle)));
   [compensated, completed, otherCustomers] = handles.map((handle) => handle.workflowId) as [string, string, string];
   // The list recipes read the visibility store: every test that lists them must find them there.
   await untilListed({

@@ -15,6 +15,7 @@ import { BusinessFailure } from '../../common/failures';
 import { orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import { SagaStatus, StepStatus } from '../../common/saga-state';
 import { done, mockWorker, ok, timeSkippingEnv } from './support';
+import { sagaResult } from '../../common/saga-result';
 
 const policyWorkflows = path.join(__dirname, 'fixtures', 'policy-sagas.ts');
 
@@ -122,7 +123,7 @@ describe('compensation policies (time-skipping, mocked participants)', () => {
 
       // One retry for all of them: both run again (at once) and succeed.
       await handle.signal(retryCompensationSignal, { by: 'ops', byKind: 'api-key', reason: 'fixed' });
-      const final = (await handle.result()) as OrderState;
+      const final = (await sagaResult(handle)) as OrderState;
       expect(final.status).toBe(SagaStatus.COMPENSATED);
       expect(final.compensationFailures).toEqual([]);
       expect(final.steps.every((s) => s.status === StepStatus.COMPENSATED || s.compensation === null)).toBe(true);
@@ -165,7 +166,7 @@ describe('compensation policies (time-skipping, mocked participants)', () => {
 
       // Retry the other by its step: it succeeds and the saga is compensated.
       await handle.signal(retryCompensationSignal, { by: 'ops', byKind: 'api-key', step: 'processPayment' });
-      const final = (await handle.result()) as OrderState;
+      const final = (await sagaResult(handle)) as OrderState;
       expect(final.status).toBe(SagaStatus.COMPENSATED);
       expect(final.operatorActions.map((a) => [a.action, a.step ?? null])).toEqual([
         ['skip-compensation', 'reserveInventory'],

@@ -14,6 +14,7 @@ import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } fro
 import { SagaStatus, StepStatus } from '../../common/saga-state';
 import type { orderSaga } from '../../workflows';
 import { appendedEvents, done, mockWorker, ok, timeSkippingEnv } from './support';
+import { sagaResult } from '../../common/saga-result';
 
 /** A declined payment, then releaseInventory failing non-retryably every time: only an operator can go on. */
 function participants() {
@@ -106,7 +107,7 @@ describe('skipCompensation: an operator resolves a failed compensation by hand (
 
       const reason = 'stock counted and put back by hand';
       await handle.signal(skipCompensationSignal, { by: 'erin', byKind: 'api-key', reason });
-      const final = await handle.result();
+      const final = await sagaResult(handle);
 
       expect(final.status).toBe(SagaStatus.COMPENSATED);
       // The skipped compensation is not run again; the saga went on with the next one.
@@ -175,7 +176,7 @@ describe('skipCompensation: an operator resolves a failed compensation by hand (
       await untilSignalHandled(handle);
       expect((await state(handle)).status).toBe(SagaStatus.FAILED);
       await handle.signal(skipCompensationSignal, { reason: 'done by hand', step: 'reserveInventory' });
-      const final = await handle.result();
+      const final = await sagaResult(handle);
       expect(final.status).toBe(SagaStatus.COMPENSATED);
       expect(final.operatorActions).toEqual([
         expect.objectContaining({ action: 'skip-compensation', by: 'unknown', reason: 'done by hand' }),

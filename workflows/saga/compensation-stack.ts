@@ -31,6 +31,9 @@
  * result was lost (timeout, retries exhausted, worker killed) is still undone. That is safe because
  * every compensation is idempotent and does nothing for an effect that never happened.
  *
+ * A compensated saga closes its workflow as failed (`SagaCompensated`, the final state in its details: the Web UI
+ * lists it as Failed, not Completed) since `patched('compensated-closes-failed')`; before it, it completed.
+ *
  * Traced (`tracing.ts`): each step and each compensation is a span under the saga's, with its outcome; a no-op
  * unless the worker's tracing is on.
  */
@@ -79,6 +82,13 @@ import { sagaSpanAttributes as spanAttr, sagaSpanName } from '../../common/traci
  * that handled such a signal before it) it was remembered and made the next failed compensation retry at once.
  */
 export const RETRY_ONLY_WHEN_FAILED = 'retry-compensation-only-when-failed';
+
+/**
+ * Patch id: a compensated saga (not a cancelled one, which closes as cancelled) closes its workflow as failed with a
+ * `SagaCompensated` failure carrying the final state, instead of completing with it. Sagas that compensated before
+ * it completed.
+ */
+export const COMPENSATED_CLOSES_FAILED = 'compensated-closes-failed';
 
 /** Runs one activity with the UI summary the engine gives it. */
 export type Invocation<R> = (meta: { summary: string }) => Promise<Attempted<R>>;
@@ -376,6 +386,15 @@ export class Saga<S extends SagaState> {
       });
       await this.compensate();
       if (cancelled) throw err;
+      // patched() here only: a saga that compensated before it completed its workflow, and replays that way.
+      if (patched(COMPENSATED_CLOSES_FAILED)) {
+        throw ApplicationFailure.create({
+          type: SagaFailure.Compensated,
+          message: `Compensated: step ${failureStep ?? 'unknown'} failed with ${type}: ${message}`,
+          nonRetryable: true,
+          details: [this.state],
+        });
+      }
     }
     return this.state;
   }
