@@ -178,11 +178,17 @@ afterAll(async () => {
 const orderIdOf = (workflowId: string) => workflowId.replace(/^order-/, '');
 
 describe('the CLI recipes of docs/cli.md, run with the real temporal binary', () => {
-  recipeTest(['list-by-status'], 'list-by-status lists compensated sagas and no completed one', async () => {
-    const out = await run('list-by-status');
-    expect(out).toContain(compensated);
-    expect(out).not.toContain(completed);
-  });
+  recipeTest(
+    ['list-by-status'],
+    'list-by-status lists compensated sagas, as Failed runs, and no completed one',
+    async () => {
+      const out = await run('list-by-status');
+      expect(out).toContain(compensated);
+      expect(out).not.toContain(completed);
+      // Compensated is not completed: the run's Status column says Failed.
+      expect(out.split('\n').find((line) => line.includes(compensated))).toMatch(/\bFailed\b/);
+    },
+  );
 
   recipeTest(['list-by-customer'], "list-by-customer lists that customer's sagas only", async () => {
     const out = await run('list-by-customer', { 'customer-id': customer.customerId });
@@ -217,7 +223,9 @@ describe('the CLI recipes of docs/cli.md, run with the real temporal binary', ()
     const out = await run('show-history', { 'order-id': orderIdOf(compensated) });
     expect(out).toMatch(/^\s*1\s+\S+\s+WorkflowExecutionStarted/m);
     expect(out).toMatch(/ActivityTaskScheduled/);
-    expect(out).toMatch(/WorkflowExecutionCompleted/);
+    // A compensated saga's run ends failed (SagaCompensated), not completed.
+    expect(out).toMatch(/WorkflowExecutionFailed/);
+    expect(out).not.toMatch(/WorkflowExecutionCompleted/);
   });
 
   recipeTest(
