@@ -34,6 +34,8 @@ import {
   OrderStarted,
   Ready,
   RetryCompensationAccepted,
+  SkipCompensationAccepted,
+  SkipCompensationBody,
   SkuParam,
 } from './schemas';
 import {
@@ -215,7 +217,7 @@ const perSagaOperations = {
           links: linksTo(
             'orderId',
             'orderId',
-            ...['get', 'cancel', 'retryCompensation', 'events', 'domainEvents', 'plan'].map((op) =>
+            ...['get', 'cancel', 'retryCompensation', 'skipCompensation', 'events', 'domainEvents', 'plan'].map((op) =>
               sagaOperationId(t.type, op),
             ),
           ),
@@ -301,6 +303,26 @@ const perSagaOperations = {
       request: { params: SagaIdParam, body: OperatorActionBody, bodyOptional: true },
       responses: {
         202: { description: 'Retry requested', schema: RetryCompensationAccepted, headers: location('the saga') },
+        ...pick(400, 404, 409, 413, 415, 503),
+      },
+    }) as const,
+  skipCompensation: (t: SagaDoc, base = t.base) =>
+    ({
+      method: 'post',
+      path: `${base}/:orderId/skip-compensation`,
+      summary: `Skip a FAILED ${t.type} saga's failed compensation, resolved by hand`,
+      description:
+        'For an operator who undid by hand what a failed compensation could not: sends the saga its ' +
+        '`skipCompensation` signal with the required `reason`; the saga marks that compensation ' +
+        '`COMPENSATION_SKIPPED`, records who, when and why in `operatorActions`, and goes on with the next ' +
+        'compensation to COMPENSATED (or FAILED again if another fails). `step` names one failed compensation ' +
+        "(the state's `compensationFailures`); left out, every one is skipped. A saga that is not FAILED, or a " +
+        '`step` it does not wait on, answers 409 and nothing changes.',
+      tag: 'sagas',
+      roles: ['operator'],
+      request: { params: SagaIdParam, body: SkipCompensationBody },
+      responses: {
+        202: { description: 'Skip requested', schema: SkipCompensationAccepted, headers: location('the saga') },
         ...pick(400, 404, 409, 413, 415, 503),
       },
     }) as const,
@@ -456,7 +478,15 @@ const ownOperations = {
         description: 'The saga has started',
         schema: OrderStarted,
         headers: startHeaders('the order'),
-        links: linksTo('orderId', 'orderId', 'getOrder', 'cancelOrder', 'retryCompensation', 'orderEvents'),
+        links: linksTo(
+          'orderId',
+          'orderId',
+          'getOrder',
+          'cancelOrder',
+          'retryCompensation',
+          'skipCompensation',
+          'orderEvents',
+        ),
       },
       ...pick(400, 409, 413, 415, 503),
       422: { description: '`customerId` names no customer, or the Idempotency-Key was used with a different body' },
@@ -541,6 +571,30 @@ const ownOperations = {
       202: {
         description: 'Retry requested',
         schema: RetryCompensationAccepted,
+        headers: location('the order'),
+      },
+      ...pick(400, 404, 409, 413, 415, 503),
+    },
+  },
+  skipCompensation: {
+    method: 'post',
+    path: '/orders/:orderId/skip-compensation',
+    summary: "Skip a FAILED order saga's failed compensation, resolved by hand",
+    description:
+      'For an operator who undid by hand what a failed compensation could not: sends the saga its ' +
+      '`skipCompensation` signal with the required `reason`; the saga marks that compensation ' +
+      '`COMPENSATION_SKIPPED`, records who, when and why in `operatorActions`, and goes on with the next ' +
+      'compensation to COMPENSATED (or FAILED again if another fails). `step` names one failed compensation ' +
+      "(the state's `compensationFailures`); left out, every one is skipped. A saga that is not FAILED, or a " +
+      '`step` it does not wait on, answers 409 and nothing changes. Same as `temporal workflow signal ' +
+      '--workflow-id order-<orderId> --name skipCompensation --input \'{"reason":"…"}\'`.',
+    tag: 'orders',
+    roles: ['operator'],
+    request: { params: OrderIdParam, body: SkipCompensationBody },
+    responses: {
+      202: {
+        description: 'Skip requested',
+        schema: SkipCompensationAccepted,
         headers: location('the order'),
       },
       ...pick(400, 404, 409, 413, 415, 503),
@@ -642,6 +696,7 @@ const ownOperations = {
           'rejectTransportOrder',
           'cancelTransportOrder',
           'retryTransportOrderCompensation',
+          'skipTransportOrderCompensation',
         ),
       },
       ...pick(400, 409, 413, 415, 503),
@@ -714,6 +769,28 @@ const ownOperations = {
       202: {
         description: 'Retry requested',
         schema: RetryCompensationAccepted,
+        headers: location('the transport order'),
+      },
+      ...pick(400, 404, 409, 413, 415, 503),
+    },
+  },
+  skipTransportOrderCompensation: {
+    method: 'post',
+    path: '/transport-orders/:orderId/skip-compensation',
+    summary: "Skip a FAILED transport order saga's failed compensation, resolved by hand",
+    description:
+      'As for an order: sends the saga its `skipCompensation` signal with the required `reason`; the saga marks ' +
+      'the compensation `COMPENSATION_SKIPPED`, records who, when and why in `operatorActions` and goes on. ' +
+      '`step` names one failed compensation (`compensationFailures`); left out, every one. A saga that is not ' +
+      'FAILED, or a `step` it does not wait on, answers 409 and nothing changes. Same as `temporal workflow ' +
+      'signal --workflow-id transport-<orderId> --name skipCompensation --input \'{"reason":"…"}\'`.',
+    tag: 'transport-orders',
+    roles: ['operator'],
+    request: { params: TransportOrderIdParam, body: SkipCompensationBody },
+    responses: {
+      202: {
+        description: 'Skip requested',
+        schema: SkipCompensationAccepted,
         headers: location('the transport order'),
       },
       ...pick(400, 404, 409, 413, 415, 503),

@@ -95,6 +95,29 @@ export const OperatorActionBody = z.strictObject({
 });
 export type OperatorActionBody = z.infer<typeof OperatorActionBody>;
 
+/**
+ * `POST /<sagas>/{orderId}/skip-compensation`: why the operator resolved the failed compensation by hand
+ * (required, recorded in `operatorActions`), and which one when the saga waits on several (`step`, as in the
+ * state's `compensationFailures`; left out: every one).
+ */
+export const SkipCompensationBody = z.strictObject({
+  reason: Text(MAX_REASON).meta({
+    description:
+      "Why the compensation may be skipped (what was done by hand): recorded in the saga's `operatorActions`",
+  }),
+  step: Name.optional().meta({
+    description: 'The step whose failed compensation to skip (`compensationFailures[].step`); left out: every one',
+  }),
+});
+export type SkipCompensationBody = z.infer<typeof SkipCompensationBody>;
+
+export const SkipCompensationAccepted = z.object({
+  orderId: z.string(),
+  skipRequested: z.literal(true),
+  /** The failed compensations the saga skips, each with the step it undoes. */
+  skipped: z.array(z.object({ step: z.string(), compensation: z.string() })),
+});
+
 export const CancelAccepted = z.object({
   orderId: z.string(),
   cancelRequested: z.literal(true),

@@ -23,6 +23,7 @@ import { DEV_SERVER_DYNAMIC_CONFIG } from '../scripts/lib/servers';
 import { commandLine, runMain, wholeNumber } from './lib/cli';
 import { startTemporal } from './lib/servers';
 import { median } from './lib/stats';
+import { sagaResult } from '../common/saga-result';
 
 const { servers, workflows, inFlight } = commandLine(
   { servers: { type: 'string' }, workflows: { type: 'string' }, 'in-flight': { type: 'string' } },
@@ -68,7 +69,7 @@ async function probeServer(dir: string, serverDefaults: boolean): Promise<Figure
     for (let n = next++; n < workflows; n = next++) {
       const t = performance.now();
       const handle = await client.workflow.start('threeNoops', { taskQueue: 'probe', workflowId: `probe-${n}` });
-      await handle.result();
+      await sagaResult(handle);
       figures.totals.push(performance.now() - t);
       const events = (await handle.fetchHistory()).events ?? [];
       events.forEach((e, k) => {

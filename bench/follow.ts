@@ -49,6 +49,7 @@ import { commandLine, runMain, UsageError, wholeNumber } from './lib/cli';
 import { BENCH_API_SETTINGS } from './lib/engines';
 import { loadAverage, treeCpuSeconds } from './lib/procstat';
 import { startNodeProcess } from './lib/servers';
+import { sagaResult } from '../common/saga-result';
 
 const { followers, seconds, hold } = commandLine(
   { followers: { type: 'string' }, seconds: { type: 'string' } },
@@ -540,7 +541,7 @@ async function main(): Promise<void> {
       'nobody follows the saga; the driver waits for its result on its Temporal client',
       await customer('alone', 1_000_000),
       async (orderId) => {
-        const state = (await client.workflow.getHandle(orderWorkflowId(orderId)).result()) as { status: string };
+        const state = (await sagaResult(client.workflow.getHandle(orderWorkflowId(orderId)))) as { status: string };
         if (state.status !== 'COMPLETED') throw new Error(`order ${orderId} is ${state.status}, expected COMPLETED`);
         return { httpRequests: 0, check: 'the saga completed' };
       },

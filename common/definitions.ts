@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { OperatorActor } from './operator-action';
+import type { CompensationActor, OperatorActor } from './operator-action';
 import type { SagaState } from './saga-state';
 
 /** Default task queue of the saga workers. */
@@ -15,10 +15,19 @@ export const getStateQuery = defineQuery<SagaState>('getState');
 /**
  * Sent by an operator once the cause of a failed compensation is fixed: the saga retries its
  * compensations from the one that failed. Honoured only while the saga is FAILED; at any other time it is
- * ignored (see `workflows/saga/compensation-stack.ts`). Its optional argument says who sends it and why; an
- * honoured signal is recorded in `operatorActions` (without the argument: by `unknown`).
+ * ignored (see `workflows/saga/compensation-stack.ts`). Its optional argument says who sends it and why, and
+ * which failed compensation (`step`; without it, every one); an honoured signal is recorded in `operatorActions`
+ * (without the argument: by `unknown`).
  */
-export const retryCompensationSignal = defineSignal<[OperatorActor?]>('retryCompensation');
+export const retryCompensationSignal = defineSignal<[CompensationActor?]>('retryCompensation');
+
+/**
+ * Sent by an operator who resolved a failed compensation by hand: the saga marks it COMPENSATION_SKIPPED, records
+ * who, when and why in `operatorActions`, and goes on with the next compensation. Honoured only while the saga is
+ * FAILED and only with a reason; `step` names one of the failed compensations (`compensationFailures[].step`),
+ * without it every one is skipped. Any other is ignored (see `workflows/saga/compensation-stack.ts`).
+ */
+export const skipCompensationSignal = defineSignal<[CompensationActor]>('skipCompensation');
 
 /**
  * Sent by the API right before it requests the saga's cancellation (a Temporal cancel request carries nothing the

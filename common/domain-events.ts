@@ -17,6 +17,7 @@ export const DomainEventType = {
   CompensationFailed: 'CompensationFailed',
   WaitingForOperator: 'WaitingForOperator',
   OperatorResolved: 'OperatorResolved',
+  CompensationSkipped: 'CompensationSkipped',
   OperatorActionRecorded: 'OperatorActionRecorded',
   SagaCompleted: 'SagaCompleted',
   SagaCompensated: 'SagaCompensated',

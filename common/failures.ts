@@ -35,6 +35,13 @@ export const SagaFailure = {
   RetriesExhausted: 'RetriesExhausted',
   /** A step did not complete within its timeout. */
   Timeout: 'Timeout',
+  /**
+   * How a compensated saga closes its workflow (since `patched('compensated-closes-failed')`): a non-retryable
+   * failure whose message names the failed step and why, and whose details carry the final state, so that the Web
+   * UI and `temporal workflow list` show it as Failed, not Completed. Read the state with `sagaResult`
+   * (common/saga-result.ts) whether the run completed or closed this way.
+   */
+  Compensated: 'SagaCompensated',
 } as const;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Operator actions on a saga (cancel, retry-compensation, approve, reject), recorded in its state: the names, the
+ * Operator actions on a saga (cancel, retry-compensation, skip-compensation, approve, reject), recorded in its state: the names, the
  * kinds of actor and the limits. The shapes are zod schemas in `shapes/operator-action.ts`; this module stays free
  * of zod, because the workflows import its values.
  */
@@ -7,6 +7,7 @@
 export const OperatorActionName = {
   cancel: 'cancel',
   retryCompensation: 'retry-compensation',
+  skipCompensation: 'skip-compensation',
   approve: 'approve',
   reject: 'reject',
 } as const;
@@ -22,4 +23,4 @@ export const MAX_ACTOR_NAME = 200;
 /** Longest reason, in characters as sent (the API refuses longer ones; the workflow cuts what reaches it longer). */
 export const MAX_REASON = 500;
 
-export type { OperatorAction, OperatorActor } from './shapes/operator-action';
+export type { CompensationActor, OperatorAction, OperatorActor } from './shapes/operator-action';

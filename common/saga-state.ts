@@ -9,6 +9,18 @@ export const SagaStatus = {
 } as const;
 export type SagaStatus = (typeof SagaStatus)[keyof typeof SagaStatus];
 
+/**
+ * How a saga compensates (`SagaHeader.compensation`): `sequential` undoes the started steps one by one, last
+ * started first; `parallel` runs every compensation at once. On a compensation that keeps failing, `stop` waits for
+ * an operator there; `continue` goes on with the others and then waits for the operator on every one that failed.
+ * The default, sequential and stop, is what every saga did before policies existed.
+ */
+export interface CompensationPolicy {
+  order: 'sequential' | 'parallel';
+  onFailure: 'stop' | 'continue';
+}
+export const defaultCompensationPolicy: CompensationPolicy = { order: 'sequential', onFailure: 'stop' };
+
 export const finalSagaStatuses: readonly SagaStatus[] = [SagaStatus.COMPLETED, SagaStatus.COMPENSATED];
 
 export const StepStatus = {
@@ -18,6 +30,8 @@ export const StepStatus = {
   COMPENSATING: 'COMPENSATING',
   COMPENSATED: 'COMPENSATED',
   COMPENSATION_FAILED: 'COMPENSATION_FAILED',
+  /** An operator resolved the failed compensation by hand and skipped it (`skipCompensation`, with a reason). */
+  COMPENSATION_SKIPPED: 'COMPENSATION_SKIPPED',
 } as const;
 export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
 

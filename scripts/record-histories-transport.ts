@@ -24,6 +24,7 @@ import {
 import type { customerLoyalty } from '../workflows';
 import { recorderTaskQueue, type RecordContext, type Scenario } from './lib/history-recorder';
 import { pollUntil } from './lib/wait';
+import { sagaResult } from '../common/saga-result';
 
 /** A customer, three parcels (21 kg) and two vehicles that fit (the cheaper one is chosen), all named after the scenario. */
 async function arrangeTransport(ctx: RecordContext, name: string, parcelWeightKg = 7): Promise<string[]> {
@@ -118,7 +119,7 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
     run: async (ctx) => {
       const input = ctx.order(await ctx.seed('a'));
       const handle = await ctx.start(input);
-      await handle.result();
+      await sagaResult(handle);
       const state = (await handle.query(getStateQuery)) as OrderState;
       await pollUntil(
         'loyalty counting the order',
@@ -137,7 +138,7 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
       const handle = await startTransport(ctx, name);
       await untilPending(handle);
       await handle.signal(approveSignal);
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
   },
@@ -150,7 +151,7 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
       const handle = await startTransport(ctx, name);
       await untilPending(handle);
       await handle.signal(rejectSignal, { reason: 'too expensive' });
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
   },
@@ -162,7 +163,7 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
       const handle = await startTransport(ctx, name);
       await untilPending(handle);
       await ctx.api('POST', `/transport-orders/history-${name}/approve`, {}, 202);
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
   },
@@ -174,7 +175,7 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
       const handle = await startTransport(ctx, name);
       await untilPending(handle);
       await ctx.api('POST', `/transport-orders/history-${name}/reject`, { reason: 'too expensive' }, 202);
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
   },
@@ -188,7 +189,7 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
       const handle = await startTransport(ctx, name);
       await untilPending(handle);
       await ctx.api('POST', `/transport-orders/history-${name}/approve`, {}, 202);
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
   },
@@ -198,7 +199,7 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
     workflowType: TRANSPORT_ORDER,
     run: async (ctx, name) => {
       const handle = await startTransport(ctx, name, { decisionTimeoutSeconds: 2 });
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
   },
@@ -208,7 +209,7 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
     workflowType: TRANSPORT_ORDER,
     run: async (ctx, name) => {
       const handle = await startTransport(ctx, name, { parcelWeightKg: 400 });
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
   },
@@ -222,7 +223,7 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
       const handle = await startTransport(ctx, name);
       await untilPending(handle);
       await ctx.api('POST', `/transport-orders/history-${name}/approve`, {}, 202);
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
   },
@@ -235,7 +236,7 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
       const handle = await startTransport(ctx, name);
       await untilPending(handle);
       await ctx.api('POST', `/transport-orders/history-${name}/reject`, { reason: 'too expensive' }, 202);
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
   },
@@ -246,7 +247,7 @@ export const transportAndLoyaltyScenarios: Record<string, Scenario> = {
     workflowType: TRANSPORT_ORDER,
     run: async (ctx, name) => {
       const handle = await startTransport(ctx, name, { decisionTimeoutSeconds: 2 });
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
   },

@@ -18,7 +18,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
-import { cancelRequestedSignal, getStateQuery, retryCompensationSignal } from '../common/definitions';
+import {
+  cancelRequestedSignal,
+  getStateQuery,
+  retryCompensationSignal,
+  skipCompensationSignal,
+} from '../common/definitions';
 import { orderWorkflowId, type OrderState } from '../common/order';
 import type { OperatorActor } from '../common/operator-action';
 import { SagaStatus } from '../common/saga-state';
@@ -33,6 +38,7 @@ import {
 } from './lib/history-recorder';
 import { transportAndLoyaltyScenarios } from './record-histories-transport';
 import { fulfilmentScenarios } from './record-histories-fulfilment';
+import { sagaResult } from '../common/saga-result';
 
 const log = (message: string) => process.stderr.write(`record-histories: ${message}\n`);
 
@@ -82,7 +88,7 @@ async function failedThenRetried(ctx: RecordContext, ...actor: [] | [OperatorAct
   const handle = await ctx.start(input);
   await ctx.waitForStatus(handle, [SagaStatus.FAILED]);
   await handle.signal(retryCompensationSignal, ...actor);
-  await handle.result();
+  await sagaResult(handle);
   return handle;
 }
 
@@ -196,7 +202,7 @@ const scenarios: Record<string, Scenario> = {
     run: async (ctx, name) => {
       const { handle, waited } = await strayRetrySignal(ctx, name);
       if (waited) throw new Error(`${name}: the saga ignored the stray signal; record this with the code before it`);
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
   },
@@ -210,7 +216,7 @@ const scenarios: Record<string, Scenario> = {
       const { handle, waited } = await strayRetrySignal(ctx, name);
       if (!waited) throw new Error(`${name}: the stray signal was remembered; record this with the patched code`);
       await handle.signal(retryCompensationSignal);
-      await handle.result();
+      await sagaResult(handle);
       return handle;
     },
   },
@@ -302,6 +308,34 @@ const scenarios: Record<string, Scenario> = {
       "the operator's retryCompensation (with its actor) lets the compensations finish.",
     sagaStatus: SagaStatus.COMPENSATED,
     run: async (ctx) => failedThenRetried(ctx, { by: 'history-operator', byKind: 'api-key', reason: 'fixed' }),
+  },
+  // The operator resolved a failed compensation by hand (skipCompensation, with its actor and reason).
+  'operator-skip-compensation': {
+    description:
+      'processPayment is declined; releaseInventory keeps failing, FAILED; the operator skips it with a reason ' +
+      '(skipCompensation with the actor), the step is COMPENSATION_SKIPPED and releaseCredit runs.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: async (ctx) => {
+      const input = ctx.order(await ctx.seed('a'), { token: 'tok_declined' });
+      ctx.hooks.add({ activity: 'releaseInventory', workflowId: orderWorkflowId(input.orderId), fatal: 'always' });
+      const handle = await ctx.start(input);
+      await ctx.waitForStatus(handle, [SagaStatus.FAILED]);
+      await handle.signal(skipCompensationSignal, {
+        by: 'history-operator',
+        byKind: 'api-key',
+        reason: 'stock put back by hand',
+      });
+      await sagaResult(handle);
+      return handle;
+    },
+  },
+  // After patched('compensated-closes-failed'): the compensated run closes as failed (SagaCompensated).
+  'compensated-closes-failed': {
+    description:
+      "After patched('compensated-closes-failed'): processPayment is declined, payment, stock and credit undone, " +
+      'and the run closes as failed with a SagaCompensated failure carrying the final state.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'), { token: 'tok_declined' })),
   },
   // The transport order and customer loyalty sagas (scripts/record-histories-transport.ts).
   ...transportAndLoyaltyScenarios,

@@ -125,6 +125,13 @@ export function applyEvent(view: SagaViewDoc | null, event: DomainEvent): SagaVi
       next.status = SagaStatus.COMPENSATING;
       next.compensationFailure = null;
       break;
+    case DomainEventType.CompensationSkipped: {
+      const step = stepOf(next, event.data.step);
+      if (step) step.status = StepStatus.COMPENSATION_SKIPPED;
+      next.status = SagaStatus.COMPENSATING;
+      next.compensationFailure = null;
+      break;
+    }
     case DomainEventType.OperatorActionRecorded:
       next.operatorActions.push({ action: event.data.action, byKind: event.data.byKind, at });
       break;

@@ -27,6 +27,7 @@ export function orderHandlers({
   | 'retryCompensation'
   | 'orderEvents'
   | 'orderPlan'
+  | 'skipCompensation'
 > {
   return {
     startOrder: handlers.start,
@@ -37,5 +38,6 @@ export function orderHandlers({
     retryCompensation: handlers.retryCompensation,
     orderEvents: handlers.events,
     orderPlan: handlers.plan,
+    skipCompensation: handlers.skipCompensation,
   };
 }

@@ -63,7 +63,7 @@ export function sagaTypeHandlers<I extends SagaInput, S extends SagaState>(
     idempotencyRetentionMs,
     ...(api.idempotencyScope !== undefined ? { operation: api.idempotencyScope } : {}),
   });
-  const { read, domainEvents, cancel, retryCompensation } = sagaHandlers(client, record);
+  const { read, domainEvents, cancel, retryCompensation, skipCompensation } = sagaHandlers(client, record);
 
   const handlers: PerSagaHandlers = {
     async start(input, req, res) {
@@ -82,6 +82,7 @@ export function sagaTypeHandlers<I extends SagaInput, S extends SagaState>(
     domainEvents,
     cancel,
     retryCompensation,
+    skipCompensation,
     async events(input, req, res) {
       const { orderId } = input.params;
       logSagaOfRequest(req, res, client.logFields(orderId));

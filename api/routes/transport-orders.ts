@@ -21,7 +21,7 @@ export interface TransportOrderRoutesDeps {
 }
 
 /**
- * Parcels, transport vehicles, and the transport order saga: start, read, cancel, retry (the very handlers of
+ * Parcels, transport vehicles, and the transport order saga: start, read, cancel, retry or skip a compensation (the very handlers of
  * `/sagas/transport-order/…`, api/routes/sagas.ts), approve or reject.
  */
 export function transportOrderHandlers({
@@ -38,6 +38,7 @@ export function transportOrderHandlers({
   | 'transportOrderDomainEvents'
   | 'cancelTransportOrder'
   | 'retryTransportOrderCompensation'
+  | 'skipTransportOrderCompensation'
   | 'approveTransportOrder'
   | 'rejectTransportOrder'
   | 'transportOrderPlan'
@@ -109,6 +110,7 @@ export function transportOrderHandlers({
     cancelTransportOrder: saga.handlers.cancel,
     retryTransportOrderCompensation: saga.handlers.retryCompensation,
     transportOrderPlan: saga.handlers.plan,
+    skipTransportOrderCompensation: saga.handlers.skipCompensation,
     approveTransportOrder,
     rejectTransportOrder,
   };

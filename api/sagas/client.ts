@@ -5,14 +5,24 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { z } from 'zod';
-import { cancelRequestedSignal, getStateQuery, retryCompensationSignal } from '../../common/definitions';
-import type { OperatorActor } from '../../common/operator-action';
+import {
+  cancelRequestedSignal,
+  getStateQuery,
+  retryCompensationSignal,
+  skipCompensationSignal,
+} from '../../common/definitions';
+import type { CompensationActor, OperatorActor } from '../../common/operator-action';
 import { finalSagaStatuses, SagaStatus, type SagaState } from '../../common/saga-state';
 import { CustomerIdKey, SagaStatusKey } from '../../common/search-attributes';
 import { AppError } from '../errors';
 import { idempotencyMemo, startedWithKey } from '../idempotency';
 import type { SagaRequestFields } from '../request-log';
-import type { CancelAccepted, RetryCompensationAccepted, SagaStarted as SagaStartedSchema } from '../schemas';
+import type {
+  CancelAccepted,
+  RetryCompensationAccepted,
+  SagaStarted as SagaStartedSchema,
+  SkipCompensationAccepted,
+} from '../schemas';
 
 /** One kind of saga as the API sees it: its workflow type, how its ids are made and how answers name it. */
 export interface SagaKind {
@@ -180,7 +190,48 @@ export function sagaClient<I extends SagaInput, S extends SagaState>(
     return { orderId, retryRequested: true, compensation, step };
   }
 
-  return { kind, logFields, deadline, handle, onSaga, queryState, start, startOnce, cancel, retryCompensation };
+  /**
+   * The operator resolved a failed compensation by hand: sends `skipCompensation` with who and why (`actor.reason`
+   * is required), and the saga marks it skipped and goes on. Only a FAILED saga waits for it, and `actor.step`
+   * must name one of its failed compensations; anything else is a 409.
+   */
+  async function skipCompensation(
+    orderId: string,
+    actor: CompensationActor,
+  ): Promise<z.infer<typeof SkipCompensationAccepted>> {
+    const state = await queryState(orderId);
+    if (state.status !== SagaStatus.FAILED || !state.compensationFailure) {
+      throw AppError.conflict(
+        `${name(orderId)} is ${state.status}: only a FAILED saga (a compensation gave up) can skip its compensation`,
+      );
+    }
+    const failures = state.compensationFailures ?? [state.compensationFailure];
+    const skipped = failures.filter((f) => actor.step === undefined || f.step === actor.step);
+    if (skipped.length === 0) {
+      throw AppError.conflict(`${name(orderId)} waits on no failed compensation of step ${actor.step}`);
+    }
+    try {
+      await deadline(() => handle(orderId).signal(skipCompensationSignal, actor));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw AppError.conflict(`${name(orderId)} has already finished`);
+      throw err;
+    }
+    return { orderId, skipRequested: true, skipped: skipped.map(({ step, compensation }) => ({ step, compensation })) };
+  }
+
+  return {
+    kind,
+    logFields,
+    deadline,
+    handle,
+    onSaga,
+    queryState,
+    start,
+    startOnce,
+    cancel,
+    retryCompensation,
+    skipCompensation,
+  };
 }
 
 export type SagaClient<I extends SagaInput, S extends SagaState> = ReturnType<typeof sagaClient<I, S>>;

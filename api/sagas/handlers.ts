@@ -13,7 +13,14 @@ interface OnOneSaga {
   /** An operator action's optional body (left out: `{}`). */
   body?: { reason?: string | undefined };
 }
+
+/** The validated request of `/<sagas>/:orderId/skip-compensation`: a reason is required. */
+interface SkipOnOneSaga {
+  params: { orderId: string };
+  body: { reason: string; step?: string | undefined };
+}
 type SagaHandler = (input: OnOneSaga, req: Request, res: Response) => Promise<void>;
+type SkipHandler = (input: SkipOnOneSaga, req: Request, res: Response) => Promise<void>;
 
 const isNotFound = (err: unknown) => err instanceof AppError && err.status === 404;
 
@@ -35,14 +42,21 @@ export async function stateOrView<I extends SagaInput, S extends SagaState>(
 /**
  * The handlers every saga type answers the same way, over its saga client and its record in MongoDB: read the
  * state (from the workflow; once Temporal has forgotten it, the read model's view), its domain events, cancel, retry
- * a failed compensation (202 with the saga's Location). Cancel and retry record who asked and why (`operatorOf`).
+ * a failed compensation, skip it (resolved by hand; 202 with the saga's Location). Cancel, retry and skip record who
+ * asked and why (`operatorOf`).
  * Each saga's routes give them their operation names. Their log lines name the saga
  * (`logSagaOfRequest`).
  */
 export function sagaHandlers<I extends SagaInput, S extends SagaState>(
   saga: SagaClient<I, S>,
   record: SagaRecord,
-): { read: SagaHandler; domainEvents: SagaHandler; cancel: SagaHandler; retryCompensation: SagaHandler } {
+): {
+  read: SagaHandler;
+  domainEvents: SagaHandler;
+  cancel: SagaHandler;
+  retryCompensation: SagaHandler;
+  skipCompensation: SkipHandler;
+} {
   return {
     async read({ params: { orderId } }, req, res) {
       logSagaOfRequest(req, res, saga.logFields(orderId));
@@ -63,6 +77,15 @@ export function sagaHandlers<I extends SagaInput, S extends SagaState>(
     async retryCompensation({ params: { orderId }, body }, req, res) {
       logSagaOfRequest(req, res, saga.logFields(orderId));
       const accepted = await saga.retryCompensation(orderId, operatorOf(res, body?.reason));
+      res.status(202).location(saga.kind.location(orderId)).json(accepted);
+    },
+    async skipCompensation({ params: { orderId }, body }, req, res) {
+      logSagaOfRequest(req, res, saga.logFields(orderId));
+      const { reason, step } = body;
+      const accepted = await saga.skipCompensation(orderId, {
+        ...operatorOf(res, reason),
+        ...(step !== undefined ? { step } : {}),
+      });
       res.status(202).location(saga.kind.location(orderId)).json(accepted);
     },
   };

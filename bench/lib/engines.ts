@@ -23,6 +23,7 @@ import {
   type TemporalServerKind,
 } from './servers';
 import { freePort } from '../../scripts/lib/servers';
+import { sagaResult } from '../../common/saga-result';
 
 export interface Engine {
   name: string;
@@ -54,7 +55,7 @@ const root = path.join(__dirname, '..', '..');
 
 /** A saga's final status from its result: ours returns its state, plain Temporal's saga a status string. */
 async function finalStatus(handle: WorkflowHandle): Promise<string> {
-  const result = (await handle.result()) as OrderState | string;
+  const result = (await sagaResult(handle)) as OrderState | string;
   return typeof result === 'string' ? result : result.status;
 }
 

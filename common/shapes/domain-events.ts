@@ -99,11 +99,18 @@ export const OperatorResolved = envelope(
   z.object({ step: StepName, compensation: z.string() }),
   "An operator's retryCompensation was honoured: the saga compensates again from the compensation named.",
 );
+export const CompensationSkipped = envelope(
+  Types.CompensationSkipped,
+  1,
+  z.object({ step: StepName, compensation: z.string() }),
+  "An operator's skipCompensation was honoured: the compensation named was resolved by hand, and the saga goes on " +
+    "with the next one (who and why stay in the saga's state and history only).",
+);
 export const OperatorActionRecorded = envelope(
   Types.OperatorActionRecorded,
   1,
   z.object({ action: OperatorActionName, byKind: ActorKind }),
-  'An operator action was recorded in the state (cancel, retry-compensation, approve, reject); who and why stay ' +
+  'An operator action was recorded in the state (cancel, retry-compensation, skip-compensation, approve, reject); who and why stay ' +
     "in the saga's state and history only.",
 );
 export const SagaCompleted = envelope(Types.SagaCompleted, 1, z.object({}), 'The saga completed (last event).');
@@ -132,6 +139,7 @@ export const DomainEvent = z.discriminatedUnion('type', [
   CompensationFailed,
   WaitingForOperator,
   OperatorResolved,
+  CompensationSkipped,
   OperatorActionRecorded,
   SagaCompleted,
   SagaCompensated,

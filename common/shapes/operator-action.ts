@@ -28,6 +28,14 @@ export const OperatorActor = z.object({
 });
 export type OperatorActor = z.infer<typeof OperatorActor>;
 
+/**
+ * The argument of `retryCompensation` and `skipCompensation`: who acts and why, and optionally which failed
+ * compensation, by the step it undoes (`compensationFailures[].step`); without it, every failed compensation the
+ * saga waits on.
+ */
+export const CompensationActor = OperatorActor.extend({ step: z.string().max(MAX_ACTOR_NAME).optional() });
+export type CompensationActor = z.infer<typeof CompensationActor>;
+
 export const OperatorAction = z.object({
   action: OperatorActionName,
   /** The API key's name or the JWT's subject; `anonymous` with authentication off; `unknown` when not sent. */
@@ -37,5 +45,8 @@ export const OperatorAction = z.object({
   at: Timestamp,
   /** The reason the operator gave, at most 500 characters, or null. */
   reason: z.string().max(MAX_REASON).nullable(),
+  /** For a skipped compensation: the step it undoes and the compensation skipped. */
+  step: z.string().optional(),
+  compensation: z.string().optional(),
 });
 export type OperatorAction = z.infer<typeof OperatorAction>;

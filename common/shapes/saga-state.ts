@@ -48,8 +48,13 @@ export const SagaState = z.object({
   steps: z.array(StepState),
   /** Why the saga compensated; null while it is running or when it completed. */
   failure: SagaFailureInfo.nullable(),
-  /** Set when a compensation could not succeed; the saga waits for an operator's retry. */
+  /** Set when a compensation could not succeed; the saga waits for an operator's retry or skip. */
   compensationFailure: CompensationFailureInfo.nullable(),
+  /**
+   * Every failed compensation the saga waits on, in the order they ran (the first is `compensationFailure`): one
+   * under the default policy, more under `onFailure: 'continue'` or `order: 'parallel'`. Empty otherwise.
+   */
+  compensationFailures: z.array(CompensationFailureInfo),
   cancelled: z.boolean(),
   /**
    * Who cancelled, retried a compensation, approved or rejected, when and why: oldest first, the last 50

@@ -10,6 +10,7 @@ import type { SagaType } from '../../common/domain-events';
 import { ORDER_SAGA, type OrderState } from '../../common/order';
 import { TRANSPORT_ORDER, type TransportOrderState } from '../../common/transport';
 import { viewFromState, writeBackfilledView } from '../../store/saga-views';
+import { compensatedState, sagaResult } from '../../common/saga-result';
 
 const SAGA_TYPES: Record<string, SagaType> = { [ORDER_SAGA]: 'order', [TRANSPORT_ORDER]: 'transport-order' };
 
@@ -22,11 +23,21 @@ export interface BackfillResult {
   unreadable: string[];
 }
 
-/** The saga's state: a completed run's result, else the `getState` query (answered by a worker, open or closed). */
+/**
+ * The saga's state: a completed run's result or a compensated run's (closed as failed with `SagaCompensated`), else
+ * the `getState` query (answered by a worker, open or closed).
+ */
 async function readState(client: Client, run: WorkflowExecutionInfo): Promise<OrderState | TransportOrderState> {
   const handle = client.workflow.getHandle(run.workflowId, run.runId);
+  if (run.status.name === 'FAILED') {
+    const state = await handle.result().then(
+      () => undefined,
+      (err: unknown) => compensatedState<OrderState | TransportOrderState>(err),
+    );
+    if (state) return state;
+  }
   if (run.status.name === 'COMPLETED') {
-    return (await handle.result()) as OrderState | TransportOrderState;
+    return (await sagaResult(handle)) as OrderState | TransportOrderState;
   }
   return (await handle.query(getStateQuery)) as OrderState | TransportOrderState;
 }

@@ -13,6 +13,7 @@ import { authHeaders, http, requireEnv, startHarness, waitForSaga, type Harness 
 import { testAuthenticator } from '../support/lane';
 import { ContractChecker, eventually, readEvents } from './support';
 import { startOrderSaga } from '../faults/support';
+import { sagaResult } from '../../common/saga-result';
 
 /**
  * Contract tests: every response below is checked against the OpenAPI document the API serves (status,
@@ -101,7 +102,7 @@ const claims = {
     'GET /orders/{orderId}/events',
     'GET /orders/{orderId}/domain-events',
   ],
-  retry: ['POST /orders/{orderId}/retry-compensation'],
+  retry: ['POST /orders/{orderId}/retry-compensation', 'POST /orders/{orderId}/skip-compensation'],
   health: ['GET /health', 'GET /ready'],
   metrics: ['GET /metrics'],
   transportOrders: [
@@ -114,6 +115,7 @@ const claims = {
   transportCancelRetry: [
     'POST /transport-orders/{orderId}/cancel',
     'POST /transport-orders/{orderId}/retry-compensation',
+    'POST /transport-orders/{orderId}/skip-compensation',
   ],
   loyalty: ['GET /customers/{id}/loyalty'],
   sagaCatalogue: ['GET /sagas'],
@@ -319,7 +321,7 @@ describe('orders', () => {
     const closed = h.client.workflow.getHandle(orderWorkflowId(body.orderId));
     await waitForSaga(closed);
     // Compare local steps' times only between reads of a closed saga (docs/sagas.md, "Step times").
-    await closed.result();
+    await sagaResult(closed);
     const final = await waitForSaga(closed);
     expect((await call('GET', '/orders/{orderId}', `/orders/${body.orderId}`)).body).toEqual(final);
     expect((await call('GET', '/orders/{orderId}', `/orders/${unique('none')}`)).status).toBe(404);
@@ -392,6 +394,20 @@ describe('orders', () => {
     expect((await call('POST', retry, retryDone, { reason: 'x'.repeat(501) })).status).toBe(400);
     expect((await call('POST', retry, retryDone, oversized({}))).status).toBe(413);
     expect((await callWithText('POST', retry, retryDone)).status).toBe(415);
+
+    const skip = '/orders/{orderId}/skip-compensation';
+    const stuck = orderBody(s, { token: 'tok_declined', deliveryDate: '2027-05-07' });
+    h.hooks.add({ workflowId: orderWorkflowId(stuck.orderId), activity: 'releaseCredit', fatal: 'always' });
+    const stuckHandle = await startOrderSaga(h, stuck);
+    expect((await waitForSaga(stuckHandle)).status).toBe('FAILED');
+    const skipUrl = `/orders/${stuck.orderId}/skip-compensation`;
+    expect((await call('POST', skip, skipUrl, {})).status).toBe(400); // no reason
+    expect((await call('POST', skip, skipUrl, { reason: 'by hand' })).status).toBe(202);
+    await waitForSaga(stuckHandle, { statuses: ['COMPENSATED'] });
+    expect((await call('POST', skip, skipUrl, { reason: 'by hand' })).status).toBe(409);
+    expect((await call('POST', skip, `/orders/${unique('none')}/skip-compensation`, { reason: 'r' })).status).toBe(404);
+    expect((await call('POST', skip, skipUrl, oversized({ reason: 'r' }))).status).toBe(413);
+    expect((await callWithText('POST', skip, skipUrl)).status).toBe(415);
     expectEveryResponseSeen(claims.retry);
   });
 
@@ -552,6 +568,24 @@ describe('transport orders and loyalty', () => {
     expect((await waitForSaga(handle)).status).toBe('FAILED');
     expect((await call('POST', retry, `/transport-orders/${orderId}/retry-compensation`)).status).toBe(202);
     await handle.terminate('contract test done');
+
+    const skip = '/transport-orders/{orderId}/skip-compensation';
+    const skipOf = (id: string) => `/transport-orders/${id}/skip-compensation`;
+    expect((await call('POST', skip, skipOf(running.orderId), { reason: 'by hand' })).status).toBe(409);
+    expect((await call('POST', skip, skipOf(unique('none')), { reason: 'r' })).status).toBe(404);
+    expect((await call('POST', skip, skipOf(running.orderId), {})).status).toBe(400);
+    expect((await call('POST', skip, skipOf(running.orderId), oversized({ reason: 'r' }))).status).toBe(413);
+    expect((await callWithText('POST', skip, skipOf(running.orderId))).status).toBe(415);
+    const stuckId = unique('tr');
+    h.hooks.add({ workflowId: transportWorkflowId(stuckId), activity: 'cancelTransportOrder', fatal: 'always' });
+    const stuck = await h.client.workflow.start(TRANSPORT_ORDER, {
+      taskQueue: h.taskQueue,
+      workflowId: transportWorkflowId(stuckId),
+      args: [{ orderId: stuckId, customerId: s.customerId, parcelIds: [unique('none')] }],
+    });
+    expect((await waitForSaga(stuck)).status).toBe('FAILED');
+    expect((await call('POST', skip, skipOf(stuckId), { reason: 'cancelled by hand' })).status).toBe(202);
+    await waitForSaga(stuck, { statuses: ['COMPENSATED'] });
     expectEveryResponseSeen(claims.transportCancelRetry);
   });
 
@@ -848,6 +882,7 @@ describe('when Temporal and MongoDB cannot be reached', () => {
       ['GET', '/orders/{orderId}', `/orders/${order.orderId}`],
       ['POST', '/orders/{orderId}/cancel', `/orders/${order.orderId}/cancel`],
       ['POST', '/orders/{orderId}/retry-compensation', `/orders/${order.orderId}/retry-compensation`],
+      ['POST', '/orders/{orderId}/skip-compensation', `/orders/${order.orderId}/skip-compensation`, { reason: 'r' }],
       ['GET', '/orders/{orderId}/events', `/orders/${order.orderId}/events`],
       ['GET', '/orders/{orderId}/domain-events', `/orders/${order.orderId}/domain-events`],
       ['POST', '/parcels', '/parcels', { weightKg: 1 }],
@@ -859,6 +894,12 @@ describe('when Temporal and MongoDB cannot be reached', () => {
       ['GET', '/transport-orders/{orderId}/domain-events', '/transport-orders/t1/domain-events'],
       ['POST', '/transport-orders/{orderId}/cancel', '/transport-orders/t1/cancel'],
       ['POST', '/transport-orders/{orderId}/retry-compensation', '/transport-orders/t1/retry-compensation'],
+      [
+        'POST',
+        '/transport-orders/{orderId}/skip-compensation',
+        '/transport-orders/t1/skip-compensation',
+        { reason: 'r' },
+      ],
       ['POST', '/transport-orders/{orderId}/approve', '/transport-orders/t1/approve'],
       ['POST', '/transport-orders/{orderId}/reject', '/transport-orders/t1/reject', { reason: 'r' }],
       ['GET', '/customers/{id}/loyalty', '/customers/c1/loyalty'],

@@ -11,6 +11,7 @@ import { http, startHarness, waitForSaga, type Harness } from '../support/harnes
 import { testAuthenticator } from '../support/lane';
 import { startOrderSaga } from '../faults/support';
 import { eventually, readEvents } from './support';
+import { sagaResult } from '../../common/saga-result';
 
 let h: Harness;
 /**
@@ -151,7 +152,7 @@ describe('POST /orders/:orderId/cancel', () => {
     const date = nextDate();
     const { body } = await startOrder(orderBody(s, { deliveryDate: date }));
     const handle = h.client.workflow.getHandle(orderWorkflowId(body.orderId));
-    await handle.result(); // closed: local steps' times are the same on every read (docs/sagas.md)
+    await sagaResult(handle); // closed: local steps' times are the same on every read (docs/sagas.md)
     const done = await waitForSaga<OrderState>(handle);
     expect(done.status).toBe('COMPLETED');
     const before = await snapshot(h, s, date, body.orderId);
@@ -219,7 +220,7 @@ describe('GET /orders/:orderId/events', () => {
     const { body } = await startOrder();
     const handle = h.client.workflow.getHandle(orderWorkflowId(body.orderId));
     await waitForSaga(handle);
-    await handle.result();
+    await sagaResult(handle);
     // Read once the run is closed (and out of the worker's cache), as the stream reads it: a state read while the
     // last workflow task was still cached can carry the local steps' times of the live run, which a replay of the
     // history gives a few milliseconds apart (docs/sagas.md, "Step times").

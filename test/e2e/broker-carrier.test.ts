@@ -30,6 +30,7 @@ import {
   waitForSaga,
   type Harness,
 } from '../support/harness';
+import { sagaResult } from '../../common/saga-result';
 
 const id = randomUUID().slice(0, 8);
 let h: Harness;
@@ -220,7 +221,7 @@ describe('the carrier reached over the broker (CARRIER=broker)', () => {
     channel.ack(message);
 
     const state = await waitForSaga<OrderState>(handle);
-    await handle.result();
+    await sagaResult(handle);
     // Both replies were taken and acknowledged (the second one found no waiting attempt).
     await waitFor('both replies consumed', async () => (await messagesIn(carrierReplyQueue(h.taskQueue))) === 0, {
       timeoutMs: 60_000,

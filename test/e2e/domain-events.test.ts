@@ -198,7 +198,7 @@ describe('npm run rebuild-read-model backfills sagas that have no stream (starte
           return run.status.name;
         return undefined;
       },
-      (status) => status === 'COMPLETED',
+      (status) => status === 'FAILED', // compensated: closed as failed (SagaCompensated)
     );
     const views = sagaViewCollection(h.db);
     const stream = await h.db.collection('domainEvents').find({ streamId: workflowId }).toArray();

@@ -147,6 +147,52 @@ describe('order sagas', () => {
     ]);
   });
 
+  test('skip-compensation needs an operator and a reason, answers 409 unless FAILED, and is recorded with step, actor and reason', async () => {
+    const erin = await keyNamed('erin-ops');
+    const reader = await keyNamed('rita-reader', ['reader']);
+    const body = orderBody(s, { token: 'tok_declined', deliveryDate: nextDate() });
+    const workflowId = orderWorkflowId(body.orderId);
+    h.hooks.add({ workflowId, activity: 'releaseInventory', fatal: 'always' });
+    expect((await http(h.baseUrl, 'POST', '/orders', body)).status).toBe(202);
+    const handle = h.client.workflow.getHandle(workflowId);
+    expect((await waitForSaga(handle)).status).toBe(SagaStatus.FAILED);
+
+    const url = `/orders/${body.orderId}/skip-compensation`;
+    const missing = await http(h.baseUrl, 'POST', url, {}, erin);
+    expect(missing.status).toBe(400);
+    expect(JSON.stringify(missing.body.errors)).toContain('reason');
+    expect((await http(h.baseUrl, 'POST', url, { reason: '   ' }, erin)).status).toBe(400);
+    expect((await http(h.baseUrl, 'POST', url, { reason: 'x'.repeat(501) }, erin)).status).toBe(400);
+    expect((await http(h.baseUrl, 'POST', url, { reason: 'by hand', step: 'nope' }, erin)).status).toBe(409);
+    expect((await http(h.baseUrl, 'POST', url, { reason: 'by hand' }, reader)).status).toBe(403);
+    expect((await handle.query(getStateQuery)).operatorActions).toEqual([]);
+
+    const reason = 'stock put back on the shelf by hand';
+    const accepted = await http(h.baseUrl, 'POST', url, { reason }, erin);
+    expect(accepted.status).toBe(202);
+    expect(accepted.body).toEqual({
+      orderId: body.orderId,
+      skipRequested: true,
+      skipped: [{ step: 'reserveInventory', compensation: 'releaseInventory' }],
+    });
+    await waitForSaga(handle, { statuses: [SagaStatus.COMPENSATED] });
+    const read = await http(h.baseUrl, 'GET', `/orders/${body.orderId}`);
+    expect(read.body.operatorActions).toEqual([
+      {
+        ...action('skip-compensation', 'erin-ops', reason),
+        step: 'reserveInventory',
+        compensation: 'releaseInventory',
+      },
+    ]);
+    const steps = read.body.steps as { name: string; status: string }[];
+    expect(steps.find((st) => st.name === 'reserveInventory')?.status).toBe('COMPENSATION_SKIPPED');
+    const events = await http(h.baseUrl, 'GET', `/orders/${body.orderId}/domain-events`);
+    expect((events.body as { type: string }[]).map((e) => e.type)).toContain('CompensationSkipped');
+    expect(await signalArgs(handle, 'skipCompensation')).toEqual([{ by: 'erin-ops', byKind: 'api-key', reason }]);
+    // Nothing left to skip.
+    expect((await http(h.baseUrl, 'POST', url, { reason: 'again' }, erin)).status).toBe(409);
+  });
+
   test('with API_AUTH=off the actor is anonymous', async () => {
     const server = createApp({
       temporal: h.client,
@@ -248,6 +294,16 @@ describe('transport orders', () => {
     expect(await decideArgs(rejected.handle)).toEqual([
       { decision: 'REJECTED', by: 'erin-ops', byKind: 'api-key', reason: 'too expensive' },
     ]);
+  });
+
+  test('skip-compensation of a transport order waiting for its decision answers 409; without a reason 400', async () => {
+    const { orderId, handle } = await pendingOrder();
+    const ops = await keyNamed('ted-ops');
+    const url = `/transport-orders/${orderId}/skip-compensation`;
+    expect((await http(h.baseUrl, 'POST', url, undefined, ops)).status).toBe(400);
+    expect((await http(h.baseUrl, 'POST', url, { reason: 'done by hand' }, ops)).status).toBe(409);
+    expect(((await handle.query(getStateQuery)) as TransportOrderState).operatorActions).toEqual([]);
+    await handle.cancel();
   });
 
   test('cancel of a transport order waiting for its decision is recorded with the key and reason', async () => {

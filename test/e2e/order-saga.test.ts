@@ -3,6 +3,7 @@ import { orderWorkflowId, type OrderState } from '../../common/order';
 import { SagaStatus } from '../../common/saga-state';
 import { addVehicle, orderBody, seed, snapshot, unique } from '../support/fixtures';
 import { executedActivities, http, startHarness, waitForSaga, type Harness } from '../support/harness';
+import { sagaResult } from '../../common/saga-result';
 
 const steps = ['reserveCredit', 'reserveInventory', 'processPayment', 'createShipment', 'reserveVehicle'];
 /** Steps that stay regular activities under patched('local-participant-calls') (STEP_CALLS in the saga). */
@@ -77,7 +78,7 @@ describe('the order saga, end to end on the real servers', () => {
     // few milliseconds apart (docs/sagas.md "Step times"): so the API's answer equals a read of the closed saga,
     // and `state` in everything but those times.
     const handle = h.client.workflow.getHandle(orderWorkflowId(body.orderId));
-    await handle.result();
+    await sagaResult(handle);
     const read = await http(h.baseUrl, 'GET', `/orders/${body.orderId}`);
     expect(read.status).toBe(200);
     expect(read.body).toEqual(await handle.query(getStateQuery));

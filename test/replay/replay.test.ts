@@ -151,6 +151,13 @@ describe('recorded histories', () => {
     ).rejects.toThrow(DeterminismViolationError);
   });
 
+  test("since patched('compensated-closes-failed') a compensated run closes failed with SagaCompensated; before it, completed", () => {
+    const last = (file: string) => (historyFromJSON(loadHistory(file)).events ?? []).at(-1);
+    const closed = last('compensated-closes-failed.json')?.workflowExecutionFailedEventAttributes;
+    expect(closed?.failure?.applicationFailureInfo).toMatchObject({ type: 'SagaCompensated', nonRetryable: true });
+    expect(last('failed-at-process-payment.json')?.workflowExecutionCompletedEventAttributes).toBeTruthy();
+  });
+
   test('histories with audited operator actions hold the actor in the signal, only as ciphertext', async () => {
     const expected = {
       'cancelled-by-operator': ['cancelRequested', { by: 'history-operator', byKind: 'api-key', reason: 'recorded' }],

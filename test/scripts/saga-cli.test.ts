@@ -25,6 +25,8 @@ test('describe order --json: the steps in order with their kinds, calls and comp
   expect(code).toBe(0);
   const described = JSON.parse(stdout) as DescribedSaga & { input: unknown };
   expect(described).toMatchObject({ name: 'order', version: 1, workflowType: 'orderSaga' });
+  // No policy in its header: the default, one compensation at a time, waiting for the operator at a failure.
+  expect(described.compensation).toEqual({ order: 'sequential', onFailure: 'stop' });
   expect(described.steps.map((s) => [s.name, 'kind' in s ? s.kind : s.type])).toEqual([
     ['priceOrder', 'read'],
     ['reserveCredit', 'compensatable'],

@@ -22,6 +22,7 @@ import { repoRoot, tools } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, type Seeded } from '../support/fixtures';
 import { http, requireEnv, startHarness, waitForSaga, type Harness } from '../support/harness';
 import { Gate, type ActivityName } from '../support/saga-hooks';
+import { sagaResult } from '../../common/saga-result';
 
 interface Recipe {
   name: string;
@@ -158,7 +159,7 @@ beforeAll(async () => {
   const ok = orderBody(customer);
   const other = orderBody(await seed(h));
   const handles = await Promise.all([declined, ok, other].map((body) => startOrder(h.baseUrl, body)));
-  await Promise.all(handles.map((handle) => handle.result()));
+  await Promise.all(handles.map((handle) => sagaResult(handle)));
   [compensated, completed, otherCustomers] = handles.map((handle) => handle.workflowId) as [string, string, string];
   // The list recipes read the visibility store: every test that lists them must find them there.
   await untilListed({
@@ -177,11 +178,17 @@ afterAll(async () => {
 const orderIdOf = (workflowId: string) => workflowId.replace(/^order-/, '');
 
 describe('the CLI recipes of docs/cli.md, run with the real temporal binary', () => {
-  recipeTest(['list-by-status'], 'list-by-status lists compensated sagas and no completed one', async () => {
-    const out = await run('list-by-status');
-    expect(out).toContain(compensated);
-    expect(out).not.toContain(completed);
-  });
+  recipeTest(
+    ['list-by-status'],
+    'list-by-status lists compensated sagas, as Failed runs, and no completed one',
+    async () => {
+      const out = await run('list-by-status');
+      expect(out).toContain(compensated);
+      expect(out).not.toContain(completed);
+      // Compensated is not completed: the run's Status column says Failed.
+      expect(out.split('\n').find((line) => line.includes(compensated))).toMatch(/\bFailed\b/);
+    },
+  );
 
   recipeTest(['list-by-customer'], "list-by-customer lists that customer's sagas only", async () => {
     const out = await run('list-by-customer', { 'customer-id': customer.customerId });
@@ -216,7 +223,9 @@ describe('the CLI recipes of docs/cli.md, run with the real temporal binary', ()
     const out = await run('show-history', { 'order-id': orderIdOf(compensated) });
     expect(out).toMatch(/^\s*1\s+\S+\s+WorkflowExecutionStarted/m);
     expect(out).toMatch(/ActivityTaskScheduled/);
-    expect(out).toMatch(/WorkflowExecutionCompleted/);
+    // A compensated saga's run ends failed (SagaCompensated), not completed.
+    expect(out).toMatch(/WorkflowExecutionFailed/);
+    expect(out).not.toMatch(/WorkflowExecutionCompleted/);
   });
 
   recipeTest(

@@ -138,12 +138,20 @@ async function see(text: string | RegExp, options: { exact?: boolean } = {}): Pr
 }
 
 describe('the Temporal Web UI shows our sagas', () => {
-  test('a compensated saga is found by its SagaStatus search attribute and shows its status and steps', async () => {
+  test('a compensated saga is found by its SagaStatus search attribute, listed as Failed with its SagaCompensated failure, and shows its steps', async () => {
     const workflowId = orderWorkflowId(orderId);
     const query = `SagaStatus='COMPENSATED' AND CustomerId='${customerId}'`;
     await page.goto(`${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
     const link = page.getByRole('link', { name: workflowId });
     await link.first().waitFor({ timeout: 30_000 });
+    // Listed as Failed, not Completed: compensated is not completed (patched 'compensated-closes-failed').
+    await see(/^failed$/i);
+    expect(
+      await page
+        .getByText(/^completed$/i)
+        .filter({ visible: true })
+        .count(),
+    ).toBe(0);
     await page.screenshot({ path: path.join(artifacts, 'web-ui-list.png'), fullPage: true });
 
     await link.first().click();
@@ -165,10 +173,11 @@ describe('the Temporal Web UI shows our sagas', () => {
       ]) {
         await see(summary, { exact: true });
       }
-      // Temporal's status of the run: a compensated saga ended as designed.
-      await see(/^completed$/i);
-      // The saga's own outcome, in the result of the run.
-      await see('"COMPENSATED"');
+      // Temporal's status of the run: compensated is not completed, the run closed as Failed with the typed
+      // business failure whose message names the failed step and why.
+      await see(/^failed$/i);
+      await see('SagaCompensated', { exact: false });
+      await see(`Compensated: step processPayment failed with PaymentDeclined`, { exact: false });
       await page.screenshot({ path: path.join(artifacts, 'web-ui-saga.png'), fullPage: true });
 
       // The summary the API gave the workflow at start.

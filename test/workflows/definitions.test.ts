@@ -5,6 +5,7 @@
  */
 import { sagaDefinitions } from '../../workflows/definitions';
 import { validateDefinition } from '../../workflows/definitions/validate';
+import { describeDefinition, toMermaid } from '../../workflows/definitions/describe';
 import type { SagaDefinition, SagaNode, StepNode } from '../../workflows/saga/definition';
 
 const order = sagaDefinitions.order as SagaDefinition<never>;
@@ -163,5 +164,24 @@ describe('saga definitions', () => {
     expect(validateDefinition(refundOf('refund'))).toEqual([
       'order-fulfilment: onCancelled: its refundStep refund is not a compensatable step of the saga',
     ]);
+  });
+
+  test('the compensation policy shows in the description and the diagram; the default adds nothing to the diagram', () => {
+    expect(describeDefinition(order).compensation).toEqual({ order: 'sequential', onFailure: 'stop' });
+    expect(toMermaid(order)).not.toContain('compensation:');
+    expect(toMermaid(order)).toContain('  u_reserveInventory --> u_reserveCredit');
+
+    const parallel = { ...order, compensation: { order: 'parallel', onFailure: 'continue' } } as const;
+    expect(describeDefinition(parallel).compensation).toEqual({ order: 'parallel', onFailure: 'continue' });
+    const diagram = toMermaid(parallel);
+    expect(diagram).toContain('compensation: parallel, continue');
+    expect(diagram).toContain('  undo_all --> u_reserveCredit');
+    expect(diagram).toContain('  u_reserveCredit -->|"done, or failed: go on"| compensated');
+    expect(diagram).not.toContain('u_reserveInventory --> u_reserveCredit');
+    // Whichever step fails, compensation starts at the fork.
+    expect(diagram).toContain('  s_processPayment -.->|"fails or cancelled"| undo_all');
+
+    const continuing = toMermaid({ ...order, compensation: { order: 'sequential', onFailure: 'continue' } });
+    expect(continuing).toContain('  u_reserveInventory -->|"done, or failed: go on"| u_reserveCredit');
   });
 });

@@ -14,6 +14,7 @@ import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } fro
 import { SagaStatus } from '../../common/saga-state';
 import type { orderSaga } from '../../workflows';
 import { appendedEvents, done, mockWorker, timeSkippingEnv } from './support';
+import { sagaResult } from '../../common/saga-result';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -73,7 +74,7 @@ describe('domain events of the order saga (time-skipping, mocked participants)',
         workflowId,
         args: [order],
       });
-      expect((await handle.result()).status).toBe(SagaStatus.COMPLETED);
+      expect((await sagaResult(handle)).status).toBe(SagaStatus.COMPLETED);
     });
     const events = appendedEvents.get(workflowId) ?? [];
     expect(events.map((e) => e.type)).toEqual([
@@ -110,7 +111,7 @@ describe('domain events of the order saga (time-skipping, mocked participants)',
       // The stream is complete while the saga waits for the operator.
       expect((appendedEvents.get(workflowId) ?? []).at(-1)?.type).toBe('WaitingForOperator');
       await handle.signal(retryCompensationSignal, { by: 'ops@example.com', byKind: 'api-key', reason: 'Fixed it' });
-      expect((await handle.result()).status).toBe(SagaStatus.COMPENSATED);
+      expect((await sagaResult(handle)).status).toBe(SagaStatus.COMPENSATED);
     });
     const events = appendedEvents.get(workflowId) ?? [];
     expect(events.map((e) => [e.type, 'step' in e.data ? e.data.step : undefined])).toEqual([

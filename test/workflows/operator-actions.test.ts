@@ -13,6 +13,7 @@ import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } fro
 import { SagaStatus } from '../../common/saga-state';
 import type { orderSaga } from '../../workflows';
 import { done, mockWorker, timeSkippingEnv, type HistoryEvent } from './support';
+import { sagaResult } from '../../common/saga-result';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -122,7 +123,7 @@ describe('cancellations in operatorActions (time-skipping, mocked participants)'
       await entered;
       await handle.signal(cancelRequestedSignal, { by: 'alice', byKind: 'api-key' });
       release();
-      const state = await handle.result();
+      const state = await sagaResult(handle);
       expect(state.status).toBe(SagaStatus.COMPLETED);
       expect(state.operatorActions).toEqual([]);
     });

@@ -16,6 +16,7 @@ import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } fro
 import { SagaStatus, StepStatus } from '../../common/saga-state';
 import type { orderSaga } from '../../workflows';
 import { done, mockWorker, ok, timeSkippingEnv } from './support';
+import { sagaResult } from '../../common/saga-result';
 
 /** A call held until the test lets it go; `entered` resolves when it arrives. */
 function hold() {
@@ -141,7 +142,7 @@ describe('retryCompensation is honoured only while the saga is FAILED (time-skip
 
       // The operator's signal, sent while FAILED, is honoured: old-style, without an argument.
       await handle.signal(retryCompensationSignal);
-      const final = await handle.result();
+      const final = await sagaResult(handle);
       expect(final.status).toBe(SagaStatus.COMPENSATED);
       // Only the honoured signal is recorded; without an argument its actor is unknown.
       expect(final.operatorActions).toEqual([
@@ -174,7 +175,7 @@ describe('retryCompensation is honoured only while the saga is FAILED (time-skip
       expect(compensations).toEqual(['refundPayment', 'releaseInventory', 'releaseInventory']);
 
       await handle.signal(retryCompensationSignal, { by: 'dave', byKind: 'api-key' });
-      const final = await handle.result();
+      const final = await sagaResult(handle);
       expect(final.status).toBe(SagaStatus.COMPENSATED);
       // The two honoured retries, in order, each with its actor and the workflow time; the ignored duplicate is not.
       expect(final.operatorActions).toEqual([

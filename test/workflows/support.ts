@@ -65,11 +65,15 @@ function recordAppend({ workflowId, events }: DomainEventBatch) {
 
 const chooseInProcessCarrier = () => Promise.resolve({ value: { carrier: 'in-process' }, attempt: 1 });
 
-/** A worker on the test environment running the real workflows with the given (mock) activities. */
+/**
+ * A worker on the test environment running the real workflows with the given (mock) activities; `workflows`: a
+ * test module of its own to bundle instead (test-only workflow types beside the real ones).
+ */
 export async function mockWorker(
   env: TestWorkflowEnvironment,
   taskQueue: string,
   given: WorkerOptions['activities'],
+  workflows?: string,
 ): Promise<Worker> {
   // chooseCarrier: the order saga's choice at its start (patched('carrier-choice')), here the in-process carrier.
   const activities = { appendDomainEvents: recordAppend, chooseCarrier: chooseInProcessCarrier, ...given };
@@ -77,7 +81,11 @@ export async function mockWorker(
   return Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
+    ...(workflows
+      ? { workflowsPath: workflows }
+      : bundle
+        ? { workflowBundle: { codePath: bundle } }
+        : { workflowsPath }),
     activities,
   });
 }

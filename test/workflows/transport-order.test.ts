@@ -24,6 +24,7 @@ import {
 } from '../../common/transport';
 import type { makeTransportOrder } from '../../workflows';
 import { done, mockWorker, ok, timeSkippingEnv, type HistoryEvent } from './support';
+import { sagaResult } from '../../common/saga-result';
 
 /** Participants that record every call and can be told to fail. */
 function mockParticipants(fail: { addParcel?: string; chooseVehicle?: boolean } = {}) {
@@ -131,7 +132,7 @@ describe('transport order saga (time-skipping, mocked participants)', () => {
       const handle = await start(taskQueue, input());
       await untilPending(handle);
       await handle.signal(approveSignal);
-      await handle.result();
+      await sagaResult(handle);
 
       const events: HistoryEvent[] = (await handle.fetchHistory()).events ?? [];
       const parcelActivity = new Map<string, string>(); // scheduled event id -> parcel step
@@ -163,7 +164,7 @@ describe('transport order saga (time-skipping, mocked participants)', () => {
         startedAt + DEFAULT_DECISION_TIMEOUT_MS - 60_000,
       );
       await handle.signal(approveSignal);
-      const state = await handle.result();
+      const state = await sagaResult(handle);
 
       expect(state.status).toBe(SagaStatus.COMPLETED);
       expect(state.decision).toBe('APPROVED');
@@ -198,7 +199,7 @@ describe('transport order saga (time-skipping, mocked participants)', () => {
       const handle = await start(taskQueue, input());
       await untilPending(handle);
       await handle.signal(rejectSignal, { reason: 'too expensive' });
-      const state = await handle.result();
+      const state = await sagaResult(handle);
 
       expect(state.status).toBe(SagaStatus.COMPENSATED);
       expect(state.decision).toBe('REJECTED');
@@ -255,7 +256,7 @@ describe('transport order saga (time-skipping, mocked participants)', () => {
       const late = await handle.executeUpdate(decideUpdate, { args: [{ decision: 'APPROVED' }] }).catch(refusal);
       expect(late).toMatch(/already decided: REJECTED/);
 
-      const state = await handle.result();
+      const state = await sagaResult(handle);
       expect(state.status).toBe(SagaStatus.COMPENSATED);
       expect([state.decision, state.decisionReason]).toEqual(['REJECTED', 'too expensive']);
       // The decision taken is recorded with its actor; the repeat that changed nothing is not.
@@ -274,7 +275,7 @@ describe('transport order saga (time-skipping, mocked participants)', () => {
     await withWorker(activities, async (taskQueue) => {
       const before = await env.currentTimeMs();
       const handle = await start(taskQueue, input());
-      const state = await handle.result(); // the test server skips the 24 hours
+      const state = await sagaResult(handle); // the test server skips the 24 hours
 
       expect(await env.currentTimeMs()).toBeGreaterThanOrEqual(before + DEFAULT_DECISION_TIMEOUT_MS);
       expect(state.status).toBe(SagaStatus.COMPENSATED);
@@ -294,7 +295,7 @@ describe('transport order saga (time-skipping, mocked participants)', () => {
       const waitMs = Date.parse(pending.pendingDecision!.deadline) - before;
       expect(waitMs).toBeGreaterThanOrEqual(2 * 60 * 60 * 1000 - 60_000);
       expect(waitMs).toBeLessThanOrEqual(2 * 60 * 60 * 1000 + 60_000);
-      const state = await handle.result();
+      const state = await sagaResult(handle);
       expect(state.failure?.type).toBe('DecisionTimedOut');
     });
   });
@@ -303,7 +304,7 @@ describe('transport order saga (time-skipping, mocked participants)', () => {
     const { calls, activities } = mockParticipants({ chooseVehicle: true });
     await withWorker(activities, async (taskQueue) => {
       const handle = await start(taskQueue, input());
-      const state = await handle.result();
+      const state = await sagaResult(handle);
 
       expect(state.status).toBe(SagaStatus.COMPENSATED);
       expect(state.failure).toMatchObject({ step: 'chooseVehicle', type: 'NoVehicleAvailable' });
@@ -326,7 +327,7 @@ describe('transport order saga (time-skipping, mocked participants)', () => {
     const { calls, activities } = mockParticipants({ addParcel: 'p2' });
     await withWorker(activities, async (taskQueue) => {
       const handle = await start(taskQueue, input());
-      const state = await handle.result();
+      const state = await sagaResult(handle);
 
       expect(state.status).toBe(SagaStatus.COMPENSATED);
       expect(state.failure).toMatchObject({ step: 'addParcel:p2', type: 'UnknownParcel' });

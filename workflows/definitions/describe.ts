@@ -7,6 +7,7 @@
 import type { CallNode, CompensationNode, SagaDefinition, SagaNode, StepKind } from '../saga/definition';
 import { ApprovalFailures } from '../saga/definition';
 import { declaredFailures } from './validate';
+import { defaultCompensationPolicy, type CompensationPolicy } from '../../common/saga-state';
 
 export interface DescribedCall {
   activity: string;
@@ -54,6 +55,12 @@ export interface DescribedSaga {
   version: number;
   workflowType: string;
   description: string;
+  /**
+   * How it compensates (`SagaHeader.compensation`; default sequential and stop): one by one, last started first, or
+   * all at once; on a compensation that keeps failing, wait for the operator there, or go on and wait for them on
+   * every failure at the end.
+   */
+  compensation: CompensationPolicy;
   /** What each saga fixes at its start and records (a local activity), before its first step. */
   choices: { name: string; activity: string; patch: string; description: string }[];
   steps: DescribedNode[];
@@ -63,7 +70,7 @@ export interface DescribedSaga {
     compensated: 'COMPENSATED';
     /** What it reports once compensated (`onCancelled`): the domain event and the step whose undo is the refund. */
     onCancelled: { event: string; refundStep: string | null } | null;
-    /** A compensation that keeps failing: the saga waits for an operator. */
+    /** A compensation that keeps failing: the saga waits for an operator (retryCompensation or skipCompensation). */
     compensationFailed: 'FAILED';
   };
   patches: { localCalls: string | null; afterCompleted: string | null };
@@ -122,6 +129,7 @@ export function describeDefinition(definition: SagaDefinition<never>): Described
     version: definition.version,
     workflowType: definition.workflowType,
     description: definition.description,
+    compensation: { ...(definition.compensation ?? defaultCompensationPolicy) },
     choices: (definition.choices ?? []).map(({ name, activity, patch, description }) => ({
       name,
       activity,
@@ -154,11 +162,14 @@ const text = (s: string) => s.replace(/"/g, '#quot;').replace(/</g, '#lt;').repl
  * group as a subgraph, a wait as a hexagon, the pivot and retriable steps marked; beside them the compensations
  * chained in the order they run (last started first) down to COMPENSATED, and from each step where compensation
  * starts when it fails or the saga is cancelled while it runs (its own compensation, pushed before it ran, or the
- * previous step's).
+ * previous step's). A policy other than the default shows in the start node: `parallel` forks every compensation
+ * from one node, `continue` labels the edges a failed compensation goes on by.
  */
 export function toMermaid(definition: SagaDefinition<never>): string {
   const d = describeDefinition(definition);
-  const lines = ['flowchart TD', `  start(["${text(`${d.name} v${d.version} (${d.workflowType})`)}"])`];
+  const { order, onFailure } = d.compensation;
+  const policy = order === 'sequential' && onFailure === 'stop' ? '' : `<br/>compensation: ${order}, ${onFailure}`;
+  const lines = ['flowchart TD', `  start(["${text(`${d.name} v${d.version} (${d.workflowType})`)}${policy}"])`];
   const undoChain: { node: string; label: string }[] = []; // in the order pushed
   const failEdges: string[] = [];
   let previous = 'start';
@@ -218,17 +229,27 @@ export function toMermaid(definition: SagaDefinition<never>): string {
     const a = d.outcome.afterCompleted;
     lines.push(`  completed -.->|then| after["${text(`${a.activity}`)}<br/><i>retried until done, not a step</i>"]`);
   }
-  // The compensations, in the order they run: the last pushed first.
+  // The compensations, in the order they run: the last pushed first; in parallel, all at once from one fork.
   const chain = [...undoChain].reverse();
   for (const { node, label } of chain) lines.push(`  ${node}[/"${text(label)}"/]:::compensation`);
-  for (const [i, { node }] of chain.entries()) lines.push(`  ${node} --> ${chain[i + 1]?.node ?? 'compensated'}`);
+  const failed = onFailure === 'continue' ? '|"done, or failed: go on"|' : '';
+  if (order === 'parallel') {
+    lines.push('  undo_all{{"compensate the started steps at once"}}:::compensation');
+    for (const { node } of chain) lines.push(`  undo_all --> ${node}`, `  ${node} -->${failed} compensated`);
+  } else {
+    for (const [i, { node }] of chain.entries()) {
+      lines.push(`  ${node} -->${failed} ${chain[i + 1]?.node ?? 'compensated'}`);
+    }
+  }
   lines.push('  compensated(["COMPENSATED"])');
   if (d.outcome.onCancelled) {
     const { event, refundStep } = d.outcome.onCancelled;
     const refund = refundStep ? `refundIssued: ${text(refundStep)} undone` : 'refundIssued: false';
     lines.push(`  compensated -.->|reports| cancelledEvent["${text(event)}<br/><i>cancelledBy · ${refund}</i>"]`);
   }
-  lines.push(...failEdges);
+  // In parallel, compensation starts at the fork whichever step failed.
+  const fork = (edge: string) => edge.replace(/ (u_[A-Za-z0-9_]+)$/, ' undo_all');
+  lines.push(...(order === 'parallel' ? failEdges.map(fork) : failEdges));
   lines.push(
     '  classDef compensatable fill:#eef6ff,stroke:#3b82f6',
     '  classDef read fill:#f5f5f5,stroke:#999',

@@ -31,6 +31,9 @@
  * result was lost (timeout, retries exhausted, worker killed) is still undone. That is safe because
  * every compensation is idempotent and does nothing for an effect that never happened.
  *
+ * A compensated saga closes its workflow as failed (`SagaCompensated`, the final state in its details: the Web UI
+ * lists it as Failed, not Completed) since `patched('compensated-closes-failed')`; before it, it completed.
+ *
  * Traced (`tracing.ts`): each step and each compensation is a span under the saga's, with its outcome; a no-op
  * unless the worker's tracing is on.
  */
@@ -48,15 +51,29 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AttemptDetail, Attempted } from '../../common/attempted';
-import { cancelRequestedSignal, getStateQuery, retryCompensationSignal } from '../../common/definitions';
+import {
+  cancelRequestedSignal,
+  getStateQuery,
+  retryCompensationSignal,
+  skipCompensationSignal,
+} from '../../common/definitions';
 import { SagaFailure } from '../../common/failures';
-import { SagaStatus, StepStatus, type SagaState, type StepError, type StepState } from '../../common/saga-state';
-import { OperatorActionName, type OperatorActor } from '../../common/operator-action';
+import {
+  SagaStatus,
+  StepStatus,
+  defaultCompensationPolicy,
+  type CompensationFailureInfo,
+  type CompensationPolicy,
+  type SagaState,
+  type StepError,
+  type StepState,
+} from '../../common/saga-state';
+import { OperatorActionName, type CompensationActor, type OperatorActor } from '../../common/operator-action';
 import { OrderTotalKey, SagaStatusKey } from '../../common/search-attributes';
 import { DOMAIN_EVENTS_PATCH, DomainEventType } from '../../common/domain-events';
 import { DomainEventLog, type Draft, type StreamOf } from './domain-events';
 import { compensationEnded, operatorWaitEnded, sagaReached, stepEnded } from './metrics';
-import { recordOperatorAction } from './operator-actions';
+import { actorOf, recordOperatorAction } from './operator-actions';
 import { sagaSpan, traced } from './tracing';
 import { sagaSpanAttributes as spanAttr, sagaSpanName } from '../../common/tracing';
 
@@ -65,6 +82,13 @@ import { sagaSpanAttributes as spanAttr, sagaSpanName } from '../../common/traci
  * that handled such a signal before it) it was remembered and made the next failed compensation retry at once.
  */
 export const RETRY_ONLY_WHEN_FAILED = 'retry-compensation-only-when-failed';
+
+/**
+ * Patch id: a compensated saga (not a cancelled one, which closes as cancelled) closes its workflow as failed with a
+ * `SagaCompensated` failure carrying the final state, instead of completing with it. Sagas that compensated before
+ * it completed.
+ */
+export const COMPENSATED_CLOSES_FAILED = 'compensated-closes-failed';
 
 /** Runs one activity with the UI summary the engine gives it. */
 export type Invocation<R> = (meta: { summary: string }) => Promise<Attempted<R>>;
@@ -100,6 +124,8 @@ export interface StepSpec<R> {
   /** What undoes this step; omitted for steps that change nothing (reads). */
   compensation?: Compensation;
 }
+
+type StackEntry = Compensation & { step: StepState };
 
 interface DescribedFailure extends StepError {
   attempt: number | undefined;
@@ -145,8 +171,12 @@ const outcomes: readonly SagaStatus[] = [SagaStatus.COMPLETED, SagaStatus.COMPEN
 export class Saga<S extends SagaState> {
   /** The saga's domain event stream; null for sagas started before `patched('domain-events')`. */
   private readonly events: DomainEventLog | null;
-  private readonly stack: (Compensation & { step: StepState })[] = [];
-  private retryRequested = false;
+  private readonly stack: StackEntry[] = [];
+  /** The failed compensations the saga waits on (FAILED), in the order they ran. */
+  private readonly waiting: StackEntry[] = [];
+  /** Operator requests not applied yet: a retry or skip of one failed compensation (`step`) or of all. */
+  private readonly requests: { kind: 'retry' | 'skip'; step: string | undefined; actor: CompensationActor }[] = [];
+  private readonly policy: CompensationPolicy;
   private failingStep: string | null = null;
   /** Actors of `cancelRequested` signals whose cancellation request has not reached the saga yet. */
   private cancelActors: unknown[] = [];
@@ -159,7 +189,9 @@ export class Saga<S extends SagaState> {
   constructor(
     readonly state: S,
     stream: SagaStream,
+    options: { compensation?: CompensationPolicy | undefined } = {},
   ) {
+    this.policy = options.compensation ?? defaultCompensationPolicy;
     this.events = patched(DOMAIN_EVENTS_PATCH) ? new DomainEventLog(stream) : null;
     this.span?.setAttributes({ [spanAttr.type]: stream.sagaType, [spanAttr.id]: stream.sagaId });
     const { workflowId, runId } = workflowInfo();
@@ -169,14 +201,31 @@ export class Saga<S extends SagaState> {
       data: { customerId: stream.customerId, workflowId, runId },
     });
     setHandler(getStateQuery, () => this.state);
-    setHandler(retryCompensationSignal, (actor?: OperatorActor) => {
+    setHandler(retryCompensationSignal, (actor?: CompensationActor) => {
       // patched() only where the old code would differ: a signal sent while FAILED writes no marker.
       if (this.state.status !== SagaStatus.FAILED && patched(RETRY_ONLY_WHEN_FAILED)) {
         log.warn('retryCompensation ignored: the saga is not FAILED', { status: this.state.status });
         return;
       }
-      this.retryRequested = true;
+      const step = this.targetOf('retryCompensation', actor);
+      if (step === null) return;
+      // Before the patch a stray signal was remembered once, however many came (a flag, not a queue).
+      if (!this.requests.some((r) => r.kind === 'retry' && r.step === undefined) || step !== undefined) {
+        this.requests.push({ kind: 'retry', step, actor: actor ?? {} });
+      }
       this.recordOperatorAction(OperatorActionName.retryCompensation, actor);
+    });
+    setHandler(skipCompensationSignal, (actor: CompensationActor) => {
+      if (this.state.status !== SagaStatus.FAILED) {
+        log.warn('skipCompensation ignored: the saga is not FAILED', { status: this.state.status });
+        return;
+      }
+      if (actorOf(actor).reason === null) {
+        log.warn('skipCompensation ignored: it gives no reason');
+        return;
+      }
+      const step = this.targetOf('skipCompensation', actor);
+      if (step !== null) this.requests.push({ kind: 'skip', step, actor });
     });
     // The cancel is recorded when its request arrives, with the actor the API signalled just before it: a
     // cancellation that never reaches the saga (it finished in between; the API answers 409) records nothing.
@@ -207,9 +256,23 @@ export class Saga<S extends SagaState> {
     }
   }
 
+  /**
+   * The step a retry or skip names: undefined for all; null (logged, ignored) when the saga waits on no failed
+   * compensation of that step.
+   */
+  private targetOf(signal: string, arg: unknown): string | undefined | null {
+    const step = typeof arg === 'object' && arg !== null ? (arg as { step?: unknown }).step : undefined;
+    if (step === undefined) return undefined;
+    if (typeof step === 'string' && this.waiting.some((e) => e.step.name === step)) return step;
+    log.warn(`${signal} ignored: no failed compensation of that step`, {
+      step: typeof step === 'string' ? step : null,
+    });
+    return null;
+  }
+
   /** Records an operator action in the state (`operator-actions.ts`) and as a domain event (kind of actor only). */
-  recordOperatorAction(action: OperatorActionName, arg: unknown): void {
-    const { byKind } = recordOperatorAction(this.state, action, arg);
+  recordOperatorAction(action: OperatorActionName, arg: unknown, on?: { step: string; compensation: string }): void {
+    const { byKind } = recordOperatorAction(this.state, action, arg, on);
     this.events?.emit({ type: DomainEventType.OperatorActionRecorded, version: 1, data: { action, byKind } });
   }
 
@@ -330,6 +393,15 @@ export class Saga<S extends SagaState> {
       });
       await this.compensate();
       if (cancelled) throw err;
+      // patched() here only: a saga that compensated before it completed its workflow, and replays that way.
+      if (patched(COMPENSATED_CLOSES_FAILED)) {
+        throw ApplicationFailure.create({
+          type: SagaFailure.Compensated,
+          message: `Compensated: step ${failureStep ?? 'unknown'} failed with ${type}: ${message}`,
+          nonRetryable: true,
+          details: [this.state],
+        });
+      }
     }
     return this.state;
   }
@@ -341,65 +413,145 @@ export class Saga<S extends SagaState> {
 
   private async compensate(): Promise<void> {
     this.setStatus(SagaStatus.COMPENSATING);
+    const { order, onFailure } = this.policy;
     await CancellationScope.nonCancellable(async () => {
-      for (let entry = this.stack.at(-1); entry; entry = this.stack.at(-1)) {
-        const { step } = entry;
-        step.status = StepStatus.COMPENSATING;
-        const span = traced(
-          sagaSpanName.compensation(entry.name),
-          { [spanAttr.step]: step.name, [spanAttr.compensation]: entry.name },
-          () => entry.run({ summary: entry.summary }),
-        );
-        try {
-          const { attempt } = await span.result;
-          step.compensationAttempts = attempt;
-          span.end('compensated', { attempts: attempt });
-          step.status = StepStatus.COMPENSATED;
-          step.compensatedAt = now();
-          compensationEnded(step.name, entry.name, 'compensated');
-          log.info('Step compensated', { step: step.name, compensation: entry.name, attempt });
-          this.stack.pop();
-          this.events?.emit({
-            type: DomainEventType.CompensationCompleted,
-            version: 1,
-            data: { step: step.name, compensation: entry.name, attempts: step.compensationAttempts },
-          });
-        } catch (err) {
-          if (!(err instanceof ActivityFailure)) throw err;
-          const { type, message, attempt } = describeFailure(err);
-          if (attempt !== undefined) step.compensationAttempts = attempt;
-          step.status = StepStatus.COMPENSATION_FAILED;
-          span.end('failed', { attempts: step.compensationAttempts, failureType: type });
-          compensationEnded(step.name, entry.name, 'failed');
-          this.state.compensationFailure = { step: step.name, compensation: entry.name, type, message };
-          const where = { step: step.name, compensation: entry.name };
-          this.events?.emit({
-            type: DomainEventType.CompensationFailed,
-            version: 1,
-            data: { ...where, attempts: step.compensationAttempts, failureType: type },
-          });
-          this.events?.emit({ type: DomainEventType.WaitingForOperator, version: 1, data: where });
-          await this.flushed(); // FAILED shows once the stream is complete
-          this.setStatus(SagaStatus.FAILED);
-          log.error('Compensation failed; waiting for an operator to send retryCompensation', {
-            step: step.name,
-            compensation: entry.name,
-            attempt: step.compensationAttempts,
-            failureType: type,
-          });
-          await condition(() => this.retryRequested);
-          this.retryRequested = false;
-          operatorWaitEnded();
-          log.info('retryCompensation received: compensating again', { step: step.name, compensation: entry.name });
-          this.state.compensationFailure = null;
-          this.setStatus(SagaStatus.COMPENSATING);
-          this.events?.emit({ type: DomainEventType.OperatorResolved, version: 1, data: where });
+      // What is left to undo, in the order it runs: last pushed first.
+      let queue = [...this.stack].reverse();
+      let blocked: StackEntry[] = []; // not run yet: `stop` halted at a failure before them
+      for (;;) {
+        const failed: StackEntry[] = [];
+        if (order === 'parallel') {
+          const done = await Promise.all(queue.map((entry) => this.runCompensation(entry)));
+          failed.push(...queue.filter((_, i) => !done[i]));
+        } else {
+          for (const [i, entry] of queue.entries()) {
+            if (await this.runCompensation(entry)) continue;
+            failed.push(entry);
+            if (onFailure === 'stop') {
+              blocked = [...queue.slice(i + 1), ...blocked];
+              break;
+            }
+          }
         }
+        this.waiting.push(...failed);
+        if (this.waiting.length === 0) {
+          if (blocked.length === 0) break;
+          [queue, blocked] = [blocked, []];
+          continue;
+        }
+        const retried = await this.waitForOperator();
+        queue = this.waiting.length === 0 ? [...retried, ...blocked] : retried;
+        if (this.waiting.length === 0) blocked = [];
       }
     });
     this.onCompensated?.();
     this.events?.emit({ type: DomainEventType.SagaCompensated, version: 1, data: { cancelled: this.state.cancelled } });
     await this.flushed();
     this.setStatus(SagaStatus.COMPENSATED);
+  }
+
+  /** Runs one compensation; true once it succeeded, false (recorded in the state) when it gave up. */
+  private async runCompensation(entry: StackEntry): Promise<boolean> {
+    const { step } = entry;
+    step.status = StepStatus.COMPENSATING;
+    const span = traced(
+      sagaSpanName.compensation(entry.name),
+      { [spanAttr.step]: step.name, [spanAttr.compensation]: entry.name },
+      () => entry.run({ summary: entry.summary }),
+    );
+    try {
+      const { attempt } = await span.result;
+      step.compensationAttempts = attempt;
+      span.end('compensated', { attempts: attempt });
+      step.status = StepStatus.COMPENSATED;
+      step.compensatedAt = now();
+      compensationEnded(step.name, entry.name, 'compensated');
+      log.info('Step compensated', { step: step.name, compensation: entry.name, attempt });
+      this.stack.splice(this.stack.indexOf(entry), 1);
+      this.events?.emit({
+        type: DomainEventType.CompensationCompleted,
+        version: 1,
+        data: { step: step.name, compensation: entry.name, attempts: step.compensationAttempts },
+      });
+      return true;
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      const { type, message, attempt } = describeFailure(err);
+      if (attempt !== undefined) step.compensationAttempts = attempt;
+      step.status = StepStatus.COMPENSATION_FAILED;
+      span.end('failed', { attempts: step.compensationAttempts, failureType: type });
+      compensationEnded(step.name, entry.name, 'failed');
+      this.state.compensationFailures.push({ step: step.name, compensation: entry.name, type, message });
+      this.state.compensationFailure = this.state.compensationFailures[0] ?? null;
+      this.events?.emit({
+        type: DomainEventType.CompensationFailed,
+        version: 1,
+        data: { step: step.name, compensation: entry.name, attempts: step.compensationAttempts, failureType: type },
+      });
+      return false;
+    }
+  }
+
+  /**
+   * FAILED: waits until the operator resolves at least one failed compensation (`this.waiting`) by a retry, or all
+   * of them by skips. Skips are applied as they arrive (the saga stays FAILED while others still wait). Returns the
+   * compensations to run again; those still waiting stay in `this.waiting`.
+   */
+  private async waitForOperator(): Promise<StackEntry[]> {
+    for (const { step, name } of this.waiting) {
+      this.events?.emit({
+        type: DomainEventType.WaitingForOperator,
+        version: 1,
+        data: { step: step.name, compensation: name },
+      });
+    }
+    await this.flushed(); // FAILED shows once the stream is complete
+    this.setStatus(SagaStatus.FAILED);
+    for (const { step, name } of this.waiting) {
+      log.error('Compensation failed; waiting for an operator to send retryCompensation or skipCompensation', {
+        step: step.name,
+        compensation: name,
+        attempt: step.compensationAttempts,
+        failureType: this.failureOf(step.name)?.type,
+      });
+    }
+    for (;;) {
+      await condition(() => this.requests.length > 0);
+      const retried: StackEntry[] = [];
+      const skipped: { entry: StackEntry; actor: CompensationActor }[] = [];
+      for (const request of this.requests.splice(0)) {
+        const targets = this.waiting.filter((e) => request.step === undefined || e.step.name === request.step);
+        for (const entry of targets) {
+          this.waiting.splice(this.waiting.indexOf(entry), 1);
+          this.state.compensationFailures = this.state.compensationFailures.filter((f) => f.step !== entry.step.name);
+          if (request.kind === 'retry') retried.push(entry);
+          else skipped.push({ entry, actor: request.actor });
+        }
+      }
+      this.state.compensationFailure = this.state.compensationFailures[0] ?? null;
+      const resumes = retried.length > 0 || this.waiting.length === 0;
+      if (resumes) {
+        operatorWaitEnded();
+        this.setStatus(SagaStatus.COMPENSATING);
+      }
+      for (const entry of retried) {
+        const where = { step: entry.step.name, compensation: entry.name };
+        log.info('retryCompensation received: compensating again', where);
+        this.events?.emit({ type: DomainEventType.OperatorResolved, version: 1, data: where });
+      }
+      for (const { entry, actor } of skipped) {
+        const where = { step: entry.step.name, compensation: entry.name };
+        entry.step.status = StepStatus.COMPENSATION_SKIPPED;
+        this.stack.splice(this.stack.indexOf(entry), 1);
+        log.warn('skipCompensation received: compensation resolved by hand, going on', where);
+        this.recordOperatorAction(OperatorActionName.skipCompensation, actor, where);
+        this.events?.emit({ type: DomainEventType.CompensationSkipped, version: 1, data: where });
+      }
+      if (resumes) return retried;
+    }
+  }
+
+  private failureOf(step: string): CompensationFailureInfo | undefined {
+    return this.state.compensationFailures.find((f) => f.step === step);
   }
 }

@@ -26,7 +26,7 @@ import type { Activities } from '../../activities';
 import type { Attempted } from '../../common/attempted';
 import type { BusinessFailureType, DeclaredFailure } from '../../common/failures';
 import type { SagaType } from '../../common/domain-events';
-import type { SagaState } from '../../common/saga-state';
+import type { CompensationPolicy, SagaState } from '../../common/saga-state';
 import type { ApprovalFields, PersonDecision } from '../../common/approval';
 import type { CancellationFields } from '../../common/cancellation';
 import type { DomainEventType } from '../../common/domain-events';
@@ -233,6 +233,12 @@ export interface SagaHeader<I, S extends SagaState> {
   choices?: readonly StartChoice[];
   /** What it reports once it compensated (the state must carry `CancellationFields`). */
   onCancelled?: OnCancelled;
+  /**
+   * How the saga compensates (`CompensationPolicy` in common/saga-state.ts): the order of its compensations and
+   * what a compensation that keeps failing does. Omitted: sequential and stop, as every saga did before policies.
+   * Changing it changes what a running saga issues: a new workflow type, or a policy of its own behind a patch.
+   */
+  compensation?: CompensationPolicy;
 }
 
 export interface SagaDefinition<I = unknown, S extends SagaState = SagaState> extends SagaHeader<I, S> {

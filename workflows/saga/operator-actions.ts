@@ -1,6 +1,6 @@
 /**
- * The audit trail of a saga's operator actions (`state.operatorActions`): who cancelled, retried a compensation,
- * approved or rejected, when (workflow time) and why. Recording only changes the state the `getState` query
+ * The audit trail of a saga's operator actions (`state.operatorActions`): who cancelled, retried or skipped a
+ * compensation (a skip also names the step and the compensation), approved or rejected, when (workflow time) and why. Recording only changes the state the `getState` query
  * answers: it issues no command, so histories recorded before it replay unchanged. The signal or update that
  * carried the action stays in the history with its argument (encrypted, decoded through the codec in the Web UI).
  */
@@ -33,8 +33,13 @@ export function actorOf(arg: unknown): Pick<OperatorAction, 'by' | 'byKind' | 'r
 }
 
 /** Appends the action, stamped with the workflow's time, keeping the last `MAX_OPERATOR_ACTIONS`. */
-export function recordOperatorAction(state: SagaState, action: OperatorActionName, arg: unknown): OperatorAction {
-  const recorded: OperatorAction = { action, ...actorOf(arg), at: new Date().toISOString() };
+export function recordOperatorAction(
+  state: SagaState,
+  action: OperatorActionName,
+  arg: unknown,
+  on?: { step: string; compensation: string },
+): OperatorAction {
+  const recorded: OperatorAction = { action, ...actorOf(arg), at: new Date().toISOString(), ...on };
   state.operatorActions.push(recorded);
   if (state.operatorActions.length > MAX_OPERATOR_ACTIONS) {
     state.operatorActions.splice(0, state.operatorActions.length - MAX_OPERATOR_ACTIONS);

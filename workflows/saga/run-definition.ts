@@ -172,14 +172,15 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
     steps: [],
     failure: null,
     compensationFailure: null,
+    compensationFailures: [],
     cancelled: false,
     operatorActions: [],
   };
-  const saga = new Saga<S>({ ...definition.initialState(input), ...base } as S, {
-    sagaType: definition.name,
-    sagaId,
-    customerId,
-  });
+  const saga = new Saga<S>(
+    { ...definition.initialState(input), ...base } as S,
+    { sagaType: definition.name, sagaId, customerId },
+    { compensation: definition.compensation },
+  );
   const witness = new CancellationWitness(definition.onCancelled);
   const onCancelled = definition.onCancelled;
   if (onCancelled) {
