@@ -24,6 +24,7 @@ import { participantHandlers } from './routes/participants';
 import { loyaltyHandlers } from './routes/loyalty';
 import { transportOrderHandlers } from './routes/transport-orders';
 import { webhookHandlers } from './routes/webhooks';
+import { sagaConfigHandlers } from './routes/saga-config';
 import { secretBox, type SecretBox } from '../codec/secret-box';
 
 export interface AppDeps {
@@ -134,6 +135,7 @@ export function createApp({
     ...loyaltyHandlers({ temporal, db, temporalCallMs }),
     ...codecHandlers(payloadCodecs),
     ...webhookHandlers({ db, ...webhooks }),
+    ...sagaConfigHandlers({ db }),
     ...codecSessionHandlers({ sessions: codecSessions(db), auth, ttlMs: codecSessionMs }),
   };
   // The codec endpoint also takes the session cookie of a browser sign-in (the Web UI cannot send a bearer header).
