@@ -32,6 +32,7 @@ import {
   type Scenario,
 } from './lib/history-recorder';
 import { transportAndLoyaltyScenarios } from './record-histories-transport';
+import { pollUntil } from './lib/wait';
 
 const log = (message: string) => process.stderr.write(`record-histories: ${message}\n`);
 
@@ -301,6 +302,33 @@ const scenarios: Record<string, Scenario> = {
       "the operator's retryCompensation (with its actor) lets the compensations finish.",
     sagaStatus: SagaStatus.COMPENSATED,
     run: async (ctx) => failedThenRetried(ctx, { by: 'history-operator', byKind: 'api-key', reason: 'fixed' }),
+  },
+  // After patched('saga-config'): the saga reads its type's stored configuration at its start (readSagaConfig, a
+  // local activity after chooseCarrier) and runs with it. The stored version is in force for every order started
+  // meanwhile, so the scenario puts an empty version back as soon as its saga has read its own.
+  'definition-order-stored-config': {
+    description:
+      "After patched('saga-config'): a stored configuration switches reserveVehicle to a regular activity (7 s, 3 " +
+      'attempts) and processPayment to a local one; the saga reads it at its start (configVersion 1) and completes.',
+    sagaStatus: SagaStatus.COMPLETED,
+    run: async (ctx) => {
+      const config = {
+        steps: {
+          reserveVehicle: { mode: 'regular', startToCloseTimeoutMs: 7_000, retry: { maximumAttempts: 3 } },
+          processPayment: { mode: 'local' },
+        },
+      };
+      await ctx.api('PUT', '/saga-config/order', config, 200);
+      const handle = await ctx.start(ctx.order(await ctx.seed('a')));
+      await pollUntil(
+        `${handle.workflowId} read its configuration`,
+        () => handle.query(getStateQuery) as Promise<OrderState>,
+        (state) => state.configVersion !== null,
+      );
+      await ctx.api('PUT', '/saga-config/order', {}, 200);
+      await handle.result();
+      return handle;
+    },
   },
   // The transport order and customer loyalty sagas (scripts/record-histories-transport.ts).
   ...transportAndLoyaltyScenarios,

@@ -42,13 +42,16 @@ import { requireEnv } from '../support/harness';
 // The carrier's choice at the saga's start (`patched('carrier-choice')`, docs/sagas.md "A participant over the
 // broker") adds three events on every path: the patch's marker, the TemporalChangeVersion search attribute the SDK
 // upserts with it, and the `chooseCarrier` local activity's marker (44 for a completed saga, was 41).
+// The stored configuration's choice after it (`patched('saga-config')`, docs/sagas.md "Stored configuration") adds
+// three more the same way: its marker, the TemporalChangeVersion upsert, the `readSagaConfig` marker (47, was 44);
+// it reads MongoDB and writes nothing.
 const LIMITS: Record<'completed' | FailingStep, { events: number; writes: number; recordWrites: number }> = {
-  completed: { events: 44, writes: 5, recordWrites: 23 },
-  reserveCredit: { events: 32, writes: 2, recordWrites: 20 },
-  reserveInventory: { events: 41, writes: 4, recordWrites: 24 },
-  processPayment: { events: 55, writes: 6, recordWrites: 28 },
-  createShipment: { events: 64, writes: 8, recordWrites: 35 },
-  reserveVehicle: { events: 73, writes: 10, recordWrites: 38 },
+  completed: { events: 47, writes: 5, recordWrites: 23 },
+  reserveCredit: { events: 35, writes: 2, recordWrites: 20 },
+  reserveInventory: { events: 44, writes: 4, recordWrites: 24 },
+  processPayment: { events: 58, writes: 6, recordWrites: 28 },
+  createShipment: { events: 67, writes: 8, recordWrites: 35 },
+  reserveVehicle: { events: 76, writes: 10, recordWrites: 38 },
 };
 
 const WRITE_COMMANDS = new Set(['insert', 'update', 'delete', 'findAndModify']);
