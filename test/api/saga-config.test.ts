@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { fieldErrors } from '../../common/field-errors';
+import { sagaConfigSchema } from '../../common/shapes/saga-config';
 import { repoRoot } from '../../scripts/lib/servers';
 import { latestSagaConfig, putSagaConfig, sagaConfigCollection, sagaConfigHistory } from '../../store/saga-config';
 import { http, requireEnv, startHarness, type Harness } from '../support/harness';
@@ -184,6 +186,18 @@ describe('the API', () => {
   test('an unknown saga type has no configuration route: 404', async () => {
     expect((await http(h.baseUrl, 'PUT', '/saga-config/invoice', {}, as('operator'))).status).toBe(404);
   });
+});
+
+test('a step whose own preset has no local variant may run locally only with a preset that has one', () => {
+  const schema = sagaConfigSchema({
+    nodes: [{ name: 'notify', type: 'step', preset: 'compensation' }],
+    presets: ['participant', 'compensation'],
+    localPresets: ['participant'],
+  });
+  const local = schema.safeParse({ steps: { notify: { mode: 'local' } } });
+  expect(local.success ? [] : fieldErrors(local.error).map((e) => e.path)).toEqual(['steps.notify.preset']);
+  expect(schema.safeParse({ steps: { notify: { mode: 'local', preset: 'participant' } } }).success).toBe(true);
+  expect(schema.safeParse({ steps: { notify: { mode: 'regular' } } }).success).toBe(true);
 });
 
 describe('npm run saga-config', () => {
