@@ -196,8 +196,11 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
   const final = await saga.run(async () => {
     // Fixed once, first, and recorded (the local activity's marker): a replay takes the same path whatever the
     // replaying worker's configuration. Inside the run, so that a cancellation right now compensates as any other.
-    for (const choice of definition.choices ?? []) {
-      choices[choice.name] = patched(choice.patch)
+    // Every choice's patch first, then their reads: no patch is evaluated after a local activity resolved in the
+    // same workflow task (with the config patch after the carrier's read, one query's replay was seen to fail).
+    const starting = (definition.choices ?? []).map((choice) => ({ choice, patched: patched(choice.patch) }));
+    for (const { choice, patched: taken } of starting) {
+      choices[choice.name] = taken
         ? (
             await (configuration[choice.activity] as unknown as (...args: unknown[]) => Promise<Attempted<unknown>>)(
               ...(choice.args ?? []),
