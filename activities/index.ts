@@ -4,6 +4,7 @@ import type { Attempted } from '../common/attempted';
 import type { ParticipantFailures } from '../common/failures';
 import { collections } from '../store/db';
 import { createDomainEventActivities } from './domain-events';
+import { createSagaConfigActivities } from './saga-config';
 import { createCreditActivities } from './participants/customers';
 import { createLoyaltyActivities } from './participants/loyalty';
 import { createParcelActivities } from './participants/parcels';
@@ -45,6 +46,7 @@ export function createActivities({ db, servedCountries, temporal, carrier }: Act
     ...createTransportVehicleActivities(transport),
     ...createLoyaltyActivities(transport, { temporal }),
     ...createDomainEventActivities(db),
+    ...createSagaConfigActivities(db),
   };
 }
 

@@ -31,6 +31,7 @@ import type { SagaType } from '../common/domain-events';
 import type { OrderSagaInput, OrderState } from '../common/order';
 import type { TransportOrderInput, TransportOrderState } from '../common/transport';
 import { webhookHandlers } from './routes/webhooks';
+import { sagaConfigHandlers } from './routes/saga-config';
 import { secretBox, type SecretBox } from '../codec/secret-box';
 
 export interface AppDeps {
@@ -150,6 +151,7 @@ export function createApp({
     ...loyaltyHandlers({ temporal, db, temporalCallMs }),
     ...codecHandlers(payloadCodecs),
     ...webhookHandlers({ db, ...webhooks }),
+    ...sagaConfigHandlers({ db }),
     ...codecSessionHandlers({ sessions: codecSessions(db), auth, ttlMs: codecSessionMs }),
   };
   // The codec endpoint also takes the session cookie of a browser sign-in (the Web UI cannot send a bearer header).

@@ -139,7 +139,7 @@ export function openApiDocument(table: Record<string, Operation> = operations): 
         'Order sagas on Temporal with participants in MongoDB. Every error is application/problem+json (RFC 9457). ' +
         'Every operation but health, readiness and this document needs a bearer credential (an API key or a JWT) ' +
         'with one of the roles it names: `reader` (reads), `writer` (participant data, saga starts) or ' +
-        '`operator` (cancel, retry-compensation, approve, reject; webhook subscriptions).',
+        '`operator` (cancel, retry-compensation, approve, reject; webhook subscriptions; saga configuration).',
     },
     tags: [
       {
@@ -157,6 +157,10 @@ export function openApiDocument(table: Record<string, Operation> = operations): 
       { name: 'operations', description: 'Health, readiness, metrics, this document' },
       { name: 'codec', description: "Temporal's codec server protocol: payloads encrypted at rest (docs/security.md)" },
       { name: 'webhooks', description: 'Subscriptions to domain events, delivered as signed POSTs (docs/events.md)' },
+      {
+        name: 'saga-config',
+        description: "Each saga type's stored configuration, versioned: call modes, timeouts, retries (docs/sagas.md)",
+      },
     ],
     paths,
     components: { securitySchemes },

@@ -10,7 +10,7 @@ import { parse } from './validation';
  * OpenAPI document (`api/openapi.ts`).
  */
 export interface Operation {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** Express-style path, `/orders/:orderId`. */
   path: string;
   summary: string;

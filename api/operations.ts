@@ -18,6 +18,8 @@ import {
 } from '../common/shapes/webhooks';
 import type { Request, Response } from 'express';
 import type { HandlersOf, Input, Operation, ResponseSpec } from './operation';
+import { SagaType as SagaTypes } from '../common/domain-events';
+import { sagaConfigHistory, sagaConfigVersion } from '../common/shapes/saga-config';
 import {
   CancelAccepted,
   CreateCustomer,
@@ -142,6 +144,65 @@ const IdempotencyHeaders = z.object({
       'IDEMPOTENCY_KEY_RETENTION_HOURS (default 24 hours); after that it counts as new.',
   }),
 });
+
+/**
+ * A saga type's stored configuration (docs/sagas.md, "Stored configuration"): read, put (a new version), history.
+ * One path per saga type, so that each body is documented with its own type's schema (its steps and presets).
+ */
+const sagaConfig = {
+  get: <T extends SagaType>(type: T) =>
+    ({
+      method: 'get',
+      path: `/saga-config/${type}`,
+      summary: `Read the latest stored configuration of ${type} sagas`,
+      description:
+        'The version new sagas of this type start with: call modes, timeouts, retries (and deadlines) over the ' +
+        "definition's own. 404 while none was ever stored (the sagas then run with their definition's settings).",
+      tag: 'saga-config',
+      roles: ['operator'],
+      request: {},
+      responses: {
+        200: { description: 'The latest version', schema: sagaConfigVersion(type, sagaCatalogue[type].config) },
+        ...pick(404, 503),
+      },
+    }) as const,
+  put: <T extends SagaType>(type: T) =>
+    ({
+      method: 'put',
+      path: `/saga-config/${type}`,
+      summary: `Store a new configuration version of ${type} sagas`,
+      description:
+        'Stores the body as the next version (1, 2, 3 …; the earlier ones are kept, with who stored them and ' +
+        'when) and answers it. Every saga of this type started from then on reads it once, at its start, and runs ' +
+        'with it to its end (its state says `configVersion`); sagas already running keep the version they read. ' +
+        'Only the steps and presets of the definition, only the settings each takes: anything else answers 400 ' +
+        'naming each offending field, and nothing is stored.',
+      tag: 'saga-config',
+      roles: ['operator'],
+      request: { body: sagaCatalogue[type].config },
+      responses: {
+        200: {
+          description: 'The stored version',
+          schema: sagaConfigVersion(type, sagaCatalogue[type].config),
+          headers: location('the latest configuration'),
+        },
+        ...pick(400, 413, 415, 503),
+      },
+    }) as const,
+  history: <T extends SagaType>(type: T) =>
+    ({
+      method: 'get',
+      path: `/saga-config/${type}/history`,
+      summary: `Every stored configuration version of ${type} sagas, newest first`,
+      tag: 'saga-config',
+      roles: ['operator'],
+      request: {},
+      responses: {
+        200: { description: 'The versions (none: empty)', schema: sagaConfigHistory(type, sagaCatalogue[type].config) },
+        ...pick(503),
+      },
+    }) as const,
+};
 
 /** What the generated operations of one saga type are written from: its catalogue entry, by type. */
 interface SagaDoc {
@@ -936,6 +997,15 @@ const ownOperations = {
     request: { params: z.strictObject({ id: WebhookId }) },
     responses: { 200: { description: 'The deliveries', schema: WebhookDeliveryList }, ...pick(400, 404, 503) },
   },
+  getOrderSagaConfig: sagaConfig.get(SagaTypes.order),
+  putOrderSagaConfig: sagaConfig.put(SagaTypes.order),
+  orderSagaConfigHistory: sagaConfig.history(SagaTypes.order),
+  getTransportOrderSagaConfig: sagaConfig.get(SagaTypes.transportOrder),
+  putTransportOrderSagaConfig: sagaConfig.put(SagaTypes.transportOrder),
+  transportOrderSagaConfigHistory: sagaConfig.history(SagaTypes.transportOrder),
+  getOrderFulfilmentSagaConfig: sagaConfig.get(SagaTypes.orderFulfilment),
+  putOrderFulfilmentSagaConfig: sagaConfig.put(SagaTypes.orderFulfilment),
+  orderFulfilmentSagaConfigHistory: sagaConfig.history(SagaTypes.orderFulfilment),
   health: {
     method: 'get',
     path: '/health',

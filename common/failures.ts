@@ -80,6 +80,8 @@ export const ParticipantFailures = {
   grantLoyaltyDiscount: [],
   recordCompletedOrder: [],
   appendDomainEvents: [],
+  // The saga type's stored configuration, read at a saga's start (a start choice).
+  readSagaConfig: [],
 } as const satisfies Record<string, readonly BusinessFailureType[]>;
 export type ParticipantName = keyof typeof ParticipantFailures;
 /** The business failures `A` declares. */

@@ -39,6 +39,7 @@ import {
 import { transportAndLoyaltyScenarios } from './record-histories-transport';
 import { fulfilmentScenarios } from './record-histories-fulfilment';
 import { sagaResult } from '../common/saga-result';
+import { pollUntil } from './lib/wait';
 
 const log = (message: string) => process.stderr.write(`record-histories: ${message}\n`);
 
@@ -336,6 +337,33 @@ const scenarios: Record<string, Scenario> = {
       'and the run closes as failed with a SagaCompensated failure carrying the final state.',
     sagaStatus: SagaStatus.COMPENSATED,
     run: async (ctx) => runToEnd(ctx, ctx.order(await ctx.seed('a'), { token: 'tok_declined' })),
+  },
+  // After patched('saga-config'): the saga reads its type's stored configuration at its start (readSagaConfig, a
+  // local activity after chooseCarrier) and runs with it. The stored version is in force for every order started
+  // meanwhile, so the scenario puts an empty version back as soon as its saga has read its own.
+  'definition-order-stored-config': {
+    description:
+      "After patched('saga-config'): a stored configuration switches reserveVehicle to a regular activity (7 s, 3 " +
+      'attempts) and processPayment to a local one; the saga reads it at its start (configVersion 1) and completes.',
+    sagaStatus: SagaStatus.COMPLETED,
+    run: async (ctx) => {
+      const config = {
+        steps: {
+          reserveVehicle: { mode: 'regular', startToCloseTimeoutMs: 7_000, retry: { maximumAttempts: 3 } },
+          processPayment: { mode: 'local' },
+        },
+      };
+      await ctx.api('PUT', '/saga-config/order', config, 200);
+      const handle = await ctx.start(ctx.order(await ctx.seed('a')));
+      await pollUntil(
+        `${handle.workflowId} read its configuration`,
+        () => handle.query(getStateQuery) as Promise<OrderState>,
+        (state) => state.configVersion !== null,
+      );
+      await ctx.api('PUT', '/saga-config/order', {}, 200);
+      await handle.result();
+      return handle;
+    },
   },
   // The transport order and customer loyalty sagas (scripts/record-histories-transport.ts).
   ...transportAndLoyaltyScenarios,

@@ -15,6 +15,7 @@ import { sagaActivityLogAttributes } from './interceptors/log-attributes';
 import { traceActivities, tracingWorkflowModules, workflowSpanSinks, type WorkerTracing } from './interceptors/tracing';
 import { sizingOptions, type WorkerSizing } from './sizing';
 import { ensureDomainEventIndexes } from '../store/domain-events';
+import { ensureSagaConfigIndexes } from '../store/saga-config';
 import { ensureSagaViewIndexes } from '../store/saga-views';
 import type { CarrierLink } from '../common/carrier';
 
@@ -100,6 +101,7 @@ export async function createSagaWorker(options: SagaWorkerOptions): Promise<Work
   }
   await ensureDomainEventIndexes(db);
   await ensureSagaViewIndexes(db);
+  await ensureSagaConfigIndexes(db);
   const activities = createActivities({ db, servedCountries, temporal: options.temporal, carrier: options.carrier });
   // The first interceptor is the outermost: attempt reporting sees the failures injected inside it, and the
   // activity's span (with tracing) the whole attempt.

@@ -17,8 +17,10 @@ import { fulfilmentWorkflowId } from '../../common/order-fulfilment';
 import { CreateOrder } from '../schemas';
 import { CreateTransportOrder } from '../schemas-transport';
 import type { SagaInput } from './client';
+import { sagaConfigSchema, type SagaConfig, type SagaConfigShape } from '../../common/shapes/saga-config';
 import { sagaDefinitions } from '../../workflows/definitions';
 import type { InputOf, SagaDefinition } from '../../workflows/saga/definition';
+import { callPresets } from '../../workflows/saga/policies';
 
 /** True when `A` and `B` are the same type. */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -26,6 +28,26 @@ type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 
 export interface CatalogueEntry<D extends SagaDefinition<never> = SagaDefinition<never>> {
   definition: D;
   input: z.ZodType;
+  /** Its stored configuration's schema (`PUT /saga-config/<type>`, `npm run saga-config`), built from the definition. */
+  config: z.ZodType<SagaConfig>;
+}
+
+/**
+ * What a definition's configuration may set: its steps, parallel groups and waits by name, and the presets its
+ * steps and compensations name (not the call after completion's: retried until done by design).
+ */
+export function configShape(definition: SagaDefinition<never>): SagaConfigShape {
+  const presets = new Set<string>();
+  const nodes = definition.nodes.map((node) => {
+    if (node.type === 'wait') return { name: node.name, type: 'wait' as const };
+    presets.add(node.call.preset);
+    if (node.compensation) presets.add(node.compensation.preset);
+    return { name: node.name, type: node.type, preset: node.call.preset };
+  });
+  const localPresets = Object.entries(callPresets)
+    .filter(([, variants]) => 'local' in variants)
+    .map(([name]) => name);
+  return { nodes, presets: [...presets], localPresets };
 }
 
 /** A definition and its input schema; refused at build unless `z.infer` of the schema is the definition's input. */
@@ -33,7 +55,7 @@ export function entry<D extends SagaDefinition<never>, Z extends z.ZodType>(
   definition: D,
   input: Z & (Same<z.infer<Z>, InputOf<D>> extends true ? unknown : { refused: "the schema's type is not the input" }),
 ): CatalogueEntry<D> {
-  return { definition, input };
+  return { definition, input, config: sagaConfigSchema(configShape(definition)) };
 }
 
 export const sagaCatalogue = {

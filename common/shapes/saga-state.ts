@@ -61,5 +61,10 @@ export const SagaState = z.object({
    * (`MAX_OPERATOR_ACTIONS`). Reads are not recorded.
    */
   operatorActions: z.array(OperatorAction),
+  /**
+   * The version of its type's stored configuration the saga runs with, read at its start (docs/sagas.md, "Stored
+   * configuration"); null when none was stored then, or for a saga started before stored configuration.
+   */
+  configVersion: z.number().int().min(1).nullable(),
 });
 export type SagaState = z.infer<typeof SagaState>;

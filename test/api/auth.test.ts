@@ -54,7 +54,8 @@ function validRequest(id: string, op: Operation, orderId: string): { url: string
     'sagas.transport-order.start': { orderId, customerId: s.customerId, parcelIds: ['p1'] },
     createWebhook: { url: 'http://localhost:9/hook', eventTypes: ['*'] },
   };
-  return { url, body: op.method === 'post' ? (bodies[id] ?? {}) : undefined };
+  // A PUT of saga configuration: `{}` is a valid configuration (the definitions' own settings).
+  return { url, body: op.method === 'post' || op.method === 'put' ? (bodies[id] ?? {}) : undefined };
 }
 
 const guarded = Object.entries(operations as Record<string, Operation>).filter(
@@ -131,7 +132,7 @@ describe.each(guarded)('%s', (id, op) => {
       WorkflowNotFoundError,
     );
     // The role it needs lets it through to validation and the handler (here: 404, or 400 for an empty body).
-    const allowed = await http(h.baseUrl, method, url, op.method === 'post' ? {} : undefined, {
+    const allowed = await http(h.baseUrl, method, url, op.method === 'post' || op.method === 'put' ? {} : undefined, {
       authorization: `Bearer ${h.keys[roles[0]!]}`,
     });
     expect([401, 403]).not.toContain(allowed.status);

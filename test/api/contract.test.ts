@@ -131,6 +131,14 @@ const claims = {
     'POST /webhooks/{id}/enable',
     'GET /webhooks/{id}/deliveries',
   ],
+  sagaConfig: [
+    'GET /saga-config/order',
+    'PUT /saga-config/order',
+    'GET /saga-config/order/history',
+    'GET /saga-config/transport-order',
+    'PUT /saga-config/transport-order',
+    'GET /saga-config/transport-order/history',
+  ],
 };
 
 /** An HTML form's POST (the codec sign-in), with no bearer header unless `headers` gives one. */
@@ -293,6 +301,26 @@ describe('webhooks', () => {
     expect((await call('DELETE', '/webhooks/{id}', `/webhooks/${id}`)).status).toBe(404);
     expect((await call('DELETE', '/webhooks/{id}', '/webhooks/bad')).status).toBe(400);
     expectEveryResponseSeen(claims.webhooks);
+  });
+});
+
+describe('saga configuration', () => {
+  test('read, put, history of each saga type: every documented answer', async () => {
+    for (const [type, body] of [
+      ['order', { steps: { reserveVehicle: { mode: 'regular' } } }],
+      ['transport-order', { steps: { awaitDecision: { deadlineSeconds: 60 } } }],
+    ] as const) {
+      const path = `/saga-config/${type}`;
+      await h.db.collection('sagaConfigs').deleteMany({ sagaType: type });
+      expect((await call('GET', path, path)).status).toBe(404);
+      expect((await call('PUT', path, path, body)).status).toBe(200);
+      expect((await call('GET', path, path)).status).toBe(200);
+      expect((await call('PUT', path, path, { ...body, extra: 1 })).status).toBe(400);
+      expect((await call('PUT', path, path, oversized(body))).status).toBe(413);
+      expect((await callWithText('PUT', path, path)).status).toBe(415);
+      expect((await call('GET', `${path}/history`, `${path}/history`)).status).toBe(200);
+    }
+    expectEveryResponseSeen(claims.sagaConfig);
   });
 });
 
@@ -909,6 +937,12 @@ describe('when Temporal and MongoDB cannot be reached', () => {
       ['DELETE', '/webhooks/{id}', '/webhooks/wh_0000000000000000'],
       ['POST', '/webhooks/{id}/enable', '/webhooks/wh_0000000000000000/enable'],
       ['GET', '/webhooks/{id}/deliveries', '/webhooks/wh_0000000000000000/deliveries'],
+      ['GET', '/saga-config/order', '/saga-config/order'],
+      ['PUT', '/saga-config/order', '/saga-config/order', {}],
+      ['GET', '/saga-config/order/history', '/saga-config/order/history'],
+      ['GET', '/saga-config/transport-order', '/saga-config/transport-order'],
+      ['PUT', '/saga-config/transport-order', '/saga-config/transport-order', {}],
+      ['GET', '/saga-config/transport-order/history', '/saga-config/transport-order/history'],
       ['GET', '/ready', '/ready'],
       ['GET', '/orders/{orderId}/plan', `/orders/${order.orderId}/plan`],
       ['GET', '/transport-orders/{orderId}/plan', '/transport-orders/t1/plan'],

@@ -21,11 +21,14 @@ const compensations: Record<string, string> = {
  * that stores the saga's domain events after each transition (docs/events.md). It is bookkeeping, not a call to a
  * participant; these tests are about which participants were called, in which order, and how (local or regular).
  * test/e2e/domain-events.test.ts covers the appends themselves. Nor `chooseCarrier`, the local activity that records
- * the saga's carrier at its start (here the in-process one; test/e2e/broker-carrier.test.ts covers the broker one).
+ * the saga's carrier at its start (here the in-process one; test/e2e/broker-carrier.test.ts covers the broker one),
+ * nor `readSagaConfig`, which reads its stored configuration then (test/e2e/saga-config.test.ts).
  */
 async function participantCalls(orderId: string) {
   const executed = await executedActivities(h.client.workflow.getHandle(orderWorkflowId(orderId)));
-  return executed.filter((a) => a.name !== 'appendDomainEvents' && a.name !== 'chooseCarrier');
+  // Domain events and the choices made at the start (the carrier, the stored configuration) are not participant calls.
+  const notCalls = ['appendDomainEvents', 'chooseCarrier', 'readSagaConfig'];
+  return executed.filter((a) => !notCalls.includes(a.name));
 }
 
 let h: Harness;

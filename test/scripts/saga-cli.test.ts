@@ -47,7 +47,11 @@ test('describe order --json: the steps in order with their kinds, calls and comp
   expect(described.steps[4]).toMatchObject({
     variants: [{ name: 'broker', activity: 'createShipmentByCommand', compensation: 'cancelShipmentByCommand' }],
   });
-  expect(described.choices).toEqual([expect.objectContaining({ name: 'carrier', activity: 'chooseCarrier' })]);
+  // Then its stored configuration (docs/sagas.md, "Stored configuration").
+  expect(described.choices).toEqual([
+    expect.objectContaining({ name: 'carrier', activity: 'chooseCarrier' }),
+    expect.objectContaining({ name: 'config', activity: 'readSagaConfig', patch: 'saga-config' }),
+  ]);
   expect(described.outcome.afterCompleted).toEqual({
     activity: 'recordCompletedOrder',
     preset: 'untilDone',

@@ -64,6 +64,7 @@ function recordAppend({ workflowId, events }: DomainEventBatch) {
 }
 
 const chooseInProcessCarrier = () => Promise.resolve({ value: { carrier: 'in-process' }, attempt: 1 });
+const noStoredConfig = () => Promise.resolve({ value: { version: null, config: null }, attempt: 1 });
 
 /**
  * A worker on the test environment running the real workflows with the given (mock) activities; `workflows`: a
@@ -75,8 +76,14 @@ export async function mockWorker(
   given: WorkerOptions['activities'],
   workflows?: string,
 ): Promise<Worker> {
-  // chooseCarrier: the order saga's choice at its start (patched('carrier-choice')), here the in-process carrier.
-  const activities = { appendDomainEvents: recordAppend, chooseCarrier: chooseInProcessCarrier, ...given };
+  // chooseCarrier: the order saga's choice at its start (patched('carrier-choice')), here the in-process carrier;
+  // readSagaConfig: every saga's stored configuration (patched('saga-config')), here none. A test may pass its own.
+  const activities = {
+    appendDomainEvents: recordAppend,
+    chooseCarrier: chooseInProcessCarrier,
+    readSagaConfig: noStoredConfig,
+    ...given,
+  };
   const bundle = process.env.WORKFLOW_BUNDLE_PATH;
   return Worker.create({
     connection: env.nativeConnection,

@@ -23,6 +23,7 @@ import {
   type OrderFulfilmentState,
 } from '../../common/order-fulfilment';
 import { defineSaga } from '../saga/definition';
+import { sagaConfigChoice } from '../saga/config';
 
 const order = (input: OrderFulfilmentInput) => `Order ${input.orderId}`;
 
@@ -36,6 +37,9 @@ export const orderFulfilmentDefinition = defineSaga<OrderFulfilmentInput, OrderF
   customerId: (input) => input.customerId,
   initialState: ({ orderId, customerId }) => ({ orderId, customerId, total: null, cancellation: null }),
   onCancelled: { event: DomainEventType.OrderCancelled, refundStep: FulfilmentStep.chargePayment },
+  // Its stored configuration, read at its start (docs/sagas.md, "Stored configuration"); sagas recorded before the
+  // patch replay without it.
+  choices: [sagaConfigChoice(SagaType.orderFulfilment)],
 })
   .step(FulfilmentStep.priceOrder, {
     kind: 'read',

@@ -33,6 +33,7 @@ import { OrderStep, ORDER_SAGA, type OrderSagaInput, type OrderState } from '../
 import { SagaType } from '../../common/domain-events';
 import { CARRIER_CHOICE_PATCH, type CarrierChoice } from '../../common/carrier';
 import { defineSaga } from '../saga/definition';
+import { sagaConfigChoice } from '../saga/config';
 import { carrierCommandCall, carrierCompensationCall } from '../saga/policies';
 
 const carrierOf = (choices: Readonly<Record<string, unknown>>) => choices.carrier as CarrierChoice;
@@ -66,6 +67,7 @@ export const orderSagaDefinition = defineSaga<OrderSagaInput, OrderState>({
       fallback: { carrier: 'in-process' } satisfies CarrierChoice,
       description: "the carrier: in-process, or the carrier process over the broker (the worker's CARRIER)",
     },
+    sagaConfigChoice(SagaType.order),
   ],
 })
   .step(OrderStep.priceOrder, {

@@ -29,6 +29,7 @@ import {
   type TransportOrderState,
 } from '../../common/transport';
 import { defineSaga } from '../saga/definition';
+import { sagaConfigChoice } from '../saga/config';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -60,6 +61,7 @@ export const transportOrderDefinition = defineSaga<TransportOrderInput, Transpor
     decision: null,
     decisionReason: null,
   }),
+  choices: [sagaConfigChoice(SagaType.transportOrder)],
 })
   .step(TransportStep.createTransportOrder, {
     kind: 'compensatable',
@@ -185,7 +187,8 @@ export const transportOrderDefinition = defineSaga<TransportOrderInput, Transpor
   })
   .approval(TransportStep.awaitDecision, {
     subject: ({ input }) => transport(input),
-    deadlineMs: ({ input }) => input.decisionTimeoutMs ?? DEFAULT_DECISION_TIMEOUT_MS,
+    // The order's own timeout, else the stored configuration's deadline, else 24 hours.
+    deadlineMs: ({ input }, configuredMs) => input.decisionTimeoutMs ?? configuredMs ?? DEFAULT_DECISION_TIMEOUT_MS,
     summary: ({ input }) => `${transport(input)}: wait for approve or reject`,
   })
   .build();

@@ -49,9 +49,9 @@ export type StepKind = (typeof StepKind)[keyof typeof StepKind];
 /**
  * How a participant call runs: `regular` (an activity scheduled through the server) or `local` (inside the workflow
  * task; the rule is in `workflows/definitions/order-saga.ts`). Decided once per saga, at its start
- * (`resolveCallMode` in `run-definition.ts`): today by the definition and its `localCallsPatch`, later (issue 16
- * part 7) by the saga type's stored configuration, and by a step's call variants (the carrier reached over a
- * broker: a regular activity completed asynchronously).
+ * (`modeOf` in `run-definition.ts`): by the definition and its `localCallsPatch`, by the saga type's stored
+ * configuration (the `config` start choice), and by a step's call variants (the carrier reached over a broker: a
+ * regular activity completed asynchronously).
  */
 export type CallMode = 'local' | 'regular';
 
@@ -164,7 +164,8 @@ export interface WaitNode {
   wait: 'approval';
   /** What the approval is about, in messages: "Transport order 42". */
   subject(this: void, ctx: AnyContext): string;
-  deadlineMs(this: void, ctx: AnyContext): number;
+  /** The deadline; `configuredMs`: the stored configuration's for this wait (`deadlineSeconds`), if any. */
+  deadlineMs(this: void, ctx: AnyContext, configuredMs: number | undefined): number;
   summary(this: void, ctx: AnyContext): string;
 }
 
@@ -192,6 +193,8 @@ export interface StartChoice {
   name: string;
   /** A configuration read that cannot fail for a business reason, run as a local activity (`configurationCall`). */
   activity: InfallibleActivity;
+  /** The activity's arguments (none: called without any, as the carrier choice always was). */
+  args?: readonly unknown[];
   patch: string;
   fallback: unknown;
   /** What it chooses, for the catalogue and the diagrams. */
@@ -385,7 +388,7 @@ export class SagaBuilder<I, S extends SagaState, R, Names extends string, P exte
     name: N,
     spec: {
       subject: (ctx: Ctx<I, S, R>) => string;
-      deadlineMs: (ctx: Ctx<I, S, R>) => number;
+      deadlineMs: (ctx: Ctx<I, S, R>, configuredMs: number | undefined) => number;
       summary: (ctx: Ctx<I, S, R>) => string;
     } & Unique<N, Names> &
       ([S] extends [ApprovalFields] ? unknown : Refused<'an approval needs the state fields of ApprovalFields'>) &

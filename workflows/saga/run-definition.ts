@@ -45,6 +45,8 @@ import type {
   StepNode,
 } from './definition';
 import { callPresets, configurationCall, type CallPreset } from './policies';
+import { presetSettings, recordedConfig, stepSettings, waitDeadlineMs, withSettings } from './config';
+import { SAGA_CONFIG_CHOICE, type SagaConfigChoice, type StepSettings } from '../../common/saga-config';
 
 interface Executable {
   executeWithOptions(options: { summary?: string }, args: unknown[]): Promise<Attempted<unknown>>;
@@ -79,11 +81,33 @@ function invoke(preset: CallPreset, mode: CallMode, activity: string, arg: unkno
 }
 
 /**
- * The call mode a step runs with in this saga, decided at its start: the definition's, unless the saga started
- * before its `localCallsPatch` (then regular). Part 7 (stored configuration read at the start) and call variants
- * (the carrier) decide here too.
+ * A call under the saga's stored configuration (`saga/config.ts`): the step's preset (or the one its settings
+ * name) for its mode, the preset's stored settings over it, then the step's. Nothing stored for either: the
+ * preset's own proxy, exactly the commands of a saga without a configuration.
  */
-type ModeOf = (call: CallNode) => CallMode;
+function invokeConfigured(
+  recorded: SagaConfigChoice,
+  call: { preset: CallPreset; mode: CallMode; settings: StepSettings | undefined },
+  activity: string,
+  arg: unknown,
+): Invocation<unknown> {
+  const preset = (call.settings?.preset ?? call.preset) as CallPreset;
+  const variants = callPresets[preset] as { regular: ActivityOptions; local?: LocalActivityOptions };
+  // A local mode stored for a preset without a local variant (refused when put) runs regular.
+  const mode: CallMode = call.mode === 'local' && variants.local ? 'local' : 'regular';
+  const stored = presetSettings(recorded, preset);
+  if (!call.settings && !stored) return invoke(preset, mode, activity, arg);
+  const options = withSettings(mode === 'local' ? variants.local! : variants.regular, stored, call.settings);
+  const proxy = mode === 'local' ? proxyLocalActivities<Proxy>(options) : proxyActivities<Proxy>(options);
+  return ({ summary }) => proxy[activity]!.executeWithOptions({ summary }, [arg]);
+}
+
+/**
+ * The call mode a step runs with in this saga, decided at its start: the stored configuration's for the step (read
+ * at the start, `config` choice), else the definition's; regular throughout for a saga started before its
+ * `localCallsPatch`. Call variants (the carrier) replace the call altogether.
+ */
+type ModeOf = (call: CallNode, settings: StepSettings | undefined) => CallMode;
 
 /** Kinds of actor the API sends with its cancel request (api/sagas/client.ts): a cancel through the API. */
 const apiActors: readonly string[] = [ActorKind.apiKey, ActorKind.jwt, ActorKind.anonymous];
@@ -159,7 +183,7 @@ class CancellationWitness {
 export async function runDefinition<I, S extends SagaState>(definition: SagaDefinition<I, S>, input: I): Promise<S> {
   // Evaluated once, first: a saga started before local calls keeps regular activities throughout.
   const localCalls = definition.localCallsPatch === undefined ? true : patched(definition.localCallsPatch);
-  const modeOf: ModeOf = (call) => (localCalls ? call.mode : 'regular');
+  const modeOf: ModeOf = (call, settings) => (localCalls ? (settings?.mode ?? call.mode) : 'regular');
   const customerId = definition.customerId(input);
   const sagaId = definition.sagaId(input);
   const key = (step: string): string => `${workflowInfo().workflowId}:${step}`;
@@ -175,6 +199,7 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
     compensationFailures: [],
     cancelled: false,
     operatorActions: [],
+    configVersion: null,
   };
   const saga = new Saga<S>(
     { ...definition.initialState(input), ...base } as S,
@@ -212,10 +237,15 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
     c && {
       name: c.activity,
       summary: c.summary(ctx, item),
-      run: invoke(c.preset, 'regular', c.activity, c.args(ctx, item)),
+      run: invokeConfigured(
+        recordedConfig(choices),
+        { preset: c.preset, mode: 'regular', settings: undefined },
+        c.activity,
+        c.args(ctx, item),
+      ),
     };
   const stepOf = (
-    node: Pick<StepNode, 'call' | 'compensation' | 'variants'>,
+    node: Pick<StepNode, 'name' | 'call' | 'compensation' | 'variants'>,
     name: string,
     summary: string,
     item = '',
@@ -240,10 +270,18 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
       }
       return spec;
     }
+    // A parallel group's members share the group's settings.
+    const recorded = recordedConfig(choices);
+    const settings = stepSettings(recorded, node.name);
     const spec: StepSpec<unknown> = {
       name,
       summary,
-      run: invoke(call.preset, modeOf(call), call.activity, call.args(ctx, item)),
+      run: invokeConfigured(
+        recorded,
+        { preset: call.preset, mode: modeOf(call, settings), settings },
+        call.activity,
+        call.args(ctx, item),
+      ),
     };
     const compensation = compensationOf(node.compensation, item);
     if (compensation) spec.compensation = compensation;
@@ -253,11 +291,19 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
   const final = await saga.run(async () => {
     // Fixed once, first, and recorded (the local activity's marker): a replay takes the same path whatever the
     // replaying worker's configuration. Inside the run, so that a cancellation right now compensates as any other.
-    for (const choice of definition.choices ?? []) {
-      choices[choice.name] = patched(choice.patch)
-        ? (await (configuration[choice.activity] as unknown as () => Promise<Attempted<unknown>>)()).value
+    // Every choice's patch first, then their reads: no patch is evaluated after a local activity resolved in the
+    // same workflow task (with the config patch after the carrier's read, one query's replay was seen to fail).
+    const starting = (definition.choices ?? []).map((choice) => ({ choice, patched: patched(choice.patch) }));
+    for (const { choice, patched: taken } of starting) {
+      choices[choice.name] = taken
+        ? (
+            await (configuration[choice.activity] as unknown as (...args: unknown[]) => Promise<Attempted<unknown>>)(
+              ...(choice.args ?? []),
+            )
+          ).value
         : choice.fallback;
     }
+    if (SAGA_CONFIG_CHOICE in choices) saga.state.configVersion = recordedConfig(choices).version;
     for (const node of definition.nodes) {
       if (node.type === 'step') {
         const result = await saga.step(witness.observe(stepOf(node, node.name, node.summary(ctx))));
@@ -272,7 +318,7 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
         node.then?.(ctx, values);
       } else {
         const approval = approvals.get(node.name)!;
-        const deadlineMs = node.deadlineMs(ctx);
+        const deadlineMs = node.deadlineMs(ctx, waitDeadlineMs(recordedConfig(choices), node.name));
         results[node.name] = await saga.step(
           witness.observe({
             name: node.name,
