@@ -62,10 +62,14 @@ export const DescribedSaga = z.object({
   description: z.string(),
   choices: z.array(z.object({ name: z.string(), activity: z.string(), patch: z.string(), description: z.string() })),
   steps: z.array(DescribedNode),
+  /** How it compensates (docs/sagas.md, "Compensation policies"). */
+  compensation: z.object({ order: z.enum(['sequential', 'parallel']), onFailure: z.enum(['stop', 'continue']) }),
   outcome: z.object({
     completed: z.literal('COMPLETED'),
     afterCompleted: z.object({ activity: z.string(), preset: z.string(), patch: z.string().nullable() }).nullable(),
     compensated: z.literal('COMPENSATED'),
+    /** What it reports once compensated: the domain event, the step whose undo is the refund. */
+    onCancelled: z.object({ event: z.string(), refundStep: z.string().nullable() }).nullable(),
     compensationFailed: z.literal('FAILED'),
   }),
   patches: z.object({ localCalls: z.string().nullable(), afterCompleted: z.string().nullable() }),
@@ -75,6 +79,12 @@ export const DescribedSaga = z.object({
 type Fits<A, B> = [A] extends [B] ? true : false;
 const describedFits: Fits<DescribedSagaType, z.infer<typeof DescribedSaga>> = true;
 void describedFits;
+/** And no field of it is missing from the schema (a response with a field the document does not name is refused). */
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+const sameFields: SameKeys<DescribedSagaType, z.infer<typeof DescribedSaga>> = true;
+const sameOutcome: SameKeys<DescribedSagaType['outcome'], z.infer<typeof DescribedSaga>['outcome']> = true;
+void sameFields;
+void sameOutcome;
 
 export const SagaCatalogue = z.object({
   sagas: z.array(

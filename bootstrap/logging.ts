@@ -10,6 +10,7 @@ import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { ConfigError, type Config } from '../common/config';
 import { loadServiceConfig, type ServiceConfig } from './config';
+import { SagaFailure } from '../common/failures';
 
 export type { Logger } from 'pino';
 
@@ -119,8 +120,23 @@ export function sdkLevelOf(level: string): SdkLogLevel {
 export function sdkLogger(logger: Logger): DefaultLogger {
   return new DefaultLogger(sdkLevelOf(logger.level), ({ level, message, meta }) => {
     const { error, ...fields } = meta ?? {};
+    if (message === 'Workflow failed' && closedCompensated(error)) {
+      // A business outcome, already logged as "Saga COMPENSATED" with the step's failure: not an error again.
+      logger.info(
+        { ...fields, failureType: SagaFailure.Compensated },
+        'Workflow closed as failed: the saga compensated',
+      );
+      return;
+    }
     logger[pinoLevelOf[level]](error === undefined ? fields : { ...fields, err: error }, message);
   });
+}
+
+/** The failure a compensated saga closes its run with (`SagaCompensated`, workflows/saga/compensation-stack.ts). */
+function closedCompensated(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { type, message } = error as { type?: unknown; message?: unknown };
+  return type === SagaFailure.Compensated || (typeof message === 'string' && message.startsWith('Compensated: step '));
 }
 
 /**

@@ -6,6 +6,7 @@ import { MongoClient } from 'mongodb';
 import { createApp } from '../../api/app';
 import { secretBox } from '../../codec/secret-box';
 import { orderWorkflowId } from '../../common/order';
+import { fulfilmentWorkflowId } from '../../common/order-fulfilment';
 import { TRANSPORT_ORDER, transportWorkflowId } from '../../common/transport';
 import { freePort, repoRoot, startTemporalDevServer, type TemporalDevServer } from '../../scripts/lib/servers';
 import { addVehicle, orderBody, seed, unique, type Seeded } from '../support/fixtures';
@@ -121,6 +122,7 @@ const claims = {
   sagaCatalogue: ['GET /sagas'],
   'sagas:order': [...sagaOperationPaths('order'), 'GET /orders/{orderId}/plan'],
   'sagas:transport-order': [...sagaOperationPaths('transport-order'), 'GET /transport-orders/{orderId}/plan'],
+  'sagas:order-fulfilment': sagaOperationPaths('order-fulfilment'),
   codec: ['POST /codec/encode', 'POST /codec/decode'],
   codecSignIn: ['GET /codec/session', 'POST /codec/session', 'POST /codec/session/sign-out'],
   webhooks: [
@@ -138,6 +140,9 @@ const claims = {
     'GET /saga-config/transport-order',
     'PUT /saga-config/transport-order',
     'GET /saga-config/transport-order/history',
+    'GET /saga-config/order-fulfilment',
+    'PUT /saga-config/order-fulfilment',
+    'GET /saga-config/order-fulfilment/history',
   ],
 };
 
@@ -309,6 +314,7 @@ describe('saga configuration', () => {
     for (const [type, body] of [
       ['order', { steps: { reserveVehicle: { mode: 'regular' } } }],
       ['transport-order', { steps: { awaitDecision: { deadlineSeconds: 60 } } }],
+      ['order-fulfilment', { steps: { chargePayment: { mode: 'regular' } } }],
     ] as const) {
       const path = `/saga-config/${type}`;
       await h.db.collection('sagaConfigs').deleteMany({ sagaType: type });
@@ -743,13 +749,21 @@ describe('the generic saga API', () => {
   let date = 0;
   const nextDate = () => `2027-06-${String(++date).padStart(2, '0')}`;
 
-  test.each(['order', 'transport-order'] as const)(
-    '/sagas/%s: start, list, read, follow, cancel, retry, plan: every documented answer',
-    async (type) => {
-      const base = `/sagas/${type}`;
+  test.each(['order', 'transport-order', 'order-fulfilment'] as const)(
+    '/sagas/%s: start, list, read, follow, cancel, retry, skip, plan: every documented answer',
+    async (sagaType) => {
+      // The order-fulfilment saga takes an order's body and behaves as one here; it has no path of its own.
+      const type = sagaType === 'order-fulfilment' ? 'order' : sagaType;
+      const base = `/sagas/${sagaType}`;
       const item = `${base}/{orderId}`;
-      const ownPlan = `${type === 'order' ? '/orders' : '/transport-orders'}/{orderId}/plan`;
-      const workflowId = type === 'order' ? orderWorkflowId : transportWorkflowId;
+      const ownPlans =
+        sagaType === 'order-fulfilment' ? [] : [`${type === 'order' ? '/orders' : '/transport-orders'}/{orderId}/plan`];
+      const workflowId =
+        sagaType === 'order-fulfilment'
+          ? fulfilmentWorkflowId
+          : type === 'order'
+            ? orderWorkflowId
+            : transportWorkflowId;
       if (type === 'transport-order') {
         const vehicle = { name: 'Van', capacityKg: 1000, pricePerService: 40 };
         expect((await call('POST', '/transport-vehicles', '/transport-vehicles', vehicle)).status).toBe(201);
@@ -781,7 +795,7 @@ describe('the generic saga API', () => {
         () => http(h.baseUrl, 'GET', url(a.orderId)),
         (r) => r.status === 200 && (r.body.status !== 'RUNNING' || r.body.pendingDecision != null),
       );
-      for (const path of [item, `${item}/domain-events`, `${item}/plan`, ownPlan]) {
+      for (const path of [item, `${item}/domain-events`, `${item}/plan`, ...ownPlans]) {
         const concrete = (orderId: string) => path.replace('{orderId}', orderId);
         expect((await call('GET', path, concrete(a.orderId))).status).toBe(200);
         expect((await call('GET', path, concrete(unique('none')))).status).toBe(404);
@@ -852,7 +866,32 @@ describe('the generic saga API', () => {
       expect((await call('POST', retry, retryDone, { reason: 'x'.repeat(501) })).status).toBe(400);
       expect((await call('POST', retry, retryDone, oversized({}))).status).toBe(413);
       expect((await callWithText('POST', retry, retryDone)).status).toBe(415);
-      expectEveryResponseSeen(claims[`sagas:${type}`]);
+
+      // skip-compensation: another saga whose first compensation fails for good
+      const skip = `${item}/skip-compensation`;
+      const stuck = await newBody();
+      h.hooks.add({ workflowId: workflowId(stuck.orderId), activity: undo, fatal: 'always' });
+      if (type === 'order') {
+        expect((await call('POST', base, base, { ...stuck, payment: { token: 'tok_declined' } })).status).toBe(202);
+      } else {
+        expect((await call('POST', base, base, stuck)).status).toBe(202);
+        await eventually(
+          () => http(h.baseUrl, 'GET', url(stuck.orderId)),
+          (r) => r.status === 200 && r.body.pendingDecision != null,
+        );
+        expect((await http(h.baseUrl, 'POST', url(stuck.orderId, '/cancel'))).status).toBe(202);
+      }
+      const stuckHandle = h.client.workflow.getHandle(workflowId(stuck.orderId));
+      expect((await waitForSaga(stuckHandle)).status).toBe('FAILED');
+      const skipUrl = url(stuck.orderId, '/skip-compensation');
+      expect((await call('POST', skip, skipUrl, {})).status).toBe(400); // no reason
+      expect((await call('POST', skip, skipUrl, { reason: 'by hand' })).status).toBe(202);
+      await waitForSaga(stuckHandle, { statuses: ['COMPENSATED'] });
+      expect((await call('POST', skip, skipUrl, { reason: 'by hand' })).status).toBe(409);
+      expect((await call('POST', skip, url(unique('none'), '/skip-compensation'), { reason: 'r' })).status).toBe(404);
+      expect((await call('POST', skip, skipUrl, oversized({ reason: 'r' }))).status).toBe(413);
+      expect((await callWithText('POST', skip, skipUrl)).status).toBe(415);
+      expectEveryResponseSeen(claims[`sagas:${sagaType}`]);
     },
   );
 });
@@ -943,15 +982,20 @@ describe('when Temporal and MongoDB cannot be reached', () => {
       ['GET', '/saga-config/transport-order', '/saga-config/transport-order'],
       ['PUT', '/saga-config/transport-order', '/saga-config/transport-order', {}],
       ['GET', '/saga-config/transport-order/history', '/saga-config/transport-order/history'],
+      ['GET', '/saga-config/order-fulfilment', '/saga-config/order-fulfilment'],
+      ['PUT', '/saga-config/order-fulfilment', '/saga-config/order-fulfilment', {}],
+      ['GET', '/saga-config/order-fulfilment/history', '/saga-config/order-fulfilment/history'],
       ['GET', '/ready', '/ready'],
       ['GET', '/orders/{orderId}/plan', `/orders/${order.orderId}/plan`],
       ['GET', '/transport-orders/{orderId}/plan', '/transport-orders/t1/plan'],
-      ...(['order', 'transport-order'] as const).flatMap((type) =>
+      ...(['order', 'transport-order', 'order-fulfilment'] as const).flatMap((type) =>
         sagaOperationPaths(type).map((key): [string, string, string, unknown?] => {
           const [method = '', docPath = ''] = key.split(' ');
           const urlPath = docPath.replace('{orderId}', 'x1');
-          const body = type === 'order' ? order : { customerId: 'c1', parcelIds: ['p1'] };
-          return [method, docPath, urlPath, method === 'POST' && !docPath.includes('{orderId}') ? body : undefined];
+          const body = type === 'transport-order' ? { customerId: 'c1', parcelIds: ['p1'] } : order;
+          const start = method === 'POST' && !docPath.includes('{orderId}');
+          const skip = docPath.endsWith('/skip-compensation');
+          return [method, docPath, urlPath, start ? body : skip ? { reason: 'r' } : undefined];
         }),
       ),
     ];

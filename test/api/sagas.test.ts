@@ -64,6 +64,7 @@ describe('GET /sagas', () => {
     expect(sagas.map((x) => [x.name, x.path])).toEqual([
       ['order', '/sagas/order'],
       ['transport-order', '/sagas/transport-order'],
+      ['order-fulfilment', '/sagas/order-fulfilment'],
     ]);
     const order = sagas[0] as unknown as { version: number; steps: { name: string; kind: string }[] };
     expect(order.version).toBe(1);
@@ -262,6 +263,42 @@ describe('/sagas/transport-order', () => {
   });
 });
 
+describe('/sagas/order-fulfilment', () => {
+  // A saga built from a definition only (docs/adding-a-saga.md): no route, schema or handler of its own.
+  test('a saga with no routes of its own: started, read, listed, planned and cancelled through /sagas/{type}', async () => {
+    const customer = await seed(h, { creditLimit: 100_000 });
+    const body = orderBody(customer);
+    const started = await http(h.baseUrl, 'POST', '/sagas/order-fulfilment', body);
+    expect(started.status).toBe(202);
+    expect(started.headers.get('location')).toBe(`/sagas/order-fulfilment/${body.orderId}`);
+    const done = await eventually(
+      () => http(h.baseUrl, 'GET', `/sagas/order-fulfilment/${body.orderId}`),
+      (r) => r.status === 200 && (r.body as { status: string }).status === 'COMPLETED',
+    );
+    expect(done.body).toMatchObject({ orderId: body.orderId, cancellation: null });
+    expect((await planOf('order-fulfilment', body.orderId)).compensations).toEqual([]);
+    const listed = await eventually(
+      () => http(h.baseUrl, 'GET', `/sagas/order-fulfilment?customerId=${customer.customerId}`),
+      (r) => r.status === 200 && r.body.totalCount === 1,
+    );
+    expect((listed.body.orders as { orderId: string }[]).map((o) => o.orderId)).toEqual([body.orderId]);
+    // An order saga's listing does not show it.
+    expect((await http(h.baseUrl, 'GET', `/sagas/order?customerId=${customer.customerId}`)).body).toMatchObject({
+      totalCount: 0,
+    });
+    // Its own schema: a body without items is refused, naming the field.
+    const refused = await http(h.baseUrl, 'POST', '/sagas/order-fulfilment', {
+      ...body,
+      orderId: unique('f'),
+      items: [],
+    });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toContain('items');
+    // A finished saga cannot be cancelled: 409, nothing changes.
+    expect((await http(h.baseUrl, 'POST', `/sagas/order-fulfilment/${body.orderId}/cancel`)).status).toBe(409);
+  });
+});
+
 describe('refusals', () => {
   test.each([
     ['GET', '/sagas/invoice'],
@@ -273,7 +310,9 @@ describe('refusals', () => {
     const res = await http(h.baseUrl, method, path, method === 'POST' ? {} : undefined);
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(res.body.detail).toBe('No saga type invoice: the types are order, transport-order (GET /sagas)');
+    expect(res.body.detail).toBe(
+      'No saga type invoice: the types are order, transport-order, order-fulfilment (GET /sagas)',
+    );
   });
 
   test('an unknown saga of a known type answers 404, for its plan too', async () => {
