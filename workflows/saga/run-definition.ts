@@ -226,6 +226,7 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
       const { call: vCall, compensation: vCompensation } = variant;
       const spec: StepSpec<unknown> = {
         name,
+        activity: vCall.activity,
         summary: variant.summary(ctx),
         run: invokeWith(vCall.options(ctx), vCall.activity, call.args(ctx, item)),
       };
@@ -241,6 +242,7 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
     }
     const spec: StepSpec<unknown> = {
       name,
+      activity: call.activity,
       summary,
       run: invoke(call.preset, modeOf(call), call.activity, call.args(ctx, item)),
     };
