@@ -365,6 +365,53 @@ const scenarios: Record<string, Scenario> = {
       return handle;
     },
   },
+  // A local step's failure that the SDK records in its marker as a bare timeout or cancellation (docs/failure-matrix.md,
+  // "What it found"): the replay must compensate as the first run did.
+  'definition-order-local-step-timed-out': {
+    description:
+      'The order saga built from its definition: every attempt of reserveCredit (a local activity) outlasts its 10 s ' +
+      'start-to-close timeout until its attempts run out (Timeout); credit undone.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    timeoutMs: 300_000, // 8 attempts of 10 s and their backoff
+    run: async (ctx) => {
+      const input = ctx.order(await ctx.seed('a'));
+      ctx.hooks.add({ activity: 'reserveCredit', workflowId: orderWorkflowId(input.orderId), delayMs: 10_500 });
+      return runToEnd(ctx, input);
+    },
+  },
+  'definition-order-local-step-cancelled': {
+    description:
+      'The order saga built from its definition: cancelled through the API while reserveCredit (a local activity) is ' +
+      'held; the call let go once the saga saw the cancellation; credit undone.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: async (ctx, name) => {
+      const gate = new Gate();
+      const input = ctx.order(await ctx.seed('a'));
+      ctx.hooks.add({ activity: 'reserveCredit', workflowId: orderWorkflowId(input.orderId), gate });
+      const handle = await ctx.start(input);
+      await withTimeout(gate.entered, 30_000, `${name}: reserveCredit never started`);
+      // The API reads the state first: while the local call holds the workflow task a read can time out (503).
+      for (let attempt = 1; ; attempt++) {
+        const accepted = await ctx.api('POST', `/orders/${input.orderId}/cancel`, undefined, 202).then(
+          () => true,
+          (err: unknown) => {
+            if (attempt === 10) throw err;
+            return false;
+          },
+        );
+        if (accepted) break;
+      }
+      // Held until the saga saw the cancellation (a local step: at its workflow task's next heartbeat).
+      for (let seen = false; !seen;) {
+        const state = (await handle.query(getStateQuery)) as OrderState;
+        seen = state.cancelled || state.status !== SagaStatus.RUNNING;
+        if (!seen) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      gate.release();
+      await handle.result().catch(() => undefined);
+      return handle;
+    },
+  },
   // The transport order and customer loyalty sagas (scripts/record-histories-transport.ts).
   ...transportAndLoyaltyScenarios,
   // The order-fulfilment saga, built from its definition only (scripts/record-histories-fulfilment.ts).

@@ -108,6 +108,8 @@ export interface Scenario {
   sagaStatus: SagaStatus;
   /** Runs the saga; returns its handle once it is closed (or, for a saga that waits, in the state to record). */
   run(ctx: RecordContext, name: string): Promise<WorkflowHandle>;
+  /** How long the scenario may take; default 2 min. */
+  timeoutMs?: number;
   /** Workflow type recorded in the index; default the order saga. */
   workflowType?: string;
   /** Reads the status to check against `sagaStatus`, for a workflow without the getState query. */
@@ -345,7 +347,11 @@ export async function recordHistories(
           };
           try {
             const scenario = scenarios[name]!;
-            const handle = await withTimeout(scenario.run(ctx, name), 120_000, `${name}: timed out`);
+            const handle = await withTimeout(
+              scenario.run(ctx, name),
+              scenario.timeoutMs ?? 120_000,
+              `${name}: timed out`,
+            );
             const state = scenario.status
               ? { status: await scenario.status(handle) }
               : ((await handle.query(getStateQuery)) as OrderState);

@@ -1,6 +1,7 @@
 /**
  * The failure matrix's `npm test` subset (scripts/lib/failure-matrix/subset.ts: every step × business failure, and
- * per other failure kind the last step whose call is a regular activity, and the wait), each cell a real saga on the real servers, checked as
+ * per other failure kind the last step whose call is a regular activity, and the wait; the last step whose call is a
+ * local activity × a timeout), each cell a real saga on the real servers, checked as
  * the matrix checks it: COMPENSATED with the failing step and type in its state, exactly the started compensatable
  * steps undone in reverse order in Temporal's history, the participants' documents as before. The whole matrix:
  * `npm run failure-matrix` (docs/failure-matrix.md).

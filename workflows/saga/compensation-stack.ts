@@ -118,6 +118,8 @@ export interface Compensation {
 
 export interface StepSpec<R> {
   name: string;
+  /** The activity the step calls, if it calls one: names a local call's timeout replayed from its marker. */
+  activity?: string;
   /** One line for the Web UI: which business object, which step. */
   summary: string;
   run: Invocation<R>;
@@ -154,6 +156,20 @@ export function describeFailure(err: unknown): DescribedFailure {
   }
   if (err instanceof ApplicationFailure) return { type: err.type ?? 'Error', message: err.message, attempt: undefined };
   return { type: 'Error', message: err instanceof Error ? err.message : String(err), attempt: undefined };
+}
+
+/**
+ * What a step threw, as its first run saw it. A local activity's timeout reaches the workflow as an `ActivityFailure`
+ * whose cause is the `TimeoutFailure` while the activity runs, but as the bare `TimeoutFailure` when a replay resolves
+ * it from the activity's marker: sdk-core wraps timeouts and cancellations when the activity resolves and records the
+ * unwrapped failure in the marker, and resolving from a marker wraps cancellations only (core's
+ * `local_activity_state_machine.rs`, `From<CompleteLocalActivityData> for ResolveDat`). Wrapping it again here makes
+ * the replay take the first run's path. A first run never sees a bare `TimeoutFailure` from a step, so this changes
+ * no command of a new run.
+ */
+export function asFirstRunFailure(err: unknown, activity: string | undefined): unknown {
+  if (!(err instanceof TimeoutFailure) || activity === undefined) return err;
+  return new ActivityFailure('Local Activity timed out', activity, undefined, 'CANCEL_REQUESTED', undefined, err);
 }
 
 /** Failures a saga answers by compensating; anything else is a bug and fails the workflow task. */
@@ -326,7 +342,8 @@ export class Saga<S extends SagaState> {
       stepEnded(spec.name, 'completed', step.startedAt, attempt);
       span.end('completed', { attempts: attempt });
       return value;
-    } catch (err) {
+    } catch (thrown) {
+      const err = asFirstRunFailure(thrown, spec.activity);
       const { attempt, ...error } = describeFailure(err);
       step.status = StepStatus.FAILED;
       step.error = error;

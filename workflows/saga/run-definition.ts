@@ -257,6 +257,7 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
       const { call: vCall, compensation: vCompensation } = variant;
       const spec: StepSpec<unknown> = {
         name,
+        activity: vCall.activity,
         summary: variant.summary(ctx),
         run: invokeWith(vCall.options(ctx), vCall.activity, call.args(ctx, item)),
       };
@@ -275,6 +276,7 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
     const settings = stepSettings(recorded, node.name);
     const spec: StepSpec<unknown> = {
       name,
+      activity: call.activity,
       summary,
       run: invokeConfigured(
         recorded,

@@ -74,12 +74,23 @@ const participantCollections: Record<string, readonly string[]> = {
   transportVehicles: ['released', 'createdAt'],
 };
 
+/**
+ * A vehicle's load per day without the days of load 0: a reservation undone leaves its day's counter at 0
+ * (`$inc` of -1), which is the same capacity as no counter (a timed-out `reserveVehicle` whose late attempt landed).
+ */
+function withoutZeroLoads(doc: Record<string, unknown>): Record<string, unknown> {
+  const load = doc['load'];
+  if (load === null || typeof load !== 'object') return doc;
+  return { ...doc, load: Object.fromEntries(Object.entries(load).filter(([, n]) => n !== 0)) };
+}
+
 /** The participants' documents, as their business sees them (holds, stock, loads, reservations). */
 async function snapshot(db: Db, fixture: Fixture, orderId: string): Promise<Record<string, unknown>> {
   const shot: Record<string, unknown> = {};
   for (const [name, tombstones] of Object.entries(participantCollections)) {
     const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
-    shot[name] = docs.map((doc) => Object.fromEntries(Object.entries(doc).filter(([k]) => !tombstones.includes(k))));
+    const kept = docs.map((doc) => Object.fromEntries(Object.entries(doc).filter(([k]) => !tombstones.includes(k))));
+    shot[name] = name === 'vehicles' ? kept.map(withoutZeroLoads) : kept;
   }
   for (const [name, filter] of Object.entries(fixture.liveRecords)) {
     shot[`live ${name}`] = await db.collection(name).countDocuments({ orderId, ...filter });
