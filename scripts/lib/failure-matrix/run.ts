@@ -8,6 +8,9 @@
  *     ─▶ checks: COMPENSATED, `failure` names the step and the expected type; the compensations scheduled in its
  *        history are exactly the started compensatable steps', in reverse; the documents are as before.
  *
+ * A kill cell (`runKillCell`) runs instead on worker processes: one killed after the step's effect, a fresh one that
+ * must complete the saga with nothing compensated and each effect applied once.
+ *
  * The outcome is read through the state query, not the workflow's result, so that it does not depend on how a
  * COMPENSATED saga closes. The worker runs with call limits (SAGA_CALL_LIMITS' `CallLimits`), so that a timeout or
  * retries running out take seconds.
