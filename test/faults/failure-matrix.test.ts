@@ -1,10 +1,11 @@
 /**
  * The failure matrix's `npm test` subset (scripts/lib/failure-matrix/subset.ts: every step × business failure, and
  * per other failure kind the last step whose call is a regular activity, and the wait; the last step whose call is a
- * local activity × a timeout), each cell a real saga on the real servers, checked as
- * the matrix checks it: COMPENSATED with the failing step and type in its state, exactly the started compensatable
- * steps undone in reverse order in Temporal's history, the participants' documents as before. The whole matrix:
- * `npm run failure-matrix` (docs/failure-matrix.md).
+ * local activity × a timeout; `kill` for the order saga only, of its last regular and last local step), each cell a
+ * real saga on the real servers, checked as the matrix checks it: COMPENSATED with the failing step and type in its
+ * state, exactly the started compensatable steps undone in reverse order in Temporal's history, the participants'
+ * documents as before; a kill cell: COMPLETED on a fresh worker process, nothing compensated, each effect applied
+ * once. The whole matrix: `npm run failure-matrix` (docs/failure-matrix.md).
  */
 import { sagaDefinitions } from '../../workflows/definitions';
 import { FailureKind } from '../../scripts/lib/failure-matrix/cells';
@@ -19,6 +20,8 @@ import {
 import { subsetOf } from '../../scripts/lib/failure-matrix/subset';
 
 const kinds = [FailureKind.business, FailureKind.retries, FailureKind.timeout, FailureKind.cancel];
+/** The kill cells (a worker process each, twice) run for the order saga only: one local step, one regular one. */
+const kindsOf = (sagaType: string) => (sagaType === 'order' ? [...kinds, FailureKind.kill] : kinds);
 const label: Record<string, string> = {
   business: 'a business failure',
   retries: 'retries running out',
@@ -34,9 +37,13 @@ beforeAll(async () => {
 afterAll(async () => m?.stop());
 
 describe.each(sagaTypes)('the %s saga', (sagaType) => {
-  const cells = subsetOf(matrixCells(sagaType, kinds)).filter((c): c is Cell & { applicable: true } => c.applicable);
+  const cells = subsetOf(matrixCells(sagaType, kindsOf(sagaType))).filter(
+    (c): c is Cell & { applicable: true } => c.applicable,
+  );
+  const compensating = cells.filter((c) => c.kind !== FailureKind.kill);
+  const killed = cells.filter((c) => c.kind === FailureKind.kill);
 
-  test.each(cells.map((c) => [c.row.name, label[c.kind], c] as const))(
+  test.each(compensating.map((c) => [c.row.name, label[c.kind], c] as const))(
     'when %s meets %s, the saga compensates exactly its started steps in reverse and the data is as before',
     async (_row, _kind, cell) => {
       const [outcome] = await runMatrix(m, sagaType, [cell]);
@@ -45,6 +52,17 @@ describe.each(sagaTypes)('the %s saga', (sagaType) => {
     },
     120_000,
   );
+
+  if (killed.length > 0) {
+    test.each(killed.map((c) => [c.row.name, c] as const))(
+      'when the worker is killed after %s landed its effect, a fresh worker completes the saga with each effect applied once and nothing compensated',
+      async (_row, cell) => {
+        const [outcome] = await runMatrix(m, sagaType, [cell]);
+        expect(outcome?.result === 'failed' ? outcome.why : outcome?.result).toBe('shown');
+      },
+      120_000,
+    );
+  }
 });
 
 test('every step of every definition has a row, and the inapplicable cells say why from the definition', () => {
@@ -58,6 +76,16 @@ test('every step of every definition has a row, and the inapplicable cells say w
     applicable: false,
     reason: expect.stringContaining('read step'),
   });
+  expect(na('order', 'reserveVehicle', FailureKind.kill)).toMatchObject({
+    applicable: true,
+    expectedStatus: 'COMPLETED',
+    expectedFailureType: null,
+    expectedCompensations: [],
+  });
+  expect(subsetOf(matrixCells('order', [FailureKind.kill])).map((c) => c.row.name)).toEqual([
+    'processPayment',
+    'reserveVehicle',
+  ]);
   expect(na('transport-order', 'assignVehicle', FailureKind.business)).toMatchObject({
     applicable: false,
     reason: 'assignVehicle declares no business failure (ParticipantFailures)',

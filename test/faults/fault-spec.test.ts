@@ -94,6 +94,23 @@ describe('an activity run through the fault-injection interceptor', () => {
     expect(effects).toEqual(['k']);
   });
 
+  test('hold=N: the effect lands, the attempt holds its result until it is cancelled, then the result is lost', async () => {
+    const env = new MockActivityEnvironment(
+      { attempt: 1, activityType: 'reserveCredit' },
+      { interceptors: [injectFaults({ reserveCredit: { hold: 1 } }, Object.keys(activities))] },
+    );
+    const attempt = env.run(activities.reserveCredit, 'k');
+    let settled = false;
+    void attempt.catch(() => undefined).finally(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(effects).toEqual(['k']);
+    expect(settled).toBe(false);
+    env.cancel();
+    await expect(attempt).rejects.toThrow('held after its effect');
+    // attempt 2 is not held
+    await expect(onAttempt({ reserveCredit: { hold: 1 } }, 'reserveCredit', 2)).resolves.toBe('k');
+  });
+
   test('fatal: a non-retryable InjectedFault on every attempt', async () => {
     const failure = await onAttempt({ '*': { fatal: 'always' } }, 'releaseCredit', 7).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ApplicationFailure);

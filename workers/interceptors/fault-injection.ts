@@ -8,6 +8,9 @@
  *   fatal=N | fatal=always attempts 1..N (or every attempt) throw a NON-retryable `InjectedFault`: the activity fails
  *                          at once, as if its retries had run out (a compensation then leaves the saga FAILED)
  *   lose=N                 attempts 1..N run the real code, then throw: the effect landed, its result is lost
+ *   hold=N | hold=always   attempts 1..N (or every attempt) run the real code, log that they hold, then hold the
+ *                          result until the attempt is cancelled or 60 s pass, and throw: lets a kill land after the
+ *                          effect, before the result reaches Temporal (the failure matrix's `kill` cells)
  *   rate=P                 each attempt throws before the real code with probability P (0..1)
  *   loseRate=P             each attempt runs the real code, then throws with probability P
  *   delayMs=N              each attempt waits N ms before the real code (lets a kill land mid-step)
@@ -37,6 +40,8 @@ export interface FaultRule {
   fatal?: number | 'always';
   /** Attempts 1..N run the real code and then throw (the effect landed, the result is lost). */
   lose?: number;
+  /** Attempts 1..N (or every attempt) run the real code, then hold the result (`HOLD_MS` at most) and throw. */
+  hold?: number | 'always';
   /** Probability that an attempt throws before the real code. */
   rate?: number;
   /** Probability that an attempt runs the real code and then throws. */
@@ -54,6 +59,7 @@ const rule = z.strictObject({
   fail: z.union([count, z.literal('always')]).optional(),
   fatal: z.union([count, z.literal('always')]).optional(),
   lose: count.optional(),
+  hold: z.union([count, z.literal('always')]).optional(),
   rate: probability.optional(),
   loseRate: probability.optional(),
   delayMs: z.number().int('must be a whole number').min(0).max(60_000, 'must be at most 60000').optional(),
@@ -130,6 +136,12 @@ const hits = (limit: number | 'always' | undefined, attempt: number): boolean =>
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** How long a `hold` attempt holds its result at most (longer than any call's start-to-close timeout). */
+export const HOLD_MS = 60_000;
+
+/** What a held attempt logs once its effect landed (what the failure matrix waits for before the kill). */
+export const HOLDING = 'holds its result after its effect';
+
 /** The rule for one activity: its own fields over the `*` rule's. */
 export function ruleFor(plan: FaultPlan, activity: string): FaultRule | undefined {
   const merged = { ...plan['*'], ...plan[activity] };
@@ -165,6 +177,17 @@ export class FaultInjection implements ActivityInboundCallsInterceptor {
       throw new InjectedFault(`${name}: injected failure on attempt ${attempt} (rate=${rule.rate})`);
     }
     const result = await next(input);
+    if (hits(rule.hold, attempt)) {
+      this.ctx.log.warn(`${name}: attempt ${attempt} ${HOLDING} (hold=${rule.hold})`);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.ctx.cancelled.catch(() => undefined),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, HOLD_MS))),
+      ]).finally(() => clearTimeout(timer));
+      throw new InjectedFault(
+        `${name}: result of attempt ${attempt} held after its effect, then lost (hold=${rule.hold})`,
+      );
+    }
     if (hits(rule.lose, attempt)) {
       throw new InjectedFault(`${name}: result of attempt ${attempt} lost after its effect (lose=${rule.lose})`);
     }

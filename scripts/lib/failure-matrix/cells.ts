@@ -6,6 +6,7 @@
  */
 import { ApprovalFailures, StepKind, type SagaDefinition, type SagaNode } from '../../../workflows/saga/definition';
 import { ParticipantFailures, SagaFailure, type ParticipantName } from '../../../common/failures';
+import { SagaStatus } from '../../../common/saga-state';
 
 /** What goes wrong while the step runs. */
 export const FailureKind = {
@@ -17,7 +18,11 @@ export const FailureKind = {
   timeout: 'timeout',
   /** The saga is cancelled (the API's cancel) while the step runs. */
   cancel: 'cancel',
-  /** The worker process is killed (SIGKILL) after the step's effect landed, before its result reached Temporal. */
+  /**
+   * The worker process is killed (SIGKILL) after the step's effect landed, before its result reached Temporal; a
+   * fresh worker takes over. A dying worker must be invisible: the step is retried, finds its effect (idempotent by
+   * key) and the saga goes on and COMPLETES, each effect applied once, nothing compensated.
+   */
   kill: 'kill',
 } as const;
 export type FailureKind = (typeof FailureKind)[keyof typeof FailureKind];
@@ -44,9 +49,14 @@ export interface ApplicableCell extends CellBase {
   applicable: true;
   /** The business failure to inject (kind `business` of a step). */
   businessType?: string;
-  /** What the state's `failure.type` must be once the saga compensated. */
-  expectedFailureType: string;
-  /** The compensations (activity names) that must run, in this order: the started compensatable steps reversed. */
+  /** How the saga must end: COMPENSATED, or (kind `kill`) COMPLETED. */
+  expectedStatus: typeof SagaStatus.COMPENSATED | typeof SagaStatus.COMPLETED;
+  /** What the state's `failure.type` must be once the saga compensated; null for a saga that completes. */
+  expectedFailureType: string | null;
+  /**
+   * The compensations (activity names) that must run, in this order: the started compensatable steps reversed;
+   * none for a saga that completes.
+   */
   expectedCompensations: string[];
 }
 export interface InapplicableCell extends CellBase {
@@ -93,6 +103,7 @@ export function cellsOf(
       const ok = (expectedFailureType: string, businessType?: string): ApplicableCell => ({
         ...base,
         applicable: true,
+        expectedStatus: SagaStatus.COMPENSATED,
         expectedFailureType,
         expectedCompensations,
         ...(businessType ? { businessType } : {}),
@@ -124,9 +135,15 @@ export function cellsOf(
       else if (node.kind === StepKind.read)
         cells.push(na(base, 'a read step changes nothing: a lost result leaves nothing to undo'));
       else {
-        // Killed after its effect landed; the attempt after the restart fails for good (its business failure, or
-        // retries running out): the landed effect must be undone too.
-        cells.push(declared.length > 0 ? ok(declared[0]!, declared[0]) : ok(INJECTED_FAULT));
+        // Killed after its effect landed: the retry on the fresh worker finds it, the saga completes as if the
+        // worker had not died.
+        cells.push({
+          ...base,
+          applicable: true,
+          expectedStatus: SagaStatus.COMPLETED,
+          expectedFailureType: null,
+          expectedCompensations: [],
+        });
       }
     }
   }

@@ -10,14 +10,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { failureConverterPath } from '../../../codec/data-converter';
 import type { SagaType } from '../../../common/domain-events';
-import { startHarness, type Harness } from '../../../test/support/harness';
+import { payloadKeyEnv } from '../../../codec/data-converter';
+import { requireEnv, servedCountries, startHarness, type Harness } from '../../../test/support/harness';
 import { callLimitModule } from '../../../workers/interceptors/call-limits';
 import { workflowInterceptorModules, workflowsPath } from '../../../workers/create-worker';
 import { sagaDefinitions } from '../../../workflows/definitions';
 import { cellsOf, failureKinds, type Cell, type FailureKind } from './cells';
 import { MatrixFaults } from './faults';
 import { fixtures } from './fixtures';
-import { matrixCallLimits, runCells, type CellOutcome } from './run';
+import { matrixCallLimits, runCells, type CellOutcome, type KillWorkers } from './run';
 import { coverage, formatMatrix } from './table';
 
 export { cellsOf, coverage, failureKinds, fixtures, formatMatrix, matrixCallLimits, runCells };
@@ -33,6 +34,8 @@ export function matrixCells(sagaType: SagaType, kinds: readonly FailureKind[] = 
 export interface MatrixHarness {
   h: Harness;
   faults: MatrixFaults;
+  /** The worker processes of the kill cells: the same database, task queue, bundle and call limits. */
+  workers: KillWorkers;
   stop(): Promise<void>;
 }
 
@@ -56,14 +59,27 @@ export async function bundleWithCallLimits(): Promise<string> {
 /** A harness whose worker runs with the call limits and the matrix's faults. Needs the env `startHarness` reads. */
 export async function startMatrixHarness(bundle?: string): Promise<MatrixHarness> {
   const faults = new MatrixFaults();
+  const workflowBundle = bundle ?? (await bundleWithCallLimits());
   const h = await startHarness('matrix', {
-    worker: {
-      bundle: bundle ?? (await bundleWithCallLimits()),
-      callLimits: matrixCallLimits,
-      activityInterceptors: [faults.interceptor],
-    },
+    worker: { bundle: workflowBundle, callLimits: matrixCallLimits, activityInterceptors: [faults.interceptor] },
   });
-  return { h, faults, stop: () => h.stop() };
+  const workers: KillWorkers = {
+    env: {
+      TEMPORAL_ADDRESS: requireEnv('TEMPORAL_ADDRESS'),
+      MONGODB_URI: requireEnv('MONGODB_URI'),
+      MONGODB_DB: h.db.databaseName,
+      TASK_QUEUE: h.taskQueue,
+      SERVED_COUNTRIES: servedCountries.join(','),
+      SAGA_CALL_LIMITS: Object.entries(matrixCallLimits)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(','),
+      WORKFLOW_BUNDLE_PATH: workflowBundle,
+      WORKER_SHUTDOWN_GRACE_SECONDS: '2',
+      ...payloadKeyEnv(),
+    },
+    logDir: path.join(__dirname, '..', '..', '..', '.data', 'logs'),
+  };
+  return { h, faults, workers, stop: () => h.stop() };
 }
 
 /** Runs the cells of one saga type and returns their outcomes. */
@@ -73,5 +89,5 @@ export function runMatrix(
   cells: readonly Cell[],
   onCell?: (outcome: CellOutcome) => void,
 ): Promise<CellOutcome[]> {
-  return runCells(m.h, m.faults, fixtures[sagaType], cells, onCell);
+  return runCells(m.h, m.faults, fixtures[sagaType], cells, onCell, m.workers);
 }

@@ -8,10 +8,14 @@
  *     ─▶ checks: COMPENSATED, `failure` names the step and the expected type; the compensations scheduled in its
  *        history are exactly the started compensatable steps', in reverse; the documents are as before.
  *
+ * A kill cell (`runKillCell`) runs instead on worker processes: one killed after the step's effect, a fresh one that
+ * must complete the saga with nothing compensated and each effect applied once.
+ *
  * The outcome is read through the state query, not the workflow's result, so that it does not depend on how a
  * COMPENSATED saga closes. The worker runs with call limits (SAGA_CALL_LIMITS' `CallLimits`), so that a timeout or
  * retries running out take seconds.
  */
+import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Db } from 'mongodb';
 import { getStateQuery } from '../../../common/definitions';
@@ -21,6 +25,10 @@ import { executedActivities, http, type Harness } from '../../../test/support/ha
 import { Gate } from '../../../test/support/saga-hooks';
 import type { CallLimits } from '../../../workers/interceptors/call-limits';
 import type { SagaDefinition, SagaNode } from '../../../workflows/saga/definition';
+import { HOLDING } from '../../../workers/interceptors/fault-injection';
+import { startWorkerProcess } from '../chaos';
+import type { ManagedProcess } from '../processes';
+import { waitForLogLine } from '../processes';
 import { pollUntil, waitForSagaStatus } from '../wait';
 import { FailureKind, type ApplicableCell, type Cell } from './cells';
 import type { MatrixFaults } from './faults';
@@ -212,32 +220,166 @@ async function runCell(h: Harness, faults: MatrixFaults, fixture: Fixture, cell:
   return problems;
 }
 
-/** Runs the cells in order, one saga each; an inapplicable cell is reported with its reason. */
+/**
+ * What a saga's effects leave unchanged in a participant's document however many there are, as long as each was
+ * applied once: the counter plus what its holds record (credit, stock), a vehicle's load less its bookings. An
+ * effect applied twice under one key takes the counter twice and records one hold.
+ */
+const balances: Record<string, (doc: Record<string, unknown>) => number> = {
+  customers: (doc) => Number(doc.creditAvailableCents) + sumOf(doc.creditHolds),
+  products: (doc) => Number(doc.stock) + sumOf(doc.stockHolds),
+  vehicles: (doc) => sumOf(doc.load) - Object.keys((doc.bookings as object | undefined) ?? {}).length,
+};
+
+function sumOf(map: unknown): number {
+  return Object.values((map as Record<string, unknown> | undefined) ?? {}).reduce<number>(
+    (sum, v) => sum + Number(v),
+    0,
+  );
+}
+
+/** Where an effect was applied more than once: a balance that moved, a record of the saga that is not one. */
+function appliedTwice(
+  fixture: Fixture,
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+): string | undefined {
+  for (const [name, balance] of Object.entries(balances)) {
+    const [b, a] = [before[name], after[name]] as Record<string, unknown>[][];
+    for (const doc of b ?? []) {
+      const later = a?.find((d) => d._id === doc._id);
+      if (later && balance(later) !== balance(doc)) {
+        return `${name} ${String(doc._id)}: its balance moved from ${balance(doc)} to ${balance(later)}`;
+      }
+    }
+  }
+  for (const name of Object.keys(fixture.liveRecords)) {
+    if (after[`live ${name}`] !== 1) return `${String(after[`live ${name}`])} live ${name}, not 1`;
+  }
+  return undefined;
+}
+
+/** How a kill cell starts its worker processes: their environment (SAGA_FAULTS left out) and where they log. */
+export interface KillWorkers {
+  env: NodeJS.ProcessEnv;
+  logDir: string;
+}
+
+/**
+ * A kill cell: the saga runs on a worker process holding the step's first attempt after its effect
+ * (`SAGA_FAULTS=<activity>:hold=1`); once that worker logs the hold, it is SIGKILLed and a fresh worker (no faults)
+ * takes over. The killed attempt times out (a local step: its workflow task does), the step is retried, finds its
+ * effect, and the saga must COMPLETE (a wait on the way approved) with nothing compensated and each effect once.
+ * The harness's own worker must not poll meanwhile.
+ */
+async function runKillCell(
+  h: Harness,
+  fixture: Fixture,
+  cell: ApplicableCell,
+  workers: KillWorkers,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const { row } = cell;
+  const seeded = await fixture.seed(h, { decisionTimeoutMs: 600_000 });
+  const { workflowId, orderId } = seeded;
+  const before = await snapshot(h.db, fixture, orderId);
+  const handle = h.client.workflow.getHandle(workflowId);
+  const log = (n: number) => path.join(workers.logDir, `failure-matrix-worker-${workflowId}-${n}.log`);
+  const waits = fixture.definition.nodes
+    .slice(fixture.definition.nodes.indexOf(row.node))
+    .filter((n) => n.type === 'wait');
+  let first: ManagedProcess | undefined;
+  let fresh: ManagedProcess | undefined;
+  try {
+    first = await startWorkerProcess({ ...workers.env, SAGA_FAULTS: `${row.activity}:hold=1` }, log(1));
+    const refused = await fixture.start(h, seeded);
+    if (refused) return [refused];
+    await waitForLogLine(first, HOLDING, 30_000);
+    await first.kill9();
+    fresh = await startWorkerProcess(workers.env, log(2));
+    if (waits.length > 0) {
+      await pollUntil(
+        `${workflowId} waits for a decision`,
+        () => handle.query(getStateQuery) as Promise<TransportOrderState>,
+        (s) => Boolean(s.pendingDecision) || s.status !== SagaStatus.RUNNING,
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      const answer = await http(h.baseUrl, 'POST', `${fixture.apiPath(orderId)}/approve`);
+      if (answer.status !== 202) problems.push(`approve answered ${answer.status}`);
+    }
+    const state = await waitForSagaStatus<SagaState>(
+      handle,
+      [SagaStatus.COMPENSATED, SagaStatus.COMPLETED, SagaStatus.FAILED],
+      { timeoutMs: 90_000 },
+    );
+    if (state.status !== cell.expectedStatus) problems.push(`ended ${state.status}`);
+    if (state.failure) problems.push(`failure ${state.failure.type} at ${state.failure.step}`);
+    const names = compensationNames(fixture.definition);
+    const ran = (await executedActivities(handle)).filter((a) => names.has(a.name)).map((a) => a.name);
+    if (ran.length > 0) problems.push(`compensations [${ran.join(', ')}] ran`);
+    const twice = appliedTwice(fixture, before, await snapshot(h.db, fixture, orderId));
+    if (twice) problems.push(`not applied once: ${twice}`);
+  } catch (err) {
+    problems.push(err instanceof Error ? err.message : String(err));
+  } finally {
+    if (problems.length > 0) await handle.terminate('the failure matrix cell failed').catch(() => undefined);
+    await first?.kill9();
+    await fresh?.stop();
+  }
+  return problems;
+}
+
+/**
+ * Runs the cells, one saga each; an inapplicable cell is reported with its reason. The kill cells run last, on worker
+ * processes (`workers`), the harness's worker stopped meanwhile (one worker process writes to FerretDB at a time);
+ * the outcomes come back in the cells' order.
+ */
 export async function runCells(
   h: Harness,
   faults: MatrixFaults,
   fixture: Fixture,
   cells: readonly Cell[],
   onCell: (outcome: CellOutcome) => void = () => undefined,
+  workers?: KillWorkers,
 ): Promise<CellOutcome[]> {
-  const outcomes: CellOutcome[] = [];
+  const outcomes = new Map<Cell, CellOutcome>();
   await fixture.prepare(h);
-  for (const cell of cells) {
-    let outcome: CellOutcome;
-    if (!cell.applicable) outcome = { cell, result: 'n/a', reason: cell.reason };
-    else {
-      const began = Date.now();
-      const problems = await runCell(h, faults, fixture, cell).catch((err: unknown) => [
-        err instanceof Error ? err.message : String(err),
-      ]);
-      const ms = Date.now() - began;
-      outcome =
-        problems.length === 0
-          ? { cell, result: 'shown', ms }
-          : { cell, result: 'failed', why: problems.join('; '), ms };
+  const isKill = (c: Cell) => c.applicable && c.kind === FailureKind.kill;
+  let stopped = false;
+  try {
+    for (const cell of [...cells.filter((c) => !isKill(c)), ...cells.filter(isKill)]) {
+      const outcome = await runOne(h, faults, fixture, cell, workers, async () => {
+        if (!stopped) await h.stopWorker();
+        stopped = true;
+      });
+      outcomes.set(cell, outcome);
+      onCell(outcome);
     }
-    outcomes.push(outcome);
-    onCell(outcome);
+  } finally {
+    if (stopped) await h.startWorker();
   }
-  return outcomes;
+  return cells.map((c) => outcomes.get(c)!);
+}
+
+async function runOne(
+  h: Harness,
+  faults: MatrixFaults,
+  fixture: Fixture,
+  cell: Cell,
+  workers: KillWorkers | undefined,
+  stopHarnessWorker: () => Promise<void>,
+): Promise<CellOutcome> {
+  if (!cell.applicable) return { cell, result: 'n/a', reason: cell.reason };
+  const began = Date.now();
+  const run = async (): Promise<string[]> => {
+    if (cell.kind !== FailureKind.kill) return runCell(h, faults, fixture, cell);
+    if (!workers) return ['a kill cell needs worker processes (KillWorkers)'];
+    await stopHarnessWorker();
+    return runKillCell(h, fixture, cell, workers);
+  };
+  const problems = await run().catch((err: unknown) => [err instanceof Error ? err.message : String(err)]);
+  const ms = Date.now() - began;
+  return problems.length === 0
+    ? { cell, result: 'shown', ms }
+    : { cell, result: 'failed', why: problems.join('; '), ms };
 }
