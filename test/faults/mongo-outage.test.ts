@@ -37,6 +37,8 @@ interface LoggedFailure {
   at: number;
   type: string;
   nonRetryable: boolean;
+  /** FerretDB's SQLite backend answered SQLITE_BUSY. */
+  busy: boolean;
 }
 
 /**
@@ -57,6 +59,7 @@ function workerActivityFailures(): LoggedFailure[] {
       at: Date.parse(line.time),
       type: line.err?.failureType ?? '?',
       nonRetryable: line.err?.nonRetryable === true,
+      busy: /database is locked|SQLITE_BUSY/.test(line.err?.message ?? ''),
     }));
 }
 
@@ -64,7 +67,7 @@ function workerActivityFailures(): LoggedFailure[] {
 interface LoggedLine {
   time: string;
   msg: string;
-  err?: { failureType?: string; nonRetryable?: boolean };
+  err?: { failureType?: string; nonRetryable?: boolean; message?: string };
 }
 
 test('MongoDB unreachable for a while mid-sagas: activities fail, retry and succeed once it is back, effects exact', async () => {
@@ -116,7 +119,13 @@ test('MongoDB unreachable for a while mid-sagas: activities fail, retry and succ
   const retryable = failures.filter((f) => !f.nonRetryable);
   expect(retryable.length).toBeGreaterThan(0);
   expect(retryable.filter((f) => !/^Mongo\w*Error$/.test(f.type))).toEqual([]);
-  const outside = retryable.filter((f) => !(f.at >= down!.from - 2_000 && f.at <= down!.to + 2_000));
+  // Once it is back, every saga's retried writes arrive at once, and FerretDB's SQLite backend can answer a few of
+  // them SQLITE_BUSY ("database is locked", seen 17-20 s after its restart on a loaded machine): the outage's tail,
+  // retried like the rest, allowed for 30 s.
+  const during = (f: LoggedFailure) =>
+    (f.at >= down!.from - 2_000 && f.at <= down!.to + 2_000) ||
+    (f.busy && f.at > down!.to && f.at <= down!.to + 30_000);
+  const outside = retryable.filter((f) => !during(f));
   expect({ outside, down }).toEqual({ outside: [], down });
 
   // ... and then succeeded: steps and compensations whose last attempt (> 1, as the sagas' getState reports it)
