@@ -52,6 +52,7 @@ const { quick, engineNames, outArg, render, temporalServers } = commandLine(
     const names = values.engines?.split(',') ?? [
       'ours',
       'ours-eager',
+      'ours-one-task',
       'temporal-plain',
       'restate',
       'dbos',

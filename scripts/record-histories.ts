@@ -24,7 +24,7 @@ import {
   retryCompensationSignal,
   skipCompensationSignal,
 } from '../common/definitions';
-import { orderWorkflowId, type OrderState } from '../common/order';
+import { orderWorkflowId, type OrderSagaInput, type OrderState } from '../common/order';
 import type { OperatorActor } from '../common/operator-action';
 import { SagaStatus } from '../common/saga-state';
 import { Gate } from '../test/support/saga-hooks';
@@ -89,6 +89,31 @@ async function failedThenRetried(ctx: RecordContext, ...actor: [] | [OperatorAct
   const handle = await ctx.start(input);
   await ctx.waitForStatus(handle, [SagaStatus.FAILED]);
   await handle.signal(retryCompensationSignal, ...actor);
+  await sagaResult(handle);
+  return handle;
+}
+
+/** The shipped stored configuration of a one-task order saga. */
+const oneTaskConfig = (): unknown =>
+  JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'config', 'saga-config', 'order-one-task.json'), 'utf8'));
+
+/**
+ * Stores `config` for order sagas, starts `input`, and puts an empty version back as soon as the saga has read its
+ * own (the stored version is in force for every order started meanwhile); returns once the saga has ended.
+ */
+async function runWithStoredConfig(
+  ctx: RecordContext,
+  config: unknown,
+  input: OrderSagaInput,
+): Promise<WorkflowHandle> {
+  await ctx.api('PUT', '/saga-config/order', config, 200);
+  const handle = await ctx.start(input);
+  await pollUntil(
+    `${handle.workflowId} read its configuration`,
+    () => handle.query(getStateQuery) as Promise<OrderState>,
+    (state) => state.configVersion !== null,
+  );
+  await ctx.api('PUT', '/saga-config/order', {}, 200);
   await sagaResult(handle);
   return handle;
 }
@@ -346,24 +371,34 @@ const scenarios: Record<string, Scenario> = {
       "After patched('saga-config'): a stored configuration switches reserveVehicle to a regular activity (7 s, 3 " +
       'attempts) and processPayment to a local one; the saga reads it at its start (configVersion 1) and completes.',
     sagaStatus: SagaStatus.COMPLETED,
-    run: async (ctx) => {
-      const config = {
-        steps: {
-          reserveVehicle: { mode: 'regular', startToCloseTimeoutMs: 7_000, retry: { maximumAttempts: 3 } },
-          processPayment: { mode: 'local' },
+    run: async (ctx) =>
+      runWithStoredConfig(
+        ctx,
+        {
+          steps: {
+            reserveVehicle: { mode: 'regular', startToCloseTimeoutMs: 7_000, retry: { maximumAttempts: 3 } },
+            processPayment: { mode: 'local' },
+          },
         },
-      };
-      await ctx.api('PUT', '/saga-config/order', config, 200);
-      const handle = await ctx.start(ctx.order(await ctx.seed('a')));
-      await pollUntil(
-        `${handle.workflowId} read its configuration`,
-        () => handle.query(getStateQuery) as Promise<OrderState>,
-        (state) => state.configVersion !== null,
-      );
-      await ctx.api('PUT', '/saga-config/order', {}, 200);
-      await handle.result();
-      return handle;
-    },
+        ctx.order(await ctx.seed('a')),
+      ),
+  },
+  // After patched('loyalty-in-task'), with the shipped config/saga-config/order-one-task.json (processPayment local):
+  // a saga that succeeds is one workflow task, the loyalty notification a local activity beside the last append.
+  'one-task-completed': {
+    description:
+      "After patched('loyalty-in-task'), with config/saga-config/order-one-task.json: every step a local activity, " +
+      'the loyalty notification a local activity in the same last workflow task; one workflow task in all.',
+    sagaStatus: SagaStatus.COMPLETED,
+    run: async (ctx) => runWithStoredConfig(ctx, oneTaskConfig(), ctx.order(await ctx.seed('a'))),
+  },
+  'one-task-payment-declined': {
+    description:
+      "After patched('loyalty-in-task'), with config/saga-config/order-one-task.json: processPayment, a local " +
+      'activity, is declined; stock and credit undone by regular compensations; no loyalty notification.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: async (ctx) =>
+      runWithStoredConfig(ctx, oneTaskConfig(), ctx.order(await ctx.seed('a'), { token: 'tok_declined' })),
   },
   // A local step's failure that the SDK records in its marker as a bare timeout or cancellation (docs/failure-matrix.md,
   // "What it found"): the replay must compensate as the first run did.

@@ -8,6 +8,9 @@ import { loadConfig } from '../../common/config';
 import { createSagaWorker } from '../../workers/create-worker';
 import { dataConverterFromEnv, payloadKeyEnv } from '../../codec/data-converter';
 import { sizingFromConfig } from '../../workers/sizing';
+import { putSagaConfig, sagaConfigCollection } from '../../store/saga-config';
+import { sagaCatalogue } from '../../api/sagas/catalogue';
+import { SagaType } from '../../common/domain-events';
 import { generateApiKey, hashApiKey } from '../../store/api-keys';
 import type { ManagedProcess } from '../../scripts/lib/processes';
 import { waitFor } from '../../scripts/lib/wait';
@@ -218,12 +221,16 @@ async function temporalEngine(name: string, ctx: EngineContext, opts: TemporalEn
  * back in the start response instead of through a poll). `eager: false` is the same set-up without it, so
  * the two rows differ only in eager start. The worker's CPU is counted in the "driver" column.
  */
-async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean): Promise<Engine> {
+async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean, profile?: string): Promise<Engine> {
   const dir = engineDir(ctx, name);
   const temporal = await startTemporal(dir, 'wal', { server: ctx.temporalServer ?? 'dev' });
   const taskQueue = `bench-${name}`;
   installRuntimeOnce(path.join(ctx.dir, 'in-process-worker.log'));
   const mongo = new MongoClient(ctx.mongoUri);
+  // A shipped stored configuration (config/saga-config/), for this engine's sagas only: the next engine gets an
+  // empty version on top (the definition's own settings), as an operator would put it back.
+  const configs = sagaConfigCollection(mongo.db(ctx.mongoDb));
+  if (profile) await putShippedConfig(configs, profile);
   const connection = await NativeConnection.connect({ address: temporal.address });
   const dataConverter = dataConverterFromEnv();
   const client = new Client({ connection, dataConverter });
@@ -255,11 +262,20 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean)
     async stop() {
       worker.shutdown();
       await running;
+      if (profile) await putSagaConfig(configs, SagaType.order, {}, { by: 'bench', byKind: 'cli' });
       await connection.close();
       await mongo.close();
       await temporal.stop();
     },
   };
+}
+
+/** Validates a file of config/saga-config/ (`order-<name>.json`) against the order type's schema and stores it. */
+async function putShippedConfig(configs: ReturnType<typeof sagaConfigCollection>, profile: string): Promise<void> {
+  const file = path.join(root, 'config', 'saga-config', `order-${profile}.json`);
+  const parsed = sagaCatalogue[SagaType.order].config.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new Error(`${file}: ${parsed.error.message}`);
+  await putSagaConfig(configs, SagaType.order, parsed.data, { by: 'bench', byKind: 'cli' });
 }
 
 let runtimeInstalled = false;
@@ -312,6 +328,11 @@ export const engines: Record<string, (ctx: EngineContext) => Promise<Engine>> = 
   'ours-inprocess': (ctx) => inProcessEngine('ours-inprocess', ctx, false),
   /** Ours, worker in the load generator's process, starting every saga eagerly. */
   'ours-eager': (ctx) => inProcessEngine('ours-eager', ctx, true),
+  /**
+   * `ours-eager` with config/saga-config/order-one-task.json stored: processPayment local too, so a saga that
+   * succeeds is one workflow task (docs/performance.md, "One workflow task per saga").
+   */
+  'ours-one-task': (ctx) => inProcessEngine('ours-one-task', ctx, true, 'one-task'),
   /** Temporal as the samples write it: regular activities, default worker options. */
   'temporal-plain': (ctx) =>
     temporalEngine('temporal-plain', ctx, {

@@ -49,6 +49,25 @@ describe('the customer loyalty entity workflow, end to end on the real servers',
     });
   });
 
+  test("since patched('loyalty-in-task') the notification is a local activity in the saga's last workflow task; a lost result counts once", async () => {
+    const s = await seed(h);
+    const orderId = unique('ord');
+    const workflowId = orderWorkflowId(orderId);
+    // Its first attempt signals, then its result is lost: the local activity runs again and signals again.
+    h.hooks.add({ workflowId, activity: 'recordCompletedOrder', lose: 1 });
+    await completeOrder(s, orderId);
+    expect(await until(s.customerId, (l) => l.completedOrders >= 1)).toMatchObject({ completedOrders: 1 });
+    const events = (await h.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    // No regular activity for it, and no workflow task after the last append: it ran beside it.
+    const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    expect(scheduled).not.toContain('recordCompletedOrder');
+    const loyaltySignals = (
+      await h.client.workflow.getHandle(loyaltyWorkflowId(s.customerId)).fetchHistory()
+    ).events?.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === orderCompletedSignal.name);
+    expect(loyaltySignals?.length).toBe(2); // signalled twice (the lost result), counted once
+    expect((await loyalty(s.customerId)).body.completedOrders).toBe(1);
+  });
+
   test('25 completed orders give exactly 2 discounts across continue-as-new; repeated notifications count once', async () => {
     const s = await seed(h, { creditLimit: 10_000, price: 1, stock: 1000 });
     const workflowId = loyaltyWorkflowId(s.customerId);

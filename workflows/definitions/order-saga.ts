@@ -7,7 +7,10 @@
  *   processPayment    compensatable  ↺ refundPayment
  *   createShipment    compensatable  ↺ cancelShipment
  *   reserveVehicle    compensatable  ↺ releaseVehicle
- *   then, once COMPLETED: recordCompletedOrder (the customer's loyalty workflow; not a step)
+ *   then, once COMPLETED: recordCompletedOrder (the customer's loyalty workflow; not a step). Since
+ *   `patched('loyalty-in-task')` a local activity started beside the last domain event's append, in the saga's last
+ *   workflow task (before: a regular activity after it, one more workflow task). Counted once: the loyalty workflow
+ *   drops an order id it has already counted, so a retried signal-with-start counts nothing twice.
  *
  * No pivot: every step that changes something can be undone, up to the last. Every participant call is idempotent
  * by `workflowId:step`.
@@ -47,6 +50,8 @@ function brokerOf(choices: Readonly<Record<string, unknown>>) {
 export const LOCAL_PARTICIPANT_CALLS = 'local-participant-calls';
 /** Patch id: a completed order is reported to the customer's loyalty workflow. */
 export const LOYALTY_SIGNAL = 'loyalty-signal';
+/** Patch id: the loyalty notification is a local activity in the saga's last workflow task, beside its last append. */
+export const LOYALTY_IN_TASK = 'loyalty-in-task';
 
 const order = (input: OrderSagaInput) => `Order ${input.orderId}`;
 
@@ -199,6 +204,7 @@ export const orderSagaDefinition = defineSaga<OrderSagaInput, OrderState>({
       activity: 'recordCompletedOrder',
       preset: 'untilDone',
       patch: LOYALTY_SIGNAL,
+      inTaskPatch: LOYALTY_IN_TASK,
       args: ({ input }) => ({ customerId: input.customerId, orderId: input.orderId }),
     },
   });

@@ -97,6 +97,10 @@ export function validateDefinition(definition: SagaDefinition<never>): string[] 
   }
   if (definition.afterCompleted) {
     infallible('afterCompleted', definition.afterCompleted.activity, 'the call after completion');
+    const { inTaskPatch, preset } = definition.afterCompleted;
+    if (inTaskPatch !== undefined && !('local' in callPresets[preset])) {
+      problem('afterCompleted', `runs in the last workflow task, but its preset ${preset} has no local variant`);
+    }
   }
   return problems;
 }

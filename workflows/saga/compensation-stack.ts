@@ -386,14 +386,20 @@ export class Saga<S extends SagaState> {
   /**
    * Runs the saga's body. On a step's failure or on cancellation it compensates every pushed step
    * in reverse order; a cancellation is rethrown after that, so Temporal records the run as cancelled.
+   * `alongsideCompletion` runs (non-cancellable) once the body succeeded, beside the last event's append; the
+   * saga ends when both have.
    */
-  async run(body: () => Promise<void>): Promise<S> {
+  async run(body: () => Promise<void>, alongsideCompletion?: () => Promise<unknown>): Promise<S> {
     try {
       await body();
       // The final status shows once the stream is complete (a reader that sees it finds every event stored).
       this.events?.emit({ type: DomainEventType.SagaCompleted, version: 1, data: {} });
+      // Started after the last append (its command comes after the append's), awaited after the status: the two
+      // calls run at once in the saga's last workflow task. Nothing after the body can fail the saga.
+      const alongside = alongsideCompletion && CancellationScope.nonCancellable(alongsideCompletion);
       await this.flushed();
       this.setStatus(SagaStatus.COMPLETED);
+      await alongside;
     } catch (err) {
       if (!isSagaFailure(err)) throw err;
       const { type, message } = describeFailure(err);

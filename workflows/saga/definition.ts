@@ -177,6 +177,12 @@ export interface AfterCompletedNode {
   preset: CallPreset;
   /** The patch id that introduced it: sagas that completed before it replay without it. */
   patch?: string;
+  /**
+   * The patch id (evaluated at the saga's start) since which the call is a local activity started beside the last
+   * domain event's append, in the saga's last workflow task, instead of a regular activity after it (one workflow
+   * task less, and its latency overlaps the append's). Its preset must have a local variant.
+   */
+  inTaskPatch?: string;
   args(this: void, ctx: AnyContext): unknown;
 }
 
@@ -401,7 +407,13 @@ export class SagaBuilder<I, S extends SagaState, R, Names extends string, P exte
 
   /** The definition, with what runs once it COMPLETED (if anything). */
   build<A extends InfallibleActivity = never>(outcome?: {
-    afterCompleted?: { activity: A; preset: CallPreset; patch?: string; args: (ctx: Ctx<I, S, R>) => ArgOf<A> };
+    afterCompleted?: {
+      activity: A;
+      preset: CallPreset;
+      patch?: string;
+      inTaskPatch?: string;
+      args: (ctx: Ctx<I, S, R>) => ArgOf<A>;
+    };
   }): SagaDefinition<I, S> {
     const after = outcome?.afterCompleted as AfterCompletedNode | undefined;
     return { ...this.header, nodes: this.nodes, ...(after ? { afterCompleted: after } : {}) };

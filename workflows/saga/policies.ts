@@ -45,6 +45,16 @@ export const untilDoneCall = {
 } as const satisfies ActivityOptions;
 
 /**
+ * `untilDoneCall` as a local activity: the call a completed saga makes in its last workflow task (the loyalty
+ * notification since `patched('loyalty-in-task')`). The same unlimited retries; past the SDK's one-minute local
+ * retry threshold the backoff runs on timers, so an outage of a minute or more costs workflow tasks, not a lost call.
+ */
+export const localUntilDoneCall = {
+  startToCloseTimeout: untilDoneCall.startToCloseTimeout,
+  retry: untilDoneCall.retry,
+} as const satisfies LocalActivityOptions;
+
+/**
  * Appending a saga's domain events (a local activity: a few inserts ignoring duplicates, run inside the workflow
  * task). It must not give up: a transition that happened must reach the stream, so it retries without a limit,
  * backing off to 10 s (under the SDK's one-minute local retry threshold: retries stay in the worker, no timers).
@@ -94,7 +104,7 @@ export function carrierCompensationCall({ replyTimeoutSeconds }: CarrierSettings
 export const callPresets = {
   participant: { regular: participantCall, local: localParticipantCall },
   compensation: { regular: compensationCall },
-  untilDone: { regular: untilDoneCall },
+  untilDone: { regular: untilDoneCall, local: localUntilDoneCall },
 } as const;
 export type CallPreset = keyof typeof callPresets;
 /** Presets that can run a call as a local activity. */

@@ -183,6 +183,9 @@ class CancellationWitness {
 export async function runDefinition<I, S extends SagaState>(definition: SagaDefinition<I, S>, input: I): Promise<S> {
   // Evaluated once, first: a saga started before local calls keeps regular activities throughout.
   const localCalls = definition.localCallsPatch === undefined ? true : patched(definition.localCallsPatch);
+  // Also at the start, before any local activity resolved: the call after completion runs in the last task.
+  const after = definition.afterCompleted;
+  const afterInTask = after?.inTaskPatch !== undefined && patched(after.inTaskPatch);
   const modeOf: ModeOf = (call, settings) => (localCalls ? (settings?.mode ?? call.mode) : 'regular');
   const customerId = definition.customerId(input);
   const sagaId = definition.sagaId(input);
@@ -290,6 +293,10 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
     return spec;
   };
 
+  const afterCall = () => after!.args(ctx);
+  const alongsideCompletion = afterInTask
+    ? () => proxyFor(after.preset, 'local')[after.activity]!(afterCall())
+    : undefined;
   const final = await saga.run(async () => {
     // Fixed once, first, and recorded (the local activity's marker): a replay takes the same path whatever the
     // replaying worker's configuration. Inside the run, so that a cancellation right now compensates as any other.
@@ -330,13 +337,17 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
         );
       }
     }
-  });
+  }, alongsideCompletion);
 
-  const after = definition.afterCompleted;
-  if (after && final.status === SagaStatus.COMPLETED && (after.patch === undefined || patched(after.patch))) {
+  if (
+    !afterInTask &&
+    after &&
+    final.status === SagaStatus.COMPLETED &&
+    (after.patch === undefined || patched(after.patch))
+  ) {
     // What a completed saga reports must happen even if the saga is cancelled now.
     const call = proxyFor(after.preset, 'regular')[after.activity]!;
-    await CancellationScope.nonCancellable(() => call(after.args(ctx)));
+    await CancellationScope.nonCancellable(() => call(afterCall()));
   }
   return final;
 }
