@@ -151,6 +151,7 @@ async function scenario(
 
 async function runMix(engine: Engine, mix: Mix, db: Db): Promise<MixResult> {
   await seed(db);
+  await engine.afterSeed?.();
   const m = meter(engine);
   const orders: PlannedOrder[] = [];
   const plan = () => {

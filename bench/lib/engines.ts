@@ -38,6 +38,8 @@ export interface Engine {
   historyEvents?(orderId: string): Promise<number>;
   /** Engine-specific remark for the report. */
   note?(): string;
+  /** Run after each mix's seed (which starts from an empty database): what the engine stores there, its config. */
+  afterSeed?(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -227,10 +229,9 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean,
   const taskQueue = `bench-${name}`;
   installRuntimeOnce(path.join(ctx.dir, 'in-process-worker.log'));
   const mongo = new MongoClient(ctx.mongoUri);
-  // A shipped stored configuration (config/saga-config/), for this engine's sagas only: the next engine gets an
-  // empty version on top (the definition's own settings), as an operator would put it back.
+  // A shipped stored configuration (config/saga-config/), stored after each mix's seed: the seed drops the database,
+  // so the other engines run without it.
   const configs = sagaConfigCollection(mongo.db(ctx.mongoDb));
-  if (profile) await putShippedConfig(configs, profile);
   const connection = await NativeConnection.connect({ address: temporal.address });
   const dataConverter = dataConverterFromEnv();
   const client = new Client({ connection, dataConverter });
@@ -258,11 +259,12 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean,
         if (eagerly) eagerStarts++;
       },
     }),
-    note: () => `${eagerStarts} of ${starts} starts were eager`,
+    note: () =>
+      `${eagerStarts} of ${starts} starts were eager${profile ? `; config/saga-config/order-${profile}.json stored` : ''}`,
+    ...(profile ? { afterSeed: () => putShippedConfig(configs, profile) } : {}),
     async stop() {
       worker.shutdown();
       await running;
-      if (profile) await putSagaConfig(configs, SagaType.order, {}, { by: 'bench', byKind: 'cli' });
       await connection.close();
       await mongo.close();
       await temporal.stop();
