@@ -18,6 +18,8 @@
  * from the scheduled send time). Afterwards every saga's data is checked: fully applied or fully
  * undone. Results go to bench/results/ (JSON, Markdown table with ratios to ours, SVG chart).
  *
+ * `ours-one-task` is `ours-eager` with config/saga-config/order-one-task.json stored (processPayment local: a saga
+ * that succeeds is one workflow task).
  * The "ours" rows run as shipped, payloads encrypted (a key ring of the run's own). `ours-open` is `ours` with
  * PAYLOAD_ENCRYPTION=off; `ours-api` starts every saga through the API process (`POST /orders`, a bearer API key
  * from API_KEYS; bench settings API_RATE_LIMIT=1000000, API_MAX_STARTING_SAGAS=100000 so that nothing is refused),
