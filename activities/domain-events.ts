@@ -2,7 +2,7 @@ import { log } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { DomainEventBatch } from '../common/domain-events';
 import { appendEvents } from '../store/domain-events';
-import { projectStream } from '../store/saga-views';
+import { projectStream, sagaViewCollection } from '../store/saga-views';
 
 /**
  * The activity that appends a saga's domain events to its stream and brings its read-model view up to date.
@@ -14,11 +14,19 @@ import { projectStream } from '../store/saga-views';
 export function createDomainEventActivities(db: Db) {
   return {
     async appendDomainEvents({ workflowId, events }: DomainEventBatch): Promise<{ added: number }> {
-      const added = await appendEvents(db, workflowId, events);
+      // The view first: the events it has applied are stored, so the walk-back stops there without reading them;
+      // the projection then applies the events in hand instead of reading them back (store/saga-views.ts).
+      const stored = await sagaViewCollection(db).findOne(
+        { _id: workflowId },
+        { projection: { lastSequence: 1, origin: 1 } },
+      );
+      const storedThrough = stored && stored.origin !== 'backfill' ? stored.lastSequence : 0;
+      const added = await appendEvents(db, workflowId, events, storedThrough);
       if (added < events.length) {
         log.info('Domain events already stored (a retried append)', { workflowId, skipped: events.length - added });
       }
-      await projectStream(db, workflowId);
+      const sorted = [...events].sort((a, b) => a.sequence - b.sequence);
+      await projectStream(db, workflowId, sorted);
       return { added };
     },
   };

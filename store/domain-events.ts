@@ -26,14 +26,22 @@ function isDuplicateKey(err: unknown): boolean {
  * by `_id`: FerretDB v1 answers only an `_id` equality from its primary key and scans the whole collection for any
  * other filter (`$in`, another field), which made every append slower as the collection grew. The events stored
  * are a prefix of the stream (each append inserts in sequence order), so walking back from the batch's last event
- * to the first one stored finds what is missing.
+ * to the first one stored finds what is missing. `storedThrough`, a sequence known stored (the saga's view has
+ * applied it, and a view applies only stored events), ends the walk there without reading.
  */
-export async function appendEvents(db: Db, streamId: string, events: readonly DomainEvent[]): Promise<number> {
+export async function appendEvents(
+  db: Db,
+  streamId: string,
+  events: readonly DomainEvent[],
+  storedThrough = 0,
+): Promise<number> {
   const col = domainEventCollection(db);
   const sorted = [...events].sort((a, b) => a.sequence - b.sequence);
   let firstMissing = sorted.length;
   while (firstMissing > 0) {
     const candidate = sorted[firstMissing - 1]!;
+    // Known stored without a read: at or before `storedThrough` (the stored view's last event, see the caller).
+    if (candidate.sequence <= storedThrough) break;
     if ((await col.findOne({ _id: candidate.eventId }, { projection: { _id: 1 } })) !== null) break;
     firstMissing -= 1;
   }

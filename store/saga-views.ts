@@ -162,16 +162,24 @@ export function projectEvents(view: SagaViewDoc | null, events: readonly DomainE
 
 /**
  * Brings one saga's view up to date with its stream (idempotent: run it any number of times, concurrently or
- * late, and the view ends at the stream's last contiguous event). Returns the view.
+ * late, and the view ends at the stream's last contiguous event). Returns the view. `known`: stored events of the
+ * stream from sequence 1 on, in order (what an append just stored, and every event before): the first round applies
+ * those that go on from the view instead of reading them back; a later append, whose events include these, brings
+ * the view past them.
  */
-export function projectStream(db: Db, streamId: string): Promise<SagaViewDoc | null> {
+export function projectStream(db: Db, streamId: string, known?: readonly DomainEvent[]): Promise<SagaViewDoc | null> {
   return serialized(`sagaViews:${streamId}`, async () => {
     const views = sagaViewCollection(db);
+    let given = known;
     for (;;) {
       const stored = await views.findOne({ _id: streamId });
       // A backfilled view (no stream when it was written) is no base for events: they replace it whole.
       const view = stored?.origin === 'backfill' ? null : stored;
-      const events = await readStream(db, streamId, view?.lastSequence ?? 0);
+      const after = view?.lastSequence ?? 0;
+      const fresh = given?.filter((e) => e.sequence > after);
+      given = undefined;
+      // The known events only when they go on from the view (else, or when none is new, read the stream).
+      const events = fresh?.[0]?.sequence === after + 1 ? fresh : await readStream(db, streamId, after);
       const next = projectEvents(view, events);
       if (next === view || next === null) return stored;
       if (view === null && stored) {
