@@ -7,6 +7,13 @@
 /** Patch id: sagas started before it append no domain events (their histories replay without the local activity). */
 export const DOMAIN_EVENTS_PATCH = 'domain-events';
 
+/**
+ * Patch id: a saga holds the events its local steps emit and appends them in one batch where it next waits on
+ * something else (a regular activity, a timer, a signal, its end), each batch after the one before; sagas started
+ * before it append at every transition, each append carrying the whole stream so far (workflows/saga/domain-events.ts).
+ */
+export const DOMAIN_EVENTS_PER_TASK_PATCH = 'domain-events-per-task';
+
 export const DomainEventType = {
   SagaStarted: 'SagaStarted',
   SagaTotalSet: 'SagaTotalSet',

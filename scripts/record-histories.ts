@@ -37,6 +37,7 @@ import {
   type Scenario,
 } from './lib/history-recorder';
 import { transportAndLoyaltyScenarios } from './record-histories-transport';
+import { TRANSPORT_ORDER } from '../common/transport';
 import { fulfilmentScenarios } from './record-histories-fulfilment';
 import { sagaResult } from '../common/saga-result';
 import { pollUntil } from './lib/wait';
@@ -446,6 +447,51 @@ const scenarios: Record<string, Scenario> = {
       await handle.result().catch(() => undefined);
       return handle;
     },
+  },
+  // After patched('domain-events-per-task'): the events of local steps held and appended in one batch where the
+  // saga next waits on something else (workflows/saga/domain-events.ts). Each runs an earlier scenario again.
+  'events-per-task-completed': {
+    description:
+      "After patched('domain-events-per-task'): every step succeeds; the domain events appended in two batches, " +
+      'before processPayment (a regular activity) and at the end.',
+    sagaStatus: SagaStatus.COMPLETED,
+    run: (ctx, name) => scenarios['completed']!.run(ctx, name),
+  },
+  'events-per-task-one-task-completed': {
+    description:
+      "After patched('domain-events-per-task'), with config/saga-config/order-one-task.json: one workflow task, " +
+      'one batch of domain events at the end, beside the loyalty notification.',
+    sagaStatus: SagaStatus.COMPLETED,
+    run: (ctx, name) => scenarios['one-task-completed']!.run(ctx, name),
+  },
+  'events-per-task-payment-declined': {
+    description:
+      "After patched('domain-events-per-task'): processPayment is declined; a batch before it, one before each " +
+      'compensation, one at the end.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: (ctx, name) => scenarios['compensated-closes-failed']!.run(ctx, name),
+  },
+  'events-per-task-cancelled-by-operator': {
+    description:
+      "After patched('domain-events-per-task'): cancelled by an operator while processPayment runs; the operator " +
+      "action's event appended from the handler.",
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: (ctx, name) => scenarios['cancelled-by-operator']!.run(ctx, name),
+  },
+  'events-per-task-operator-skip': {
+    description:
+      "After patched('domain-events-per-task'): releaseInventory keeps failing, FAILED; the operator skips it; the " +
+      'events of the wait, the skip and the rest of the compensation in their batches.',
+    sagaStatus: SagaStatus.COMPENSATED,
+    run: (ctx, name) => scenarios['operator-skip-compensation']!.run(ctx, name),
+  },
+  'events-per-task-transport-approved-by-update': {
+    description:
+      "After patched('domain-events-per-task'): the transport order approved by the decide update; the update's " +
+      'events appended after its answer (the 1 ms timer), in one batch.',
+    sagaStatus: SagaStatus.COMPLETED,
+    workflowType: TRANSPORT_ORDER,
+    run: (ctx, name) => scenarios['definition-transport-approved-by-update']!.run(ctx, name),
   },
   // The transport order and customer loyalty sagas (scripts/record-histories-transport.ts).
   ...transportAndLoyaltyScenarios,

@@ -1,6 +1,7 @@
-import { MongoServerError, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
 import { domainEventId, type DomainEvent } from '../common/domain-events';
-import { ensureOutboxIndexes, insertOutboxMarker } from './outbox';
+import { isDuplicateKey, isDuplicateKeyBulk } from './duplicate-key';
+import { ensureOutboxIndexes, insertOutboxMarker, insertOutboxMarkers } from './outbox';
 
 /**
  * The domain event streams (docs/events.md): one document per event in `domainEvents`, `_id` = the event id
@@ -15,10 +16,6 @@ export type DomainEventDoc = DomainEvent & { _id: string; streamId: string };
 
 export function domainEventCollection(db: Db) {
   return db.collection<DomainEventDoc>('domainEvents');
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 11000;
 }
 
 /**
@@ -59,6 +56,41 @@ export async function appendEvents(
     }
   }
   return added;
+}
+
+/**
+ * Appends a batch that follows sequence `after`, every event up to which is stored (the saga appends one batch after
+ * the other): one read and two writes for the whole batch where `appendEvents` needs a read and two writes per
+ * event. The read is the batch's first event: not stored means none of the batch is (the stored events are a prefix
+ * of the stream), so every marker goes in one unordered insert (a duplicate from a concurrent attempt is ignored),
+ * then every event in one ordered insert, which stops at an error and so never leaves a gap. A batch found stored,
+ * or an insert that meets a duplicate (a retried or concurrent attempt got there first), goes on one event at a
+ * time (`appendEvents`, which skips what is stored). Returns how many events were new.
+ */
+export async function appendFollowing(
+  db: Db,
+  streamId: string,
+  events: readonly DomainEvent[],
+  after: number,
+): Promise<number> {
+  const sorted = [...events].sort((a, b) => a.sequence - b.sequence);
+  const first = sorted[0];
+  if (first === undefined) return 0;
+  if (first.sequence !== after + 1)
+    throw new Error(`Batch of ${streamId} starts at ${first.sequence}, not ${after + 1}`);
+  if (await eventStored(db, first.eventId)) return appendEvents(db, streamId, sorted, after);
+  await insertOutboxMarkers(db, streamId, sorted);
+  try {
+    await domainEventCollection(db).insertMany(
+      sorted.map((event) => ({ ...event, _id: event.eventId, streamId })),
+      { ordered: true },
+    );
+    return sorted.length;
+  } catch (err) {
+    if (!isDuplicateKeyBulk(err)) throw err;
+    const inserted = err.result.insertedCount;
+    return inserted + (await appendEvents(db, streamId, sorted, after + inserted));
+  }
 }
 
 /**

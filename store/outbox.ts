@@ -1,5 +1,6 @@
-import { MongoServerError, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
 import { domainEventId, type DomainEvent } from '../common/domain-events';
+import { isDuplicateKey, isDuplicateKeyBulk } from './duplicate-key';
 
 /**
  * The outbox (docs/events.md, "Broker"): one small marker per domain event not yet published to RabbitMQ, in its
@@ -37,7 +38,24 @@ export async function insertOutboxMarker(db: Db, streamId: string, event: Domain
       createdAt: new Date(),
     });
   } catch (err) {
-    if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+    if (!isDuplicateKey(err)) throw err;
+  }
+}
+
+/** Inserts the markers of a batch in one unordered insert; duplicates (a retried or concurrent append) are ignored. */
+export async function insertOutboxMarkers(db: Db, streamId: string, events: readonly DomainEvent[]): Promise<void> {
+  const createdAt = new Date();
+  const docs = events.map((event) => ({
+    _id: domainEventId(streamId, event.sequence),
+    streamId,
+    sequence: event.sequence,
+    event,
+    createdAt,
+  }));
+  try {
+    await outboxCollection(db).insertMany(docs, { ordered: false });
+  } catch (err) {
+    if (!isDuplicateKeyBulk(err)) throw err;
   }
 }
 

@@ -147,8 +147,16 @@ export const DomainEvent = z.discriminatedUnion('type', [
 ]);
 export type DomainEvent = z.infer<typeof DomainEvent>;
 
-/** What one call of the append activity carries: events of one stream, in sequence order. */
-export const DomainEventBatch = z.object({ workflowId: z.string(), events: z.array(DomainEvent) });
+/**
+ * What one call of the append activity carries: events of one stream, in sequence order. Without `after` (sagas
+ * before `patched('domain-events-per-task')`) the events are the whole stream so far. With it, they are the events
+ * that follow sequence `after`, and every event up to `after` is stored (the saga appends one batch at a time).
+ */
+export const DomainEventBatch = z.object({
+  workflowId: z.string(),
+  events: z.array(DomainEvent),
+  after: z.number().int().nonnegative().optional(),
+});
 export type DomainEventBatch = z.infer<typeof DomainEventBatch>;
 
 /** The API's answer to `GET /<sagas>/{orderId}/domain-events`: the stream, oldest first. */

@@ -21,6 +21,9 @@
  * Every transition (started, a step completed or failed, compensation started, done or failed, waiting for an
  * operator, resolved, an operator action, completed, compensated) is a domain event appended to the saga's stream
  * (`domain-events.ts`, docs/events.md), since `patched('domain-events')`: sagas started before it append nothing.
+ * Since `patched('domain-events-per-task')` the events of local steps are held and appended in one batch where the
+ * saga next waits on anything else (`flush()` before a step that is not local, before a compensation, in a handler's
+ * operator action, and `flushed()` at the end and before FAILED).
  *
  * The engine logs (through the SDK's replay-aware `log`: nothing while a saga replays, so each line once) every
  * failed step, every compensation, a compensation that fails and leaves the saga waiting for an operator, the
@@ -70,7 +73,7 @@ import {
 } from '../../common/saga-state';
 import { OperatorActionName, type CompensationActor, type OperatorActor } from '../../common/operator-action';
 import { OrderTotalKey, SagaStatusKey } from '../../common/search-attributes';
-import { DOMAIN_EVENTS_PATCH, DomainEventType } from '../../common/domain-events';
+import { DOMAIN_EVENTS_PATCH, DOMAIN_EVENTS_PER_TASK_PATCH, DomainEventType } from '../../common/domain-events';
 import { DomainEventLog, type Draft, type StreamOf } from './domain-events';
 import { compensationEnded, operatorWaitEnded, sagaReached, stepEnded } from './metrics';
 import { actorOf, recordOperatorAction } from './operator-actions';
@@ -122,6 +125,11 @@ export interface StepSpec<R> {
   activity?: string;
   /** One line for the Web UI: which business object, which step. */
   summary: string;
+  /**
+   * The call is a local activity: the domain events held so far stay held while it runs (it runs inside the
+   * workflow task). Any other step (a regular activity, a wait) first appends them.
+   */
+  local?: boolean;
   run: Invocation<R>;
   /** What undoes this step; omitted for steps that change nothing (reads). */
   compensation?: Compensation;
@@ -208,7 +216,10 @@ export class Saga<S extends SagaState> {
     options: { compensation?: CompensationPolicy | undefined } = {},
   ) {
     this.policy = options.compensation ?? defaultCompensationPolicy;
-    this.events = patched(DOMAIN_EVENTS_PATCH) ? new DomainEventLog(stream) : null;
+    // Both at the start, before any local activity resolved (run-definition.ts evaluates its own just before).
+    this.events = patched(DOMAIN_EVENTS_PATCH)
+      ? new DomainEventLog(stream, patched(DOMAIN_EVENTS_PER_TASK_PATCH))
+      : null;
     this.span?.setAttributes({ [spanAttr.type]: stream.sagaType, [spanAttr.id]: stream.sagaId });
     const { workflowId, runId } = workflowInfo();
     this.events?.emit({
@@ -290,6 +301,7 @@ export class Saga<S extends SagaState> {
   recordOperatorAction(action: OperatorActionName, arg: unknown, on?: { step: string; compensation: string }): void {
     const { byKind } = recordOperatorAction(this.state, action, arg, on);
     this.events?.emit({ type: DomainEventType.OperatorActionRecorded, version: 1, data: { action, byKind } });
+    this.events?.flush(); // mostly a handler's: the saga may go on waiting
   }
 
   /** Appends an event of the saga's own (a definition's `onCancelled`) to its stream, after those emitted so far. */
@@ -323,6 +335,7 @@ export class Saga<S extends SagaState> {
     };
     this.state.steps.push(step);
     if (spec.compensation) this.stack.push({ ...spec.compensation, step });
+    if (!spec.local) this.events?.flush();
     const span = traced(
       sagaSpanName.step(spec.name),
       { [spanAttr.step]: spec.name, ...(spec.compensation ? { [spanAttr.compensation]: spec.compensation.name } : {}) },
@@ -394,6 +407,7 @@ export class Saga<S extends SagaState> {
       await body();
       // The final status shows once the stream is complete (a reader that sees it finds every event stored).
       this.events?.emit({ type: DomainEventType.SagaCompleted, version: 1, data: {} });
+      this.events?.flush();
       // Started after the last append (its command comes after the append's), awaited after the status: the two
       // calls run at once in the saga's last workflow task. Nothing after the body can fail the saga.
       const alongside = alongsideCompletion && CancellationScope.nonCancellable(alongsideCompletion);
@@ -477,6 +491,7 @@ export class Saga<S extends SagaState> {
   private async runCompensation(entry: StackEntry): Promise<boolean> {
     const { step } = entry;
     step.status = StepStatus.COMPENSATING;
+    this.events?.flush(); // a compensation is a regular activity
     const span = traced(
       sagaSpanName.compensation(entry.name),
       { [spanAttr.step]: step.name, [spanAttr.compensation]: entry.name },
@@ -539,6 +554,7 @@ export class Saga<S extends SagaState> {
       });
     }
     for (;;) {
+      this.events?.flush(); // a skip that leaves others waiting
       await condition(() => this.requests.length > 0);
       const retried: StackEntry[] = [];
       const skipped: { entry: StackEntry; actor: CompensationActor }[] = [];

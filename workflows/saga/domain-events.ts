@@ -18,6 +18,15 @@
  * (the transport order's `decide`) appends after a 1 ms timer (`deferPastThisTask()`): the task ends at once with
  * the update's answer and the timer, and the appends run in the next one. Signals and cancellations are answered
  * by the server when it records them; they need no such timer.
+ *
+ * **One batch per workflow task** (since `patched('domain-events-per-task')`, `batched`): what the local steps of
+ * one workflow task emit is held, and appended in one batch at the next `flush()`, which the engine calls wherever
+ * the saga next waits on something that is not a local activity: before a regular step, a wait or a compensation,
+ * and when it must be complete (`flushed()`: its end, FAILED; a handler's operator action). A successful saga whose
+ * calls are all local appends once. Where the flushes fall is the workflow code's path, the same on replay. Each
+ * batch waits for the one before it (`after` = the last sequence stored), so it carries only its own events and
+ * the store never sees a gap; the cost is that a reader sees a batch's events together, when its task ends, as it
+ * already sees those steps' state (a query is answered between workflow tasks).
  */
 import { CancellationScope, proxyLocalActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
@@ -44,10 +53,18 @@ export class DomainEventLog {
   private readonly appends: Promise<unknown>[] = [];
   /** While set, new appends wait for this timer: they run in the next workflow task. */
   private deferral: Promise<void> | undefined;
+  /** Batched: how many events are handed to an append (the rest are held until the next `flush()`). */
+  private handed = 0;
+  /** Batched: the last append; the next one starts once it is done. */
+  private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly stream: StreamOf) {}
+  /** `batched`: one append per `flush()` (since `patched('domain-events-per-task')`), else one per event. */
+  constructor(
+    private readonly stream: StreamOf,
+    private readonly batched = false,
+  ) {}
 
-  /** The event with the next sequence, appended with every event before it. */
+  /** The event with the next sequence: appended with every event before it, or held until `flush()` (batched). */
   emit(draft: Draft): void {
     const sequence = this.events.length + 1;
     const { workflowId } = workflowInfo();
@@ -59,6 +76,7 @@ export class DomainEventLog {
       sequence,
       occurredAt: new Date().toISOString(),
     });
+    if (this.batched) return;
     const events = [...this.events];
     const deferral = this.deferral;
     // A cancellation of the saga must not cancel the record of what it did.
@@ -68,6 +86,23 @@ export class DomainEventLog {
         return appendDomainEvents({ workflowId, events });
       }),
     );
+  }
+
+  /** Batched: appends the events held so far, in one batch after the previous one (a no-op per event, or if none). */
+  flush(): void {
+    if (!this.batched || this.handed === this.events.length) return;
+    const after = this.handed;
+    const events = this.events.slice(after);
+    this.handed = this.events.length;
+    const { workflowId } = workflowInfo();
+    const previous = this.tail;
+    const deferral = this.deferral;
+    this.tail = CancellationScope.nonCancellable(async () => {
+      await previous;
+      if (deferral) await deferral;
+      return appendDomainEvents({ workflowId, events, after });
+    });
+    this.appends.push(this.tail);
   }
 
   /**
@@ -80,8 +115,9 @@ export class DomainEventLog {
     });
   }
 
-  /** Resolves once every event emitted so far is stored. */
+  /** Resolves once every event emitted so far is stored (batched: the held ones appended now). */
   async flushed(): Promise<void> {
+    this.flush();
     await Promise.all([...this.appends]);
   }
 }

@@ -80,6 +80,19 @@ function invoke(preset: CallPreset, mode: CallMode, activity: string, arg: unkno
   return ({ summary }) => proxyFor(preset, mode)[activity]!.executeWithOptions({ summary }, [arg]);
 }
 
+interface ConfiguredCall {
+  preset: CallPreset;
+  mode: CallMode;
+  settings: StepSettings | undefined;
+}
+
+/** The mode a configured call runs in: a local mode stored for a preset without a local variant (refused when put) runs regular. */
+function runsAs(call: ConfiguredCall): { preset: CallPreset; mode: CallMode } {
+  const preset = (call.settings?.preset ?? call.preset) as CallPreset;
+  const variants = callPresets[preset] as { regular: ActivityOptions; local?: LocalActivityOptions };
+  return { preset, mode: call.mode === 'local' && variants.local ? 'local' : 'regular' };
+}
+
 /**
  * A call under the saga's stored configuration (`saga/config.ts`): the step's preset (or the one its settings
  * name) for its mode, the preset's stored settings over it, then the step's. Nothing stored for either: the
@@ -87,14 +100,12 @@ function invoke(preset: CallPreset, mode: CallMode, activity: string, arg: unkno
  */
 function invokeConfigured(
   recorded: SagaConfigChoice,
-  call: { preset: CallPreset; mode: CallMode; settings: StepSettings | undefined },
+  call: ConfiguredCall,
   activity: string,
   arg: unknown,
 ): Invocation<unknown> {
-  const preset = (call.settings?.preset ?? call.preset) as CallPreset;
+  const { preset, mode } = runsAs(call);
   const variants = callPresets[preset] as { regular: ActivityOptions; local?: LocalActivityOptions };
-  // A local mode stored for a preset without a local variant (refused when put) runs regular.
-  const mode: CallMode = call.mode === 'local' && variants.local ? 'local' : 'regular';
   const stored = presetSettings(recorded, preset);
   if (!call.settings && !stored) return invoke(preset, mode, activity, arg);
   const options = withSettings(mode === 'local' ? variants.local! : variants.regular, stored, call.settings);
@@ -277,16 +288,13 @@ export async function runDefinition<I, S extends SagaState>(definition: SagaDefi
     // A parallel group's members share the group's settings.
     const recorded = recordedConfig(choices);
     const settings = stepSettings(recorded, node.name);
+    const configured: ConfiguredCall = { preset: call.preset, mode: modeOf(call, settings), settings };
     const spec: StepSpec<unknown> = {
       name,
       activity: call.activity,
       summary,
-      run: invokeConfigured(
-        recorded,
-        { preset: call.preset, mode: modeOf(call, settings), settings },
-        call.activity,
-        call.args(ctx, item),
-      ),
+      local: runsAs(configured).mode === 'local',
+      run: invokeConfigured(recorded, configured, call.activity, call.args(ctx, item)),
     };
     const compensation = compensationOf(node.compensation, item);
     if (compensation) spec.compensation = compensation;
