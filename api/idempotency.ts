@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { type Collection, type Db, MongoServerError } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
+import { isDuplicateKey } from '../store/duplicate-key';
 import { AppError, problemType } from './errors';
 
 /**
@@ -60,7 +61,7 @@ export async function claimKey(
     await cols.insertOne(fresh);
     return { record: fresh, existed: false };
   } catch (err) {
-    if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+    if (!isDuplicateKey(err)) throw err;
   }
   const existing = await cols.findOne({ _id: record._id });
   if (!existing) throw new Error(`idempotency record ${record._id} vanished`);

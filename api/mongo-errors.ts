@@ -1,8 +1,5 @@
-import { MongoServerError } from 'mongodb';
+import { isDuplicateKey } from '../store/duplicate-key';
 import { AppError } from './errors';
-
-/** MongoDB's duplicate key error code: an insert whose `_id` (or unique key) is already taken. */
-const DUPLICATE_KEY = 11000;
 
 /**
  * Runs an insert of a new document; a duplicate key becomes a 409 naming `what` (`Customer c1`). Any other
@@ -12,8 +9,7 @@ export async function insertOnce(insert: () => Promise<unknown>, what: string): 
   try {
     await insert();
   } catch (err) {
-    if (err instanceof MongoServerError && err.code === DUPLICATE_KEY)
-      throw AppError.conflict(`${what} already exists`);
+    if (isDuplicateKey(err)) throw AppError.conflict(`${what} already exists`);
     throw err;
   }
 }

@@ -1,4 +1,5 @@
-import { MongoServerError, type Collection, type Filter, type UpdateFilter } from 'mongodb';
+import type { Collection, Filter, UpdateFilter } from 'mongodb';
+import { isDuplicateKey } from './duplicate-key';
 import type { CompensationOutcome, EffectOutcome } from '../common/attempted';
 import { serialized } from './serialize';
 
@@ -20,10 +21,6 @@ export interface RecordStatuses {
 }
 
 export const VOIDED = 'VOIDED';
-
-function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 11000;
-}
 
 export async function createRecord<T extends RecordDoc>(
   col: Collection<T>,

@@ -1,4 +1,5 @@
-import { MongoServerError, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
+import { isDuplicateKey } from './duplicate-key';
 
 /**
  * The outbox relay's lease (broker/relay-lease.ts): one document per term, `_id` = `relay#<epoch>`, epochs 1, 2, 3 …
@@ -60,7 +61,7 @@ export async function insertRelayLease(db: Db, epoch: number, holder: string): P
       released: false,
     });
   } catch (err) {
-    if (err instanceof MongoServerError && err.code === 11000) return false;
+    if (isDuplicateKey(err)) return false;
     throw err;
   }
   // A hint only: a stale one costs a few reads by `_id`.

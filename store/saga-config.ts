@@ -1,4 +1,5 @@
-import { MongoServerError, type Collection, type Db } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
+import { isDuplicateKey } from './duplicate-key';
 import type { ConfigAuthor, SagaConfig } from '../common/shapes/saga-config';
 
 /**
@@ -23,8 +24,6 @@ export async function ensureSagaConfigIndexes(db: Db): Promise<void> {
   // The latest version of a type, and its history newest first.
   await sagaConfigCollection(db).createIndex({ sagaType: 1, version: -1 });
 }
-
-const isDuplicateKey = (err: unknown) => err instanceof MongoServerError && err.code === 11000;
 
 /** The latest stored version of a saga type, or null when none was ever put. */
 export function latestSagaConfig(col: Collection<SagaConfigDoc>, sagaType: string): Promise<SagaConfigDoc | null> {

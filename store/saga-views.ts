@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
-import { MongoServerError, type Db, type Filter } from 'mongodb';
+import type { Db, Filter } from 'mongodb';
+import { isDuplicateKey } from './duplicate-key';
 import { DomainEventType, type DomainEvent } from '../common/domain-events';
 import { finalSagaStatuses, SagaStatus, StepStatus, type SagaState } from '../common/saga-state';
 import type { SagaView, ViewStep } from '../common/shapes/saga-view';
@@ -26,10 +27,6 @@ export type SagaViewDoc = Omit<SagaView, 'source'> & {
 
 export function sagaViewCollection(db: Db) {
   return db.collection<SagaViewDoc>('sagaViews');
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 11000;
 }
 
 function stepOf(view: SagaViewDoc, name: string): ViewStep | undefined {

@@ -1,4 +1,5 @@
-import { MongoServerError, type Collection, type Db } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
+import { isDuplicateKey } from './duplicate-key';
 import { webhookDeliveryId } from '../common/webhooks';
 import type { DomainEvent } from '../common/domain-events';
 import type { Webhook, WebhookDelivery, WebhookEventType } from '../common/shapes/webhooks';
@@ -73,8 +74,6 @@ export async function ensureWebhookIndexes(db: Db): Promise<void> {
   // Serves the deliveries listing on a real MongoDB; FerretDB v1 scans anyway (docs/events.md).
   await webhookCollections(db).deliveries.createIndex({ subscriptionId: 1, createdAt: -1 });
 }
-
-const isDuplicateKey = (err: unknown) => err instanceof MongoServerError && err.code === 11000;
 
 /** Inserts `doc`; false when its `_id` was stored already. */
 async function insertNew<T extends { _id: string }>(col: Collection<T>, doc: T): Promise<boolean> {

@@ -1,7 +1,8 @@
-import { MongoServerError, type Filter } from 'mongodb';
+import type { Filter } from 'mongodb';
 import type { CompensationOutcome } from '../../common/attempted';
 import { BusinessFailure, participantFailure } from '../../common/failures';
 import type { Collections, VehicleDoc } from '../../store/db';
+import { isDuplicateKey } from '../../store/duplicate-key';
 import { fieldKey } from '../../store/keys';
 import { serialized } from '../../store/serialize';
 
@@ -98,7 +99,7 @@ export function createVehicleActivities({
         try {
           await vehicleReleases.insertOne({ _id: key, releasedAt: new Date() });
         } catch (err) {
-          if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+          if (!isDuplicateKey(err)) throw err;
           firstRelease = false;
         }
         let undone = false;
