@@ -8,8 +8,8 @@ import { loadConfig } from '../../common/config';
 import { createSagaWorker } from '../../workers/create-worker';
 import { dataConverterFromEnv, payloadKeyEnv } from '../../codec/data-converter';
 import { sizingFromConfig } from '../../workers/sizing';
+import { readShippedConfig } from '../../scripts/lib/shipped-config';
 import { putSagaConfig, sagaConfigCollection } from '../../store/saga-config';
-import { sagaCatalogue } from '../../api/sagas/catalogue';
 import { SagaType } from '../../common/domain-events';
 import { generateApiKey, hashApiKey } from '../../store/api-keys';
 import type { ManagedProcess } from '../../scripts/lib/processes';
@@ -49,6 +49,8 @@ export interface EngineContext {
   mongoDb: string;
   /** The Temporal server of a Temporal engine (default: the dev server). */
   temporalServer?: TemporalServerKind;
+  /** Called with the MongoDB client of an in-process worker before it connects (bench/profile.ts counts its commands). */
+  onMongoClient?: (client: MongoClient) => void;
 }
 
 /** Engines that can run on either Temporal server (`ours-sqlite-default` is about the dev server's SQLite). */
@@ -228,7 +230,8 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean,
   const temporal = await startTemporal(dir, 'wal', { server: ctx.temporalServer ?? 'dev' });
   const taskQueue = `bench-${name}`;
   installRuntimeOnce(path.join(ctx.dir, 'in-process-worker.log'));
-  const mongo = new MongoClient(ctx.mongoUri);
+  const mongo = new MongoClient(ctx.mongoUri, { monitorCommands: ctx.onMongoClient !== undefined });
+  ctx.onMongoClient?.(mongo);
   // A shipped stored configuration (config/saga-config/), stored after each mix's seed: the seed drops the database,
   // so the other engines run without it.
   const configs = sagaConfigCollection(mongo.db(ctx.mongoDb));
@@ -274,10 +277,10 @@ async function inProcessEngine(name: string, ctx: EngineContext, eager: boolean,
 
 /** Validates a file of config/saga-config/ (`order-<name>.json`) against the order type's schema and stores it. */
 async function putShippedConfig(configs: ReturnType<typeof sagaConfigCollection>, profile: string): Promise<void> {
-  const file = path.join(root, 'config', 'saga-config', `order-${profile}.json`);
-  const parsed = sagaCatalogue[SagaType.order].config.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
-  if (!parsed.success) throw new Error(`${file}: ${parsed.error.message}`);
-  await putSagaConfig(configs, SagaType.order, parsed.data, { by: 'bench', byKind: 'cli' });
+  await putSagaConfig(configs, SagaType.order, readShippedConfig(SagaType.order, profile), {
+    by: 'bench',
+    byKind: 'cli',
+  });
 }
 
 let runtimeInstalled = false;
