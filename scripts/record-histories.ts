@@ -38,6 +38,8 @@ import {
 } from './lib/history-recorder';
 import { transportAndLoyaltyScenarios } from './record-histories-transport';
 import { TRANSPORT_ORDER } from '../common/transport';
+import { readShippedConfig } from './lib/shipped-config';
+import { SagaType } from '../common/domain-events';
 import { fulfilmentScenarios } from './record-histories-fulfilment';
 import { sagaResult } from '../common/saga-result';
 import { pollUntil } from './lib/wait';
@@ -95,8 +97,7 @@ async function failedThenRetried(ctx: RecordContext, ...actor: [] | [OperatorAct
 }
 
 /** The shipped stored configuration of a one-task order saga. */
-const oneTaskConfig = (): unknown =>
-  JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'config', 'saga-config', 'order-one-task.json'), 'utf8'));
+const oneTaskConfig = (): unknown => readShippedConfig(SagaType.order, 'one-task');
 
 /**
  * Stores `config` for order sagas, starts `input`, and puts an empty version back as soon as the saga has read its

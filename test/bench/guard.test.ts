@@ -16,10 +16,8 @@ import { readStream } from '../../store/domain-events';
 import { FAILING_STEPS, orderFailingAt, seed, SERVED_COUNTRIES, type FailingStep } from '../../bench/lib/workload';
 import { executedActivities, requireEnv } from '../support/harness';
 import { sagaResult } from '../../common/saga-result';
-import fs from 'node:fs';
-import path from 'node:path';
 import { putSagaConfig, sagaConfigCollection } from '../../store/saga-config';
-import { sagaCatalogue } from '../../api/sagas/catalogue';
+import { readShippedConfig } from '../../scripts/lib/shipped-config';
 import { SagaType } from '../../common/domain-events';
 
 /**
@@ -174,11 +172,8 @@ describe('the cost of one order saga stays within what the tuned design needs', 
 
   test('with the shipped one-task configuration, a saga that completes is one workflow task', async () => {
     const configs = sagaConfigCollection(db);
-    const shipped = JSON.parse(
-      fs.readFileSync(path.join(__dirname, '..', '..', 'config', 'saga-config', 'order-one-task.json'), 'utf8'),
-    ) as unknown;
     const by = { by: 'guard', byKind: 'cli' } as const;
-    await putSagaConfig(configs, SagaType.order, sagaCatalogue[SagaType.order].config.parse(shipped), by);
+    await putSagaConfig(configs, SagaType.order, readShippedConfig(SagaType.order, 'one-task'), by);
     try {
       const cost = await measure(null);
       expect(cost.status).toBe(SagaStatus.COMPLETED);
