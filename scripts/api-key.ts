@@ -11,6 +11,7 @@
  * Exit codes: 0 done, 1 failed (no such key, MongoDB unreachable), 2 usage error.
  */
 import { parseArgs } from 'node:util';
+import { err, runCli, UsageError } from './lib/cli';
 import { loadMongoConfig } from '../common/config';
 import { Role } from '../common/roles';
 import { apiKeys, createApiKey, generateApiKey, hashApiKey, listApiKeys, revokeApiKey } from '../store/api-keys';
@@ -22,10 +23,6 @@ const usage = `usage: npm run api-key -- create --name NAME --role ROLE [--role 
        npm run api-key -- hash --name NAME --role ROLE [--role ROLE…]
 roles: ${Role.options.join(', ')}
 `;
-
-class UsageError extends Error {}
-
-const err = (line: string) => process.stderr.write(`${line}\n`);
 
 function nameAndRoles(values: { name?: string; role?: string[] }): { name: string; roles: Role[] } {
   const name = values.name ?? '';
@@ -94,12 +91,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const usageError = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    err(`api-key: ${error instanceof Error ? error.message : String(error)}`);
-    if (usageError) err(usage);
-    process.exit(usageError ? 2 : 1);
-  },
-);
+runCli('api-key', usage, main);

@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { err, runCli, UsageError } from './lib/cli';
 import { isSagaType, sagaCatalogue, sagaTypes } from '../api/sagas/catalogue';
 import { toSagaConfigVersion } from '../api/routes/saga-config';
 import { loadMongoConfig } from '../common/config';
@@ -33,11 +34,9 @@ const usage = `usage: npm run saga-config -- put TYPE FILE [--by NAME]
 saga types: ${sagaTypes.join(', ')}
 `;
 
-class UsageError extends Error {}
 /** Refused input or nothing to show: exit 1. */
 class Refused extends Error {}
 
-const err = (line: string) => process.stderr.write(`${line}\n`);
 const out = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 
 function sagaType(name: string | undefined): SagaType {
@@ -109,12 +108,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const usageError = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    err(`saga-config: ${error instanceof Error ? error.message : String(error)}`);
-    if (usageError) err(usage);
-    process.exit(usageError ? 2 : 1);
-  },
-);
+runCli('saga-config', usage, main);
