@@ -191,6 +191,8 @@ const DESCRIPTIONS: Record<string, string> = {
   'ours-eager':
     "as with API_EMBEDDED_WORKER=true: the worker in the starting process on one NativeConnection, every saga started eagerly; the worker's CPU is in the driver figure",
   'ours-inprocess': "the same without eager start; the worker's CPU is in the driver figure",
+  'ours-one-task':
+    "ours-eager with config/saga-config/order-one-task.json stored (processPayment local too): a saga that succeeds is one workflow task; the worker's CPU is in the driver figure",
   'temporal-plain': 'Temporal as the official samples write it: regular activities, default worker options',
   restate: 'Restate server (RocksDB) and a Node service, one durable step per participant call',
   dbos: 'DBOS Transact on PostgreSQL (fsync on), one step per participant call',
