@@ -138,6 +138,7 @@ export function renderMarkdown(r: Report): string {
       }
     }
   }
+  L.push(...peerRatios(r));
   L.push(...securityCost(r));
   L.push('', '## Every scenario', '');
   L.push('| engine | mix | scenario | sagas | sagas/s | p50 | p95 | p99 | max ms | errors | sustained | load avg |');
@@ -175,7 +176,7 @@ const COLORS: Record<string, string> = {
 };
 
 /** Engines whose worker runs in the load generator's process: its CPU is in the driver figure. */
-const WORKER_IN_DRIVER = new Set(['ours-eager', 'ours-inprocess']);
+const WORKER_IN_DRIVER = new Set(['ours-eager', 'ours-inprocess', 'ours-one-task']);
 
 /** `ours@full` is `ours` on the Temporal server itself (bench/run.ts --temporal-server full). */
 const FULL_SERVER = '@full';
@@ -184,6 +185,43 @@ const describeEngine = (name: string) =>
   name.endsWith(FULL_SERVER)
     ? `${DESCRIPTIONS[baseEngine(name)] ?? ''}; on the Temporal server itself instead of the dev server (cmd/server v1.31.0 on PostgreSQL with fsync on, 4 history shards, compose/temporal/dynamicconfig/production-sql.yaml; its PostgreSQL's CPU is the "temporal postgres" figure)`
     : (DESCRIPTIONS[name] ?? '');
+
+/** The engine or engines a Temporal row is measured against: Restate and DBOS, as the goal is set. */
+const PEERS = ['restate', 'dbos'];
+
+/**
+ * Each of our rows against Restate and DBOS in the same mix: throughput (best closed loop), unloaded p50, and the CPU
+ * per saga of the engine's server and worker together (the load generator's own and FerretDB's left out, the
+ * worker's counted where it runs in the load generator).
+ */
+function peerRatios(r: Report): string[] {
+  const peers = PEERS.map((name) => r.results.find((e) => e.engine === name && !e.error)).filter(
+    (e): e is EngineResult => e !== undefined,
+  );
+  const ours = r.results.filter((e) => !e.error && baseEngine(e.engine).startsWith('ours'));
+  if (peers.length === 0 || ours.length === 0) return [];
+  const engineCpu = (e: EngineResult, m: MixResult) =>
+    Object.entries(totalCpu(m))
+      .filter(([k]) => k !== 'driver' || WORKER_IN_DRIVER.has(baseEngine(e.engine)))
+      .reduce((a, [, v]) => a + v, 0);
+  const ratio = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(2)}×` : '–');
+  const L = ['', '## Ratios to Restate and DBOS (same mix)', ''];
+  L.push('| engine | mix | vs | throughput ÷ peer | unloaded p50 ÷ peer | CPU per saga, server + worker ÷ peer |');
+  L.push('|---|---|---|---|---|---|');
+  for (const e of ours) {
+    for (const m of e.mixes) {
+      for (const peer of peers) {
+        const p = peer.mixes.find((x) => x.mix === m.mix);
+        if (!p) continue;
+        const p50 = (x: MixResult) => x.scenarios.find((s) => s.kind === 'unloaded')?.p50;
+        L.push(
+          `| ${e.engine} | ${m.mix} | ${peer.engine} | ${ratio(bestClosed(m)?.perSecond, bestClosed(p)?.perSecond)} | ${ratio(p50(m), p50(p))} | ${ratio(engineCpu(e, m), engineCpu(peer, p))} |`,
+        );
+      }
+    }
+  }
+  return L;
+}
 
 /** What each engine row is. */
 const DESCRIPTIONS: Record<string, string> = {
