@@ -61,16 +61,18 @@ import { SagaType } from '../../common/domain-events';
 // before each compensation. A batch is 2 record writes (one insert of its events, one write of the view) and one
 // outbox write (one insert of its markers), whatever its length: the counts below are exact, since a batch starts
 // only once the one before it is stored (none overlap). With the one-task configuration a completed saga is 31
-// events (29 through the API) and one append.
+// events (29 through the API) and one append. Such a saga also evaluates `patched('compensated-closes-failed')` at
+// its start instead of its end (a query's replay failed when it came after the last append in the same task): +2
+// events on the completed paths (39, one-task 33, 31 through the API), none on the compensating ones.
 const LIMITS: Record<'completed' | FailingStep, { events: number; writes: number; appends: number }> = {
-  completed: { events: 37, writes: 5, appends: 2 },
+  completed: { events: 39, writes: 5, appends: 2 },
   reserveCredit: { events: 36, writes: 2, appends: 2 },
   reserveInventory: { events: 44, writes: 4, appends: 3 },
   processPayment: { events: 58, writes: 6, appends: 5 },
   createShipment: { events: 66, writes: 8, appends: 6 },
   reserveVehicle: { events: 74, writes: 10, appends: 7 },
 };
-const ONE_TASK = { events: 31, workflowTasks: 1, appends: 1 };
+const ONE_TASK = { events: 33, workflowTasks: 1, appends: 1 };
 
 const WRITE_COMMANDS = new Set(['insert', 'update', 'delete', 'findAndModify']);
 /** The saga's record (docs/events.md): its domain events and its read-model view, counted apart from participants'. */

@@ -195,6 +195,8 @@ const outcomes: readonly SagaStatus[] = [SagaStatus.COMPLETED, SagaStatus.COMPEN
 export class Saga<S extends SagaState> {
   /** The saga's domain event stream; null for sagas started before `patched('domain-events')`. */
   private readonly events: DomainEventLog | null;
+  /** `patched('compensated-closes-failed')` as evaluated at the start (per-task sagas); undefined: at the end. */
+  private readonly closesFailed: boolean | undefined;
   private readonly stack: StackEntry[] = [];
   /** The failed compensations the saga waits on (FAILED), in the order they ran. */
   private readonly waiting: StackEntry[] = [];
@@ -216,10 +218,14 @@ export class Saga<S extends SagaState> {
     options: { compensation?: CompensationPolicy | undefined } = {},
   ) {
     this.policy = options.compensation ?? defaultCompensationPolicy;
-    // Both at the start, before any local activity resolved (run-definition.ts evaluates its own just before).
-    this.events = patched(DOMAIN_EVENTS_PATCH)
-      ? new DomainEventLog(stream, patched(DOMAIN_EVENTS_PER_TASK_PATCH))
-      : null;
+    // At the start, before any local activity resolved (run-definition.ts evaluates its own just before). A saga
+    // with per-task appends also decides here how a compensated run closes: evaluated at its end, after the last
+    // append resolved in the same workflow task, a query's replay of such a saga was seen to fail
+    // ("Non-deprecated patch marker encountered"); sagas before it evaluate it at the end, as they were recorded.
+    const withEvents = patched(DOMAIN_EVENTS_PATCH);
+    const perTask = withEvents && patched(DOMAIN_EVENTS_PER_TASK_PATCH);
+    this.events = withEvents ? new DomainEventLog(stream, perTask) : null;
+    this.closesFailed = perTask ? patched(COMPENSATED_CLOSES_FAILED) : undefined;
     this.span?.setAttributes({ [spanAttr.type]: stream.sagaType, [spanAttr.id]: stream.sagaId });
     const { workflowId, runId } = workflowInfo();
     this.events?.emit({
@@ -431,7 +437,7 @@ export class Saga<S extends SagaState> {
       await this.compensate();
       if (cancelled) throw err;
       // patched() here only: a saga that compensated before it completed its workflow, and replays that way.
-      if (patched(COMPENSATED_CLOSES_FAILED)) {
+      if (this.closesFailed ?? patched(COMPENSATED_CLOSES_FAILED)) {
         throw ApplicationFailure.create({
           type: SagaFailure.Compensated,
           message: `Compensated: step ${failureStep ?? 'unknown'} failed with ${type}: ${message}`,
