@@ -10,11 +10,11 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { getStateQuery, retryCompensationSignal, skipCompensationSignal } from '../../common/definitions';
+import { retryCompensationSignal, skipCompensationSignal } from '../../common/definitions';
 import { BusinessFailure } from '../../common/failures';
 import { orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
 import { SagaStatus, StepStatus } from '../../common/saga-state';
-import { done, mockWorker, ok, timeSkippingEnv } from './support';
+import { done, mockWorker, ok, orderState, timeSkippingEnv, untilStatus } from './support';
 import { sagaResult } from '../../common/saga-result';
 
 const policyWorkflows = path.join(__dirname, 'fixtures', 'policy-sagas.ts');
@@ -90,18 +90,6 @@ async function run<T>(workflowType: string, activities: object, fn: (handle: Han
 }
 type Handle = Awaited<ReturnType<TestWorkflowEnvironment['client']['workflow']['start']>>;
 
-const state = async (handle: Handle) => (await handle.query(getStateQuery)) as OrderState;
-
-async function untilStatus(handle: Handle, statuses: SagaStatus[]): Promise<OrderState> {
-  let last: OrderState | undefined;
-  for (let i = 0; i < 200; i++) {
-    last = await state(handle);
-    if (statuses.includes(last.status)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`saga never reached ${statuses.join(' or ')}; last status ${last?.status}`);
-}
-
 describe('compensation policies (time-skipping, mocked participants)', () => {
   test("order 'parallel': every started step's compensation runs at once; two that fail both wait for the operator", async () => {
     // Each compensation waits until all three have started: run one by one, the first would wait for ever.
@@ -156,10 +144,10 @@ describe('compensation policies (time-skipping, mocked participants)', () => {
         reason: 'restocked by hand',
         step: 'reserveInventory',
       });
-      for (let i = 0; i < 200 && (await state(handle)).compensationFailures.length > 1; i++) {
+      for (let i = 0; i < 200 && (await orderState(handle)).compensationFailures.length > 1; i++) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      const one = await state(handle);
+      const one = await orderState(handle);
       expect(one.status).toBe(SagaStatus.FAILED);
       expect(one.compensationFailures.map((f) => f.step)).toEqual(['processPayment']);
       expect(one.steps.find((s) => s.name === 'reserveInventory')?.status).toBe(StepStatus.COMPENSATION_SKIPPED);

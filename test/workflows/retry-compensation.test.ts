@@ -9,13 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { getStateQuery, retryCompensationSignal } from '../../common/definitions';
+import { retryCompensationSignal } from '../../common/definitions';
 import { BusinessFailure } from '../../common/failures';
 import type { OperatorActor } from '../../common/operator-action';
-import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
+import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput } from '../../common/order';
 import { SagaStatus, StepStatus } from '../../common/saga-state';
 import type { orderSaga } from '../../workflows';
-import { done, mockWorker, ok, timeSkippingEnv } from './support';
+import { done, mockWorker, ok, orderState, timeSkippingEnv, untilSignalHandled, untilStatus } from './support';
 import { sagaResult } from '../../common/saga-result';
 
 /** A call held until the test lets it go; `entered` resolves when it arrives. */
@@ -95,29 +95,10 @@ async function start(taskQueue: string) {
 
 type Handle = Awaited<ReturnType<typeof start>>;
 
-const state = async (handle: Handle) => (await handle.query(getStateQuery)) as OrderState;
-
-/** Polls the state until the saga reaches one of `statuses` (time does not skip while we only query). */
-async function untilStatus(handle: Handle, statuses: SagaStatus[]): Promise<OrderState> {
-  let last: OrderState | undefined;
-  for (let i = 0; i < 200; i++) {
-    last = await state(handle);
-    if (statuses.includes(last.status)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`saga never reached ${statuses.join(' or ')}; last status ${last?.status}`);
-}
-
 /** Sends `retryCompensation` and waits until a workflow task has handled it. */
 async function signalAndWaitHandled(handle: Handle, actor?: OperatorActor): Promise<void> {
   await handle.signal(retryCompensationSignal, ...(actor ? [actor] : []));
-  for (let i = 0; i < 200; i++) {
-    const events = (await handle.fetchHistory()).events ?? [];
-    const signalled = events.map((e) => Boolean(e.workflowExecutionSignaledEventAttributes)).lastIndexOf(true);
-    if (events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('the retryCompensation signal was never handled by a workflow task');
+  await untilSignalHandled(handle, 'the retryCompensation signal');
 }
 
 describe('retryCompensation is honoured only while the saga is FAILED (time-skipping, mocked participants)', () => {
@@ -127,7 +108,7 @@ describe('retryCompensation is honoured only while the saga is FAILED (time-skip
     await withWorker(activities, async (taskQueue) => {
       const handle = await start(taskQueue);
       await payment.entered;
-      expect((await state(handle)).status).toBe(SagaStatus.RUNNING);
+      expect((await orderState(handle)).status).toBe(SagaStatus.RUNNING);
       await signalAndWaitHandled(handle); // the stray signal, before anything failed
       payment.release();
 
@@ -137,7 +118,7 @@ describe('retryCompensation is honoured only while the saga is FAILED (time-skip
       expect(compensations).toEqual(['refundPayment', 'releaseInventory']);
 
       // Still waiting: nothing retries without an operator.
-      expect((await state(handle)).status).toBe(SagaStatus.FAILED);
+      expect((await orderState(handle)).status).toBe(SagaStatus.FAILED);
       expect(compensations).toEqual(['refundPayment', 'releaseInventory']);
 
       // The operator's signal, sent while FAILED, is honoured: old-style, without an argument.
@@ -166,7 +147,7 @@ describe('retryCompensation is honoured only while the saga is FAILED (time-skip
 
       await handle.signal(retryCompensationSignal, { by: 'bob', byKind: 'api-key', reason: 'disk replaced' });
       await retry.entered;
-      expect((await state(handle)).status).toBe(SagaStatus.COMPENSATING);
+      expect((await orderState(handle)).status).toBe(SagaStatus.COMPENSATING);
       await signalAndWaitHandled(handle, { by: 'carol', byKind: 'jwt' }); // a duplicate (a second operator) while it runs
       retry.release();
 

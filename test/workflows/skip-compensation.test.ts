@@ -8,12 +8,21 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { getStateQuery, skipCompensationSignal } from '../../common/definitions';
+import { skipCompensationSignal } from '../../common/definitions';
 import { BusinessFailure } from '../../common/failures';
-import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput, type OrderState } from '../../common/order';
+import { ORDER_SAGA, orderWorkflowId, type OrderSagaInput } from '../../common/order';
 import { SagaStatus, StepStatus } from '../../common/saga-state';
 import type { orderSaga } from '../../workflows';
-import { appendedEvents, done, mockWorker, ok, timeSkippingEnv } from './support';
+import {
+  appendedEvents,
+  done,
+  mockWorker,
+  ok,
+  orderState,
+  timeSkippingEnv,
+  untilSignalHandled,
+  untilStatus,
+} from './support';
 import { sagaResult } from '../../common/saga-result';
 
 /** A declined payment, then releaseInventory failing non-retryably every time: only an operator can go on. */
@@ -68,30 +77,6 @@ async function start(taskQueue: string) {
     workflowId: orderWorkflowId(orderId),
     args: [input],
   });
-}
-type Handle = Awaited<ReturnType<typeof start>>;
-
-const state = async (handle: Handle) => (await handle.query(getStateQuery)) as OrderState;
-
-async function untilStatus(handle: Handle, statuses: SagaStatus[]): Promise<OrderState> {
-  let last: OrderState | undefined;
-  for (let i = 0; i < 200; i++) {
-    last = await state(handle);
-    if (statuses.includes(last.status)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`saga never reached ${statuses.join(' or ')}; last status ${last?.status}`);
-}
-
-/** Waits until a workflow task has completed after the last signal in the history. */
-async function untilSignalHandled(handle: Handle): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const events = (await handle.fetchHistory()).events ?? [];
-    const signalled = events.map((e) => Boolean(e.workflowExecutionSignaledEventAttributes)).lastIndexOf(true);
-    if (signalled >= 0 && events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('the signal was never handled by a workflow task');
 }
 
 describe('skipCompensation: an operator resolves a failed compensation by hand (time-skipping, mocked participants)', () => {
@@ -165,7 +150,7 @@ describe('skipCompensation: an operator resolves a failed compensation by hand (
       await untilStatus(handle, [SagaStatus.FAILED]);
       await handle.signal(skipCompensationSignal, { by: 'erin', byKind: 'api-key', reason: '' });
       await untilSignalHandled(handle);
-      const waiting = await state(handle);
+      const waiting = await orderState(handle);
       expect(waiting.status).toBe(SagaStatus.FAILED);
       expect(waiting.operatorActions).toEqual([]);
       expect(waiting.steps.find((s) => s.name === 'reserveInventory')?.status).toBe(StepStatus.COMPENSATION_FAILED);
@@ -174,7 +159,7 @@ describe('skipCompensation: an operator resolves a failed compensation by hand (
       // A skip naming a step the saga does not wait on is ignored too; one naming the failed step is honoured.
       await handle.signal(skipCompensationSignal, { reason: 'wrong step', step: 'reserveCredit' });
       await untilSignalHandled(handle);
-      expect((await state(handle)).status).toBe(SagaStatus.FAILED);
+      expect((await orderState(handle)).status).toBe(SagaStatus.FAILED);
       await handle.signal(skipCompensationSignal, { reason: 'done by hand', step: 'reserveInventory' });
       const final = await sagaResult(handle);
       expect(final.status).toBe(SagaStatus.COMPENSATED);

@@ -1,4 +1,8 @@
+import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { getStateQuery } from '../../common/definitions';
+import type { OrderState } from '../../common/order';
+import type { SagaStatus } from '../../common/saga-state';
 import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { temporal as temporalProto, type temporal } from '@temporalio/proto';
 import { searchAttributeDefinitions } from '../../common/search-attributes';
@@ -104,3 +108,29 @@ export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /** The same, for a mock that has nothing to await. */
 export const done = <T>(value: T) => Promise.resolve(ok(value));
+
+/** The order saga's state, as its `getState` query answers. */
+export const orderState = async (handle: WorkflowHandle): Promise<OrderState> =>
+  (await handle.query(getStateQuery)) as OrderState;
+
+/** Polls the state until the saga reaches one of `statuses` (time does not skip while we only query). */
+export async function untilStatus(handle: WorkflowHandle, statuses: SagaStatus[]): Promise<OrderState> {
+  let last: OrderState | undefined;
+  for (let i = 0; i < 200; i++) {
+    last = await orderState(handle);
+    if (statuses.includes(last.status)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`saga never reached ${statuses.join(' or ')}; last status ${last?.status}`);
+}
+
+/** Waits until a workflow task has completed after the last signal in the history (`what`: for the error). */
+export async function untilSignalHandled(handle: WorkflowHandle, what = 'the signal'): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const signalled = events.map((e) => Boolean(e.workflowExecutionSignaledEventAttributes)).lastIndexOf(true);
+    if (signalled >= 0 && events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${what} was never handled by a workflow task`);
+}
