@@ -261,7 +261,9 @@ describe('an order saga started by an OrderPlaced message', () => {
       })();
       const content = Buffer.from(typeof sent === 'string' ? sent : JSON.stringify(sent));
       const messageId = randomUUID();
-      const before = (await intake.metrics.deadLettered.get()).values.find((v) => v.labels.reason === reason)?.value;
+      const counted = async () =>
+        (await intake.metrics.deadLettered.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+      const before = await counted();
 
       await publish(intake, content, { messageId, ...properties, headers: { publisher: 'test' } });
       const copy = await deadLettered(intake.dlq, messageId);
@@ -278,8 +280,10 @@ describe('an order saga started by an OrderPlaced message', () => {
       await expect(h.client.workflow.getHandle(orderWorkflowId(orderId)).describe()).rejects.toThrow(
         WorkflowNotFoundError,
       );
-      const after = (await intake.metrics.deadLettered.get()).values.find((v) => v.labels.reason === reason)?.value;
-      expect(after).toBe((before ?? 0) + 1);
+      // The copy is visible in the dead-letter queue before the broker's confirm reaches the intake (a persistent
+      // message is confirmed once written to disk), and the intake counts it only after that confirm.
+      await waitFor(`${reason} counted`, async () => (await counted()) > before, { timeoutMs: 10_000 });
+      expect(await counted()).toBe(before + 1);
       await waitFor('the queue is empty', async () => (await depth(intake.queue)).ready === 0);
     },
   );
