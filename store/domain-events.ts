@@ -59,6 +59,19 @@ export async function appendEvents(
 }
 
 /**
+ * A batch that does not start right after the sequence it says it follows: a fault in the caller, not in the data
+ * or the database. Left retryable on purpose: the saga's append retries without a limit, so the saga stays open,
+ * its pending local activity naming this error, until a worker with the fault mended replays it; a non-retryable
+ * failure would fail the saga with its steps half done and no compensation run.
+ */
+export class StreamGapError extends Error {
+  override readonly name = 'StreamGapError';
+  constructor(streamId: string, first: number, after: number) {
+    super(`Batch of ${streamId} starts at ${first}, not ${after + 1}`);
+  }
+}
+
+/**
  * Appends a batch that follows sequence `after`, every event up to which is stored (the saga appends one batch after
  * the other): one read and two writes for the whole batch where `appendEvents` needs a read and two writes per
  * event. The read is the batch's first event: not stored means none of the batch is (the stored events are a prefix
@@ -76,8 +89,7 @@ export async function appendFollowing(
   const sorted = [...events].sort((a, b) => a.sequence - b.sequence);
   const first = sorted[0];
   if (first === undefined) return 0;
-  if (first.sequence !== after + 1)
-    throw new Error(`Batch of ${streamId} starts at ${first.sequence}, not ${after + 1}`);
+  if (first.sequence !== after + 1) throw new StreamGapError(streamId, first.sequence, after);
   if (await eventStored(db, first.eventId)) return appendEvents(db, streamId, sorted, after);
   await insertOutboxMarkers(db, streamId, sorted);
   try {

@@ -27,16 +27,15 @@ export function outboxCollection(db: Db) {
   return db.collection<OutboxMarkerDoc>('outbox');
 }
 
+/** An event's marker as the append inserts it. */
+function markerOf(streamId: string, event: DomainEvent, createdAt: Date): OutboxMarkerDoc {
+  return { _id: domainEventId(streamId, event.sequence), streamId, sequence: event.sequence, event, createdAt };
+}
+
 /** Inserts an event's marker; a duplicate (a retried or concurrent append) is ignored. */
 export async function insertOutboxMarker(db: Db, streamId: string, event: DomainEvent): Promise<void> {
   try {
-    await outboxCollection(db).insertOne({
-      _id: domainEventId(streamId, event.sequence),
-      streamId,
-      sequence: event.sequence,
-      event,
-      createdAt: new Date(),
-    });
+    await outboxCollection(db).insertOne(markerOf(streamId, event, new Date()));
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
   }
@@ -45,15 +44,11 @@ export async function insertOutboxMarker(db: Db, streamId: string, event: Domain
 /** Inserts the markers of a batch in one unordered insert; duplicates (a retried or concurrent append) are ignored. */
 export async function insertOutboxMarkers(db: Db, streamId: string, events: readonly DomainEvent[]): Promise<void> {
   const createdAt = new Date();
-  const docs = events.map((event) => ({
-    _id: domainEventId(streamId, event.sequence),
-    streamId,
-    sequence: event.sequence,
-    event,
-    createdAt,
-  }));
   try {
-    await outboxCollection(db).insertMany(docs, { ordered: false });
+    await outboxCollection(db).insertMany(
+      events.map((event) => markerOf(streamId, event, createdAt)),
+      { ordered: false },
+    );
   } catch (err) {
     if (!isDuplicateKeyBulk(err)) throw err;
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MongoClient, type CommandStartedEvent, type Db } from 'mongodb';
 import { createDomainEventActivities } from '../../activities/domain-events';
 import { domainEventId, DomainEventType, type DomainEvent } from '../../common/domain-events';
-import { appendFollowing, domainEventCollection, readStream } from '../../store/domain-events';
+import { appendFollowing, domainEventCollection, readStream, StreamGapError } from '../../store/domain-events';
 import { deleteOutboxMarkers, outboxCollection } from '../../store/outbox';
 import { sagaViewCollection } from '../../store/saga-views';
 import { requireEnv } from '../support/harness';
@@ -119,7 +119,9 @@ describe('a batch that follows stored events', () => {
   test('that does not follow `after` is refused, and nothing is written', async () => {
     const { workflowId, events } = stream(4);
     writes.length = 0;
-    await expect(appendFollowing(db, workflowId, events.slice(2), 0)).rejects.toThrow(/starts at 3, not 1/);
+    await expect(appendFollowing(db, workflowId, events.slice(2), 0)).rejects.toThrow(
+      new StreamGapError(workflowId, 3, 0),
+    );
     expect(writes).toEqual([]);
   });
 });
