@@ -19,6 +19,7 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { inLanes } from '../scripts/lib/lanes';
 import { DEV_SERVER_DYNAMIC_CONFIG } from '../scripts/lib/servers';
 import { commandLine, runMain, wholeNumber } from './lib/cli';
 import { startTemporal } from './lib/servers';
@@ -65,8 +66,11 @@ async function probeServer(dir: string, serverDefaults: boolean): Promise<Figure
   const running = worker.run();
   const figures: Figures = { waits: [], totals: [], timeline: '' };
   let next = 0;
-  const lane = async () => {
-    for (let n = next++; n < workflows; n = next++) {
+  await inLanes(
+    inFlight,
+    () => next < workflows,
+    async () => {
+      const n = next++;
       const t = performance.now();
       const handle = await client.workflow.start('threeNoops', { taskQueue: 'probe', workflowId: `probe-${n}` });
       await sagaResult(handle);
@@ -81,9 +85,8 @@ async function probeServer(dir: string, serverDefaults: boolean): Promise<Figure
           .map((e) => `${String(e.eventId)}:${typeName(e)}@${(ms(e) - t0).toFixed(1)}`)
           .join(' ');
       }
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, lane));
+    },
+  );
   worker.shutdown();
   await running;
   await connection.close();

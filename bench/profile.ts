@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Session, type Profiler } from 'node:inspector/promises';
 import { MongoClient, type CommandStartedEvent } from 'mongodb';
+import { inLanes } from '../scripts/lib/lanes';
 import { freePort, startFerretDb } from '../scripts/lib/servers';
 import { generateKeyRingEnv } from '../codec/data-converter';
 import { commandLine, runMain, UsageError, wholeNumber } from './lib/cli';
@@ -113,13 +114,15 @@ async function main(): Promise<void> {
     await engine.afterSeed?.();
     const run = async (n: number, tag: string) => {
       let next = 0;
-      const lane = async () => {
-        for (let i = next++; i < n; i = next++) {
+      await inLanes(
+        inFlight,
+        () => next < n,
+        async () => {
+          const i = next++;
           const status = await engine.runSaga(planOrder('success', `${tag}${i}`).input);
           if (status !== 'COMPLETED') throw new Error(`saga ${tag}${i}: ${status}`);
-        }
-      };
-      await Promise.all(Array.from({ length: inFlight }, lane));
+        },
+      );
     };
     await run(20, 'warm');
     const cpu = () => ({

@@ -32,6 +32,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
+import { inLanes } from '../scripts/lib/lanes';
 import { freePort, startFerretDb } from '../scripts/lib/servers';
 import { commandLine, runMain, UsageError } from './lib/cli';
 import { engines, runsOnEitherTemporalServer, type Engine } from './lib/engines';
@@ -198,14 +199,14 @@ async function runMix(engine: Engine, mix: Mix, db: Db): Promise<MixResult> {
         const t0 = performance.now();
         const end = t0 + cfg.closedSeconds * 1000;
         let done = 0;
-        await Promise.all(
-          Array.from({ length: c }, async () => {
-            while (performance.now() < end) {
-              const l = await timed(engine, plan(), performance.now(), errors);
-              done++;
-              if (l !== null) latencies.push(l);
-            }
-          }),
+        await inLanes(
+          c,
+          () => performance.now() < end,
+          async () => {
+            const l = await timed(engine, plan(), performance.now(), errors);
+            done++;
+            if (l !== null) latencies.push(l);
+          },
         );
         return { sagas: done, seconds: (performance.now() - t0) / 1000 };
       }),

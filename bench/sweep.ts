@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { MongoClient, type Db } from 'mongodb';
+import { inLanes } from '../scripts/lib/lanes';
 import { freePort, startFerretDb, startJaeger, type Jaeger } from '../scripts/lib/servers';
 import { commandLine, runMain, UsageError, wholeNumber } from './lib/cli';
 import { engines, type Engine } from './lib/engines';
@@ -209,13 +210,13 @@ async function runOne(engine: Engine, db: Db, round: number): Promise<RoundResul
       for (let i = 0; i < unloadedCount; i++, sagas++) await run(errors, latencies);
     } else {
       const end = t0 + seconds * 1000;
-      await Promise.all(
-        Array.from({ length: load }, async () => {
-          while (performance.now() < end) {
-            await run(errors, latencies);
-            sagas++;
-          }
-        }),
+      await inLanes(
+        load,
+        () => performance.now() < end,
+        async () => {
+          await run(errors, latencies);
+          sagas++;
+        },
       );
     }
     const secs = (performance.now() - t0) / 1000;

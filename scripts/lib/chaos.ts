@@ -10,6 +10,7 @@
  * updates atomically, and `store/serialize.ts` serializes them within one process only. A killed worker is
  * therefore waited for until its whole process group is gone before the next one starts.
  */
+import { inLanes } from './lanes';
 import { startProgress } from './progress';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -380,14 +381,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     let next = 0;
     const startStatuses: number[] = [];
     const starting = startProgress({ label: 'chaos: sagas started', total: n });
-    const launching = Promise.all(
-      Array.from({ length: Math.min(25, n) }, async () => {
-        while (next < orders.length) {
-          const order = orders[next++]!;
-          startStatuses.push(await post('/orders', order, { 'Idempotency-Key': `start-${order.orderId}` }));
-          starting.update(startStatuses.length);
-        }
-      }),
+    const launching = inLanes(
+      Math.min(25, n),
+      () => next < orders.length,
+      async () => {
+        const order = orders[next++]!;
+        startStatuses.push(await post('/orders', order, { 'Idempotency-Key': `start-${order.orderId}` }));
+        starting.update(startStatuses.length);
+      },
     ).finally(() => starting.stop());
 
     // Kills and restarts at random moments while the sagas run.
