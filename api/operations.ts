@@ -245,6 +245,11 @@ const sagaEvent = (state: z.ZodType) =>
     sseEvent('error', z.object({ status: z.literal(503), detail: z.string() }), 'none'),
   ]);
 
+/** A start's 422, on every path that starts a saga. */
+const START_422 = {
+  description: '`customerId` names no customer, or the Idempotency-Key was used with a different body',
+} as const;
+
 const OPERATOR_BODY = " The optional body `{ reason }` is recorded with the caller in the state's `operatorActions`.";
 
 /**
@@ -284,7 +289,7 @@ const perSagaOperations = {
           ),
         },
         ...pick(400, 409, 413, 415, 503),
-        422: { description: '`customerId` names no customer, or the Idempotency-Key was used with a different body' },
+        422: START_422,
       },
     }) as const,
   list: (t: SagaDoc, base = t.base) =>
@@ -550,7 +555,7 @@ const ownOperations = {
         ),
       },
       ...pick(400, 409, 413, 415, 503),
-      422: { description: '`customerId` names no customer, or the Idempotency-Key was used with a different body' },
+      422: START_422,
     },
   },
   listOrders: {
@@ -606,7 +611,7 @@ const ownOperations = {
       'Requests cancellation: the saga undoes its completed steps in reverse order and its state then says ' +
       '`cancelled: true`, status COMPENSATED. A saga that is not RUNNING (finished, or already compensating) ' +
       'answers 409 and nothing changes.' +
-      " The optional body `{ reason }` is recorded with the caller in the state's `operatorActions`.",
+      OPERATOR_BODY,
     tag: 'orders',
     roles: ['operator'],
     request: { params: OrderIdParam, body: OperatorActionBody, bodyOptional: true },
@@ -624,7 +629,7 @@ const ownOperations = {
       'signal and it retries from the compensation that failed (state `compensationFailure` names it), going on ' +
       'to COMPENSATED, or back to FAILED if it fails again. A saga that is not FAILED answers 409 and nothing ' +
       'changes. Same as `temporal workflow signal --workflow-id order-<orderId> --name retryCompensation`.' +
-      " The optional body `{ reason }` is recorded with the caller in the state's `operatorActions`.",
+      OPERATOR_BODY,
     tag: 'orders',
     roles: ['operator'],
     request: { params: OrderIdParam, body: OperatorActionBody, bodyOptional: true },
@@ -761,7 +766,7 @@ const ownOperations = {
         ),
       },
       ...pick(400, 409, 413, 415, 503),
-      422: { description: '`customerId` names no customer, or the Idempotency-Key was used with a different body' },
+      422: START_422,
     },
   },
   getTransportOrder: {
@@ -800,7 +805,7 @@ const ownOperations = {
       'As for an order: requests cancellation (also while it waits for a decision); the saga undoes its ' +
       'completed steps in reverse order and its state then says `cancelled: true`, status COMPENSATED. A saga ' +
       'that is not RUNNING (finished, or already compensating) answers 409 and nothing changes.' +
-      " The optional body `{ reason }` is recorded with the caller in the state's `operatorActions`.",
+      OPERATOR_BODY,
     tag: 'transport-orders',
     roles: ['operator'],
     request: { params: TransportOrderIdParam, body: OperatorActionBody, bodyOptional: true },
@@ -822,7 +827,7 @@ const ownOperations = {
       '`retryCompensation` signal and it retries from the compensation that failed (state ' +
       '`compensationFailure` names it). A saga that is not FAILED answers 409 and nothing changes. Same as ' +
       '`temporal workflow signal --workflow-id transport-<orderId> --name retryCompensation`.' +
-      " The optional body `{ reason }` is recorded with the caller in the state's `operatorActions`.",
+      OPERATOR_BODY,
     tag: 'transport-orders',
     roles: ['operator'],
     request: { params: TransportOrderIdParam, body: OperatorActionBody, bodyOptional: true },
@@ -867,7 +872,7 @@ const ownOperations = {
       'the same time exactly one answers 202. Approving again answers 202 again (a retried request is ' +
       'harmless). An order that was rejected or timed out, is not waiting yet, or has finished answers 409. ' +
       'The body may be left out or `{}`.' +
-      " The optional body `{ reason }` is recorded with the caller in the state's `operatorActions`.",
+      OPERATOR_BODY,
     tag: 'transport-orders',
     roles: ['operator'],
     request: { params: TransportOrderIdParam, body: ApproveBody, bodyOptional: true },
@@ -889,7 +894,7 @@ const ownOperations = {
       'it then undoes its steps in reverse order and ends COMPENSATED with failure `Rejected`. Of an approve ' +
       'and a reject sent at the same time exactly one answers 202. Rejecting again answers 202 again; an order ' +
       'that was approved or timed out, is not waiting yet, or has finished answers 409.' +
-      " The optional body `{ reason }` is recorded with the caller in the state's `operatorActions`.",
+      OPERATOR_BODY,
     tag: 'transport-orders',
     roles: ['operator'],
     request: { params: TransportOrderIdParam, body: RejectBody, bodyOptional: true },
