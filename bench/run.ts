@@ -9,7 +9,7 @@
  *   npm run bench -- --quick --engines ours,ours-open,ours-api,ours-api-open --out security-cost
  *                                      what payload encryption and API authentication cost (docs/security.md)
  *   npx tsx bench/run.ts --render      rewrite latest.{md,svg} from latest.json (with --quick / --out: those)
- *   npm run bench -- --quick --temporal-server dev,full --engines ours,ours-eager,temporal-plain --out full-server
+ *   npm run bench -- --quick --temporal-server dev,full --engines ours,ours-one-task,temporal-plain --out full-server
  *                                      the Temporal engines on the dev server and on the Temporal server itself
  *                                      (PostgreSQL, 4 shards: scripts/lib/temporal-server.ts), rows `<engine>@full`
  *
