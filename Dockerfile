@@ -6,6 +6,8 @@ WORKDIR /app
 ENV NODE_ENV=production
 
 COPY package.json package-lock.json ./
+# patch-package applies patches/ in npm ci's postinstall (docs/faults.md, "The driver's monitor and a restarted server").
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY tsconfig.json ./
