@@ -451,15 +451,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       if (open >= 0) settling.update(Math.max(0, started - open));
       if (open === 0 || Date.now() > deadline) {
         let cursor = 0;
-        await Promise.all(
-          Array.from({ length: 10 }, async () => {
-            while (cursor < orders.length) {
-              const i = cursor++;
-              if (settled(states[i] ?? null)) continue;
-              const handle = temporal.workflow.getHandle(orderWorkflowId(orders[i]!.orderId));
-              states[i] = (await handle.query(getStateQuery).catch(() => null)) as OrderState | null;
-            }
-          }),
+        await inLanes(
+          10,
+          () => cursor < orders.length,
+          async () => {
+            const i = cursor++;
+            if (settled(states[i] ?? null)) return;
+            const handle = temporal.workflow.getHandle(orderWorkflowId(orders[i]!.orderId));
+            states[i] = (await handle.query(getStateQuery).catch(() => null)) as OrderState | null;
+          },
         );
         if (states.every(settled) || Date.now() > deadline) break;
       }
