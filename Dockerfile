@@ -10,6 +10,7 @@ COPY package.json package-lock.json ./
 COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
+# Every room the entry points load (test/lint/dockerfile.test.ts checks this list against their imports).
 COPY tsconfig.json ./
 COPY common ./common
 COPY workflows ./workflows
@@ -17,9 +18,13 @@ COPY activities ./activities
 COPY workers ./workers
 COPY store ./store
 COPY broker ./broker
+COPY codec ./codec
+COPY webhooks ./webhooks
 COPY api ./api
 COPY bootstrap ./bootstrap
 
+# The one directory a process writes in: SAGA_CALL_LIMITS's generated interceptor module (workers/interceptors/call-limits.ts).
+RUN mkdir -p .data && chown node:node .data
 USER node
 EXPOSE 3000
 # One process, no npm/sh wrapper, so that SIGTERM reaches the program (see docker-compose.yml).
