@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { repoRoot } from '../../scripts/lib/servers';
 
@@ -7,7 +8,8 @@ import { repoRoot } from '../../scripts/lib/servers';
  * load. No Docker engine here to build and run it, so the check is on the files: each `bootstrap/*.ts` the compose
  * file runs, then every module it reaches by a relative `import`, `export … from`, `import()` or `require.resolve`;
  * the top-level folders of those modules must each be copied by a `COPY <room> ./<room>` line, as must `patches/`
- * (npm ci's postinstall applies them).
+ * (npm ci's postinstall applies them). The image installs with `npm ci --omit=dev`, so every package those modules
+ * import must be a dependency, not a devDependency.
  */
 
 const read = (file: string) => fs.readFileSync(path.join(repoRoot, file), 'utf8');
@@ -31,6 +33,20 @@ const SPECIFIERS = [
   /\bimport\(\s*'(\.{1,2}\/[^']+)'\s*\)/g,
   /\brequire(?:\.resolve)?\(\s*'(\.{1,2}\/[^']+)'\s*\)/g,
 ];
+
+/** A module's package imports: `import … from 'pkg'`, `'@scope/pkg/sub'` → `@scope/pkg`; Node's own modules left out. */
+function packagesOf(text: string): string[] {
+  return [...text.matchAll(/\b(?:from\s+|import\(\s*|require(?:\.resolve)?\(\s*)'([^.'][^']*)'/g)]
+    .map((m) => m[1]!)
+    .filter((specifier) => /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(\/[\w./-]*)?$/.test(specifier)) // a package's name
+    .filter((specifier) => !specifier.startsWith('node:') && !builtinModules.includes(specifier.split('/')[0]!))
+    .map((specifier) =>
+      specifier
+        .split('/')
+        .slice(0, specifier.startsWith('@') ? 2 : 1)
+        .join('/'),
+    );
+}
 
 /** Every repository file the entry points reach through relative module specifiers. */
 function reachedFiles(entryPoints: string[]): Set<string> {
@@ -64,4 +80,15 @@ test('the image copies every room the processes docker-compose.yml runs in it lo
 
   expect(missing).toEqual([]);
   expect(rooms.size).toBeGreaterThan(8); // the walk found the rooms, not just the entry points
+});
+
+test('every package the entry points import is installed by the image (a dependency, not a devDependency)', () => {
+  const { dependencies = {} } = JSON.parse(read('package.json')) as { dependencies?: Record<string, string> };
+  const files = [...reachedFiles(composeEntryPoints())].filter((file) => file.endsWith('.ts'));
+  const packages = new Set(files.flatMap((file) => packagesOf(read(file))));
+
+  const notInstalled = [...packages].filter((name) => !(name in dependencies)).sort();
+
+  expect(notInstalled).toEqual([]);
+  expect([...packages]).toEqual(expect.arrayContaining(['@temporalio/worker', 'express', 'mongodb']));
 });
