@@ -9,7 +9,8 @@ import { fulfilmentWorkflowId, ORDER_FULFILMENT, type OrderFulfilmentInput } fro
 import { SagaStatus } from '../common/saga-state';
 import { CustomerIdKey, SagaStatusKey } from '../common/search-attributes';
 import { Gate } from '../test/support/saga-hooks';
-import { recorderTaskQueue, withTimeout, type RecordContext, type Scenario } from './lib/history-recorder';
+import { recorderTaskQueue, type RecordContext, type Scenario } from './lib/history-recorder';
+import { withTimeout } from './lib/wait';
 
 /** An order-fulfilment input from the order saga's body (same fields), its own order id. */
 async function fulfilmentInput(

@@ -28,21 +28,14 @@ import { orderWorkflowId, type OrderSagaInput, type OrderState } from '../common
 import type { OperatorActor } from '../common/operator-action';
 import { SagaStatus } from '../common/saga-state';
 import { Gate } from '../test/support/saga-hooks';
-import {
-  historiesDir,
-  recordHistories,
-  runToEnd,
-  withTimeout,
-  type RecordContext,
-  type Scenario,
-} from './lib/history-recorder';
+import { historiesDir, recordHistories, runToEnd, type RecordContext, type Scenario } from './lib/history-recorder';
 import { transportAndLoyaltyScenarios } from './record-histories-transport';
 import { TRANSPORT_ORDER } from '../common/transport';
 import { readShippedConfig } from './lib/shipped-config';
 import { SagaType } from '../common/domain-events';
 import { fulfilmentScenarios } from './record-histories-fulfilment';
 import { sagaResult } from '../common/saga-result';
-import { pollUntil } from './lib/wait';
+import { pollUntil, withTimeout } from './lib/wait';
 
 const log = (message: string) => process.stderr.write(`record-histories: ${message}\n`);
 

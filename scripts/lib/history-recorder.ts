@@ -33,7 +33,7 @@ import { carrierCommandHandler } from '../../activities/carrier/apply-command';
 import { createShipmentActivities } from '../../activities/participants/shipments';
 import { collections } from '../../store/db';
 import { startBrokerCarrier, type BrokerCarrier } from '../../workers/carrier-replies';
-import { waitForSagaStatus } from './wait';
+import { waitForSagaStatus, withTimeout } from './wait';
 
 const log = (message: string) => process.stderr.write(`record-histories: ${message}\n`);
 
@@ -169,20 +169,6 @@ export async function runToEnd(ctx: RecordContext, input: OrderSagaInput): Promi
   const handle = await ctx.start(input);
   await handle.result().catch(() => undefined); // a cancelled saga ends in an error: its history is what we want
   return handle;
-}
-
-export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function readIndex(indexFile: string): Record<string, HistoryIndexEntry> {

@@ -100,3 +100,18 @@ export async function waitForSagaStatus<S extends SagaState>(
   );
   return state!;
 }
+
+/** `promise`, or a rejection with `message` after `ms` (the timer cleared either way). */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
